@@ -1,0 +1,160 @@
+//! The built-in mapping: columns that carry canonical names become user fields.
+//!
+//! Used for tenants without a `map` hook, and to turn the map a `map` hook returns into a
+//! [`User`]. Column names match case-insensitively (`First Name` is `first_name`); dotted
+//! columns fill structured fields (`address.city`, `attributes.cost_center`).
+
+use serde_json::{Map, Value};
+
+use crate::plan::problem::Problem;
+use crate::user::{self, Field, FieldKind, Op, User, CUD};
+
+/// A row turned into a canonical user, with what went wrong on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Mapped {
+    /// The operation the row asks for.
+    pub op: Op,
+    /// The user's fields.
+    pub user: User,
+    /// Values that did not fit their field, and a bad `cud`.
+    pub problems: Vec<Problem>,
+    /// Column names that are not canonical fields (reported once per run by the planner).
+    pub unknown_columns: Vec<String>,
+}
+
+/// Maps named values (source columns, or a map hook's result) to a canonical user.
+pub fn map_columns<'a>(
+    columns: impl IntoIterator<Item = (&'a str, &'a Value)>,
+    list_separator: char,
+) -> Mapped {
+    let mut mapped = Mapped::default();
+    let mut nested: Vec<(Field, String, &Value)> = Vec::new();
+    for (name, raw) in columns {
+        let normal = user::normalize_name(name);
+        if normal == CUD {
+            set_op(&mut mapped, raw);
+            continue;
+        }
+        if let Some(field) = Field::parse(&normal) {
+            match user::normalize(field, raw, list_separator) {
+                Ok(value) => mapped.user.set(field, value),
+                Err(e) => mapped
+                    .problems
+                    .push(Problem::error("Type", e.0).on_field(field.name())),
+            }
+            continue;
+        }
+        match name.split_once('.').and_then(|(head, tail)| {
+            Field::parse(head)
+                .filter(|f| matches!(f.kind(), FieldKind::Address | FieldKind::Attributes))
+                .map(|f| (f, tail.trim().to_string()))
+        }) {
+            Some((field, sub)) => nested.push((field, sub, raw)),
+            None => mapped.unknown_columns.push(name.to_string()),
+        }
+    }
+    merge_nested(&mut mapped, nested, list_separator);
+    mapped.user.derive_names();
+    mapped
+}
+
+fn set_op(mapped: &mut Mapped, raw: &Value) {
+    let text = match raw {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match Op::parse(&text) {
+        Some(op) => mapped.op = op,
+        None => mapped.problems.push(
+            Problem::error(
+                "Type",
+                format!("`{text}` is not an operation (use 1/2/3 or create/upsert/delete)"),
+            )
+            .on_field(CUD),
+        ),
+    }
+}
+
+/// Dotted columns (`address.city`) are gathered into one object per field, then normalised.
+fn merge_nested(mapped: &mut Mapped, nested: Vec<(Field, String, &Value)>, separator: char) {
+    let mut objects: Vec<(Field, Map<String, Value>)> = Vec::new();
+    for (field, sub, raw) in nested {
+        let key = match field.kind() {
+            FieldKind::Attributes => sub,
+            _ => user::normalize_name(&sub),
+        };
+        match objects.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, object)) => {
+                object.insert(key, raw.clone());
+            }
+            None => objects.push((field, Map::from_iter([(key, raw.clone())]))),
+        }
+    }
+    for (field, object) in objects {
+        if mapped.user.has(field) {
+            mapped.problems.push(
+                Problem::error(
+                    "Type",
+                    format!("`{field}` is given both whole and as dotted columns"),
+                )
+                .on_field(field.name()),
+            );
+            continue;
+        }
+        match user::normalize(field, &Value::Object(object), separator) {
+            Ok(value) => mapped.user.set(field, value),
+            Err(e) => mapped
+                .problems
+                .push(Problem::error("Type", e.0).on_field(field.name())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(pairs: &[(&str, Value)]) -> Mapped {
+        map_columns(pairs.iter().map(|(k, v)| (*k, v)), ';')
+    }
+
+    #[test]
+    fn canonical_columns_map_case_insensitively() {
+        let m = map(&[("External_ID", json!("u1")), ("Email", json!("a@b.c"))]);
+        assert_eq!(m.user.key(), Some("u1"));
+        assert_eq!(m.user.get(Field::Email), Some(&json!("a@b.c")));
+        assert!(m.problems.is_empty() && m.unknown_columns.is_empty());
+    }
+
+    #[test]
+    fn unknown_columns_are_collected() {
+        let m = map(&[("external_id", json!("u1")), ("Cost Centre", json!("x"))]);
+        assert_eq!(m.unknown_columns, vec!["Cost Centre".to_string()]);
+    }
+
+    #[test]
+    fn dotted_columns_build_objects() {
+        let m = map(&[
+            ("external_id", json!("u1")),
+            ("address.city", json!("Oslo")),
+            ("attributes.Cost Center", json!("42")),
+        ]);
+        assert_eq!(m.user.get(Field::Address), Some(&json!({"city": "Oslo"})));
+        assert_eq!(m.user.get(Field::Attributes), Some(&json!({"Cost Center": "42"})));
+    }
+
+    #[test]
+    fn cud_column_sets_the_operation() {
+        assert_eq!(map(&[("CUD", json!("3"))]).op, Op::Delete);
+        assert_eq!(map(&[("cud", json!(1))]).op, Op::Create);
+        assert_eq!(map(&[("cud", json!("9"))]).problems[0].rule, "Type");
+    }
+
+    #[test]
+    fn a_bad_value_is_a_type_problem_on_its_field() {
+        let m = map(&[("active", json!("perhaps"))]);
+        assert_eq!(m.problems[0].field.as_deref(), Some("active"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Planning: canonical users diffed against the stored state, with the vendors' CUD rules.
+
+pub mod problem;

@@ -1,0 +1,541 @@
+//! The canonical user: its fields, their kinds, and the absent / clear / value tri-state.
+//!
+//! A [`User`] holds only the fields a source row carried. A field that is absent leaves the
+//! stored value alone; a field present as `Value::Null` clears it; any other value sets it.
+//! Values are kept as `serde_json::Value` in a normal form per [`FieldKind`], so two users
+//! compare, hash and serialise the same way whatever file format they came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// The operation a source row asks for (the vendors' `CUD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Op {
+    /// `1`: insert; an error when the user already exists.
+    Create,
+    /// `2`: update, or insert when missing (the default).
+    #[default]
+    Upsert,
+    /// `3`: delete; a warning when the user does not exist.
+    Delete,
+}
+
+impl Op {
+    /// Parses `1`/`2`/`3` or `create`/`upsert`/`delete` (also `insert`, `update`), any case.
+    pub fn parse(text: &str) -> Option<Op> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "1" | "create" | "insert" => Some(Op::Create),
+            "2" | "upsert" | "update" | "" => Some(Op::Upsert),
+            "3" | "delete" | "remove" => Some(Op::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// How a field's value is shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A string.
+    Text,
+    /// A boolean; text accepts true/false/yes/no/1/0.
+    Bool,
+    /// A list of strings; text is split on the tenant's list separator.
+    List,
+    /// A list of `{number, type}`.
+    Phones,
+    /// `{street, unit, city, state, zip, country, lat, lon}`.
+    Address,
+    /// A list of `{day, start, end, lunch}`.
+    WorkWeek,
+    /// A map of string to string.
+    Attributes,
+    /// A password: never printed, stored only as a salted hash.
+    Secret,
+}
+
+macro_rules! fields {
+    ($($variant:ident => $name:literal, $kind:ident;)*) => {
+        /// A canonical user field (DESIGN.md, "The canonical user").
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Field { $($variant),* }
+
+        impl Field {
+            /// Every field, in the order tables and payloads list them.
+            pub const ALL: &'static [Field] = &[$(Field::$variant),*];
+
+            /// The snake_case name used in files, rules and the workspace.
+            pub fn name(self) -> &'static str {
+                match self { $(Field::$variant => $name),* }
+            }
+
+            /// The shape of the field's value.
+            pub fn kind(self) -> FieldKind {
+                match self { $(Field::$variant => FieldKind::$kind),* }
+            }
+        }
+    };
+}
+
+fields! {
+    ExternalId => "external_id", Text;
+    Username => "username", Text;
+    FirstName => "first_name", Text;
+    LastName => "last_name", Text;
+    Name => "name", Text;
+    Initials => "initials", Text;
+    Email => "email", Text;
+    Phones => "phones", Phones;
+    Roles => "roles", List;
+    Teams => "teams", List;
+    Skills => "skills", List;
+    Language => "language", Text;
+    Timezone => "timezone", Text;
+    UserType => "user_type", Text;
+    Location => "location", Text;
+    Active => "active", Bool;
+    Locked => "locked", Bool;
+    MobileWorker => "mobile_worker", Bool;
+    ResetPassword => "reset_password", Bool;
+    Password => "password", Secret;
+    Address => "address", Address;
+    WorkWeek => "work_week", WorkWeek;
+    Attributes => "attributes", Attributes;
+}
+
+/// The name of the column or map key that carries the operation.
+pub const CUD: &str = "cud";
+
+/// The keys an address object may hold.
+pub const ADDRESS_KEYS: &[&str] = &[
+    "street", "unit", "city", "state", "zip", "country", "lat", "lon",
+];
+
+/// The keys a work-week day may hold.
+pub const WORK_DAY_KEYS: &[&str] = &["day", "start", "end", "lunch"];
+
+impl Field {
+    /// Finds a field by its canonical name, ignoring case and treating spaces and dashes
+    /// as underscores (`First Name` is `first_name`).
+    pub fn parse(name: &str) -> Option<Field> {
+        let wanted = normalize_name(name);
+        Field::ALL.iter().copied().find(|f| f.name() == wanted)
+    }
+
+    /// Whether the value must never be shown.
+    pub fn is_secret(self) -> bool {
+        self.kind() == FieldKind::Secret
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Lowercases a column name and turns spaces and dashes into underscores.
+pub fn normalize_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// The known name nearest to `name` (for "did you mean" hints), if any is close.
+pub fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = normalize_name(name);
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(&wanted, k), k))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// The field nearest to an unknown name.
+pub fn nearest_field(name: &str) -> Option<Field> {
+    nearest(name, Field::ALL.iter().map(|f| f.name())).and_then(Field::parse)
+}
+
+/// One canonical user as read from a source: only the fields the source carried.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct User {
+    fields: BTreeMap<Field, Value>,
+}
+
+impl User {
+    /// An empty user (no field present).
+    pub fn new() -> User {
+        User::default()
+    }
+
+    /// The key, when present and not empty.
+    pub fn key(&self) -> Option<&str> {
+        self.get(Field::ExternalId)
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+    }
+
+    /// The field's value: `None` when absent, `Some(Null)` when cleared.
+    pub fn get(&self, field: Field) -> Option<&Value> {
+        self.fields.get(&field)
+    }
+
+    /// Sets a field to an already normalised value (`Null` clears it).
+    pub fn set(&mut self, field: Field, value: Value) {
+        self.fields.insert(field, value);
+    }
+
+    /// Makes the field absent again.
+    pub fn remove(&mut self, field: Field) -> Option<Value> {
+        self.fields.remove(&field)
+    }
+
+    /// Whether the field is present (set or cleared).
+    pub fn has(&self, field: Field) -> bool {
+        self.fields.contains_key(&field)
+    }
+
+    /// The present fields with their values, in canonical order.
+    pub fn fields(&self) -> impl Iterator<Item = (Field, &Value)> {
+        self.fields.iter().map(|(f, v)| (*f, v))
+    }
+
+    /// Fills `name` and `initials` from the first and last names when the source left them out.
+    pub fn derive_names(&mut self) {
+        let first = text(self.get(Field::FirstName)).map(str::to_string);
+        let last = text(self.get(Field::LastName)).map(str::to_string);
+        if first.is_none() && last.is_none() {
+            return;
+        }
+        if !self.has(Field::Name) {
+            let name = [&first, &last]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.set(Field::Name, Value::String(name));
+        }
+        if !self.has(Field::Initials) {
+            let initials: String = [&first, &last]
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.chars().next())
+                .flat_map(char::to_uppercase)
+                .collect();
+            self.set(Field::Initials, Value::String(initials));
+        }
+    }
+
+    /// The user as a JSON object (cleared fields as `null`).
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(f, v)| (f.name().to_string(), v.clone()))
+            .collect()
+    }
+}
+
+fn text(value: Option<&Value>) -> Option<&str> {
+    value
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Why a value does not fit its field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueError(pub String);
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Turns a raw value (a CSV string, or any JSON value) into the field's normal form.
+/// Empty strings, empty lists and `null` become `Null` (clear the field).
+pub fn normalize(field: Field, raw: &Value, list_separator: char) -> Result<Value, ValueError> {
+    if is_empty(raw) {
+        return Ok(Value::Null);
+    }
+    match field.kind() {
+        FieldKind::Text | FieldKind::Secret => scalar_text(raw)
+            .map(|s| Value::String(s.trim().to_string()))
+            .ok_or_else(|| ValueError(format!("expected text, found {}", describe(raw)))),
+        FieldKind::Bool => parse_bool_value(raw).map(Value::Bool),
+        FieldKind::List => normalize_list(raw, list_separator),
+        FieldKind::Phones => normalize_phones(raw, list_separator),
+        FieldKind::Address => normalize_object(raw, ADDRESS_KEYS, "address"),
+        FieldKind::WorkWeek => normalize_work_week(raw),
+        FieldKind::Attributes => normalize_attributes(raw),
+    }
+}
+
+/// Whether a raw value means "clear": null, blank text, an empty list or object.
+pub fn is_empty(raw: &Value) -> bool {
+    match raw {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// Parses true/false/yes/no/1/0 (any case).
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" => Some(true),
+        "false" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_bool_value(raw: &Value) -> Result<bool, ValueError> {
+    match raw {
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
+        Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
+        Value::String(s) => parse_bool(s)
+            .ok_or_else(|| ValueError(format!("`{s}` is not a boolean (use true/false/yes/no/1/0)"))),
+        other => Err(ValueError(format!("expected a boolean, found {}", describe(other)))),
+    }
+}
+
+fn scalar_text(raw: &Value) -> Option<String> {
+    match raw {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn describe(raw: &Value) -> &'static str {
+    match raw {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Text that holds JSON (`[…]` or `{…}`) is parsed, so flat files can carry structured fields.
+fn structured(raw: &Value) -> Result<Option<Value>, ValueError> {
+    match raw {
+        Value::String(s) if s.trim_start().starts_with(['[', '{']) => serde_json::from_str(s)
+            .map(Some)
+            .map_err(|e| ValueError(format!("invalid JSON in the cell: {e}"))),
+        _ => Ok(None),
+    }
+}
+
+fn split_list(text: &str, separator: char) -> impl Iterator<Item = &str> {
+    text.split(separator).map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn normalize_list(raw: &Value, separator: char) -> Result<Value, ValueError> {
+    let items: Vec<Value> = match structured(raw)?.as_ref().unwrap_or(raw) {
+        Value::String(s) => split_list(s, separator)
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter(|v| !is_empty(v))
+            .map(|v| {
+                scalar_text(v)
+                    .map(|s| Value::String(s.trim().to_string()))
+                    .ok_or_else(|| ValueError(format!("list items must be text, found {}", describe(v))))
+            })
+            .collect::<Result<_, _>>()?,
+        other => return Err(ValueError(format!("expected a list, found {}", describe(other)))),
+    };
+    Ok(if items.is_empty() { Value::Null } else { Value::Array(items) })
+}
+
+/// Phones in text are `type:number` or `number`, separated by the list separator.
+fn normalize_phones(raw: &Value, separator: char) -> Result<Value, ValueError> {
+    let phones: Vec<Value> = match structured(raw)?.as_ref().unwrap_or(raw) {
+        Value::String(s) => split_list(s, separator)
+            .map(|item| match item.split_once(':') {
+                Some((kind, number)) if !kind.trim().starts_with('+') => {
+                    phone(number.trim(), Some(kind.trim()))
+                }
+                _ => phone(item, None),
+            })
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(phone(s.trim(), None)),
+                Value::Object(o) => {
+                    let number = o.get("number").and_then(scalar_text).ok_or_else(|| {
+                        ValueError("a phone needs a `number`".to_string())
+                    })?;
+                    let kind = o.get("type").and_then(scalar_text);
+                    if let Some(extra) = o.keys().find(|k| *k != "number" && *k != "type") {
+                        return Err(ValueError(format!(
+                            "unknown phone key `{extra}` (phones have `number` and `type`)"
+                        )));
+                    }
+                    Ok(phone(number.trim(), kind.as_deref().map(str::trim)))
+                }
+                other => Err(ValueError(format!(
+                    "a phone must be text or {{number, type}}, found {}",
+                    describe(other)
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        other => return Err(ValueError(format!("expected phones, found {}", describe(other)))),
+    };
+    Ok(if phones.is_empty() { Value::Null } else { Value::Array(phones) })
+}
+
+fn phone(number: &str, kind: Option<&str>) -> Value {
+    let mut map = Map::new();
+    map.insert("number".into(), Value::String(number.to_string()));
+    if let Some(kind) = kind.filter(|k| !k.is_empty()) {
+        map.insert("type".into(), Value::String(kind.to_string()));
+    }
+    Value::Object(map)
+}
+
+fn normalize_object(raw: &Value, keys: &[&str], what: &str) -> Result<Value, ValueError> {
+    let parsed = structured(raw)?;
+    let Value::Object(object) = parsed.as_ref().unwrap_or(raw) else {
+        return Err(ValueError(format!("expected an {what} object, found {}", describe(raw))));
+    };
+    let mut out = Map::new();
+    for (key, value) in object {
+        let key = normalize_name(key);
+        if !keys.contains(&key.as_str()) {
+            let hint = nearest(&key, keys.iter().copied())
+                .map(|k| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            return Err(ValueError(format!("unknown {what} key `{key}`{hint}")));
+        }
+        if !is_empty(value) {
+            let text = scalar_text(value).ok_or_else(|| {
+                ValueError(format!("{what} `{key}` must be text or a number, found {}", describe(value)))
+            })?;
+            out.insert(key, Value::String(text.trim().to_string()));
+        }
+    }
+    Ok(if out.is_empty() { Value::Null } else { Value::Object(out) })
+}
+
+fn normalize_work_week(raw: &Value) -> Result<Value, ValueError> {
+    let parsed = structured(raw)?;
+    let Value::Array(days) = parsed.as_ref().unwrap_or(raw) else {
+        return Err(ValueError(format!("expected a work-week list, found {}", describe(raw))));
+    };
+    let days = days
+        .iter()
+        .map(|day| normalize_object(day, WORK_DAY_KEYS, "work-week day"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::Array(days))
+}
+
+fn normalize_attributes(raw: &Value) -> Result<Value, ValueError> {
+    let parsed = structured(raw)?;
+    let Value::Object(object) = parsed.as_ref().unwrap_or(raw) else {
+        return Err(ValueError(format!("expected an attributes object, found {}", describe(raw))));
+    };
+    let mut out = Map::new();
+    for (key, value) in object {
+        let text = match value {
+            Value::Null => Value::Null,
+            v => Value::String(scalar_text(v).ok_or_else(|| {
+                ValueError(format!("attribute `{key}` must be text, found {}", describe(v)))
+            })?),
+        };
+        out.insert(key.trim().to_string(), text);
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_names_parse_case_and_space_insensitively() {
+        assert_eq!(Field::parse("First Name"), Some(Field::FirstName));
+        assert_eq!(Field::parse("EXTERNAL_ID"), Some(Field::ExternalId));
+        assert_eq!(Field::parse("mobile-worker"), Some(Field::MobileWorker));
+        assert_eq!(Field::parse("nickname"), None);
+    }
+
+    #[test]
+    fn nearest_field_suggests_a_close_name() {
+        assert_eq!(nearest_field("emial"), Some(Field::Email));
+        assert_eq!(nearest_field("firstname"), Some(Field::FirstName));
+        assert_eq!(nearest_field("zzzzzzzz"), None);
+    }
+
+    #[test]
+    fn booleans_accept_the_usual_spellings() {
+        for (text, want) in [("TRUE", true), ("yes", true), ("1", true), ("No", false), ("0", false)] {
+            assert_eq!(normalize(Field::Active, &json!(text), ';'), Ok(json!(want)), "{text}");
+        }
+        assert!(normalize(Field::Active, &json!("maybe"), ';').is_err());
+    }
+
+    #[test]
+    fn empty_values_clear_the_field() {
+        assert_eq!(normalize(Field::Email, &json!("  "), ';'), Ok(Value::Null));
+        assert_eq!(normalize(Field::Roles, &json!(" ; "), ';'), Ok(Value::Null));
+        assert_eq!(normalize(Field::Active, &Value::Null, ';'), Ok(Value::Null));
+    }
+
+    #[test]
+    fn lists_split_on_the_separator_and_trim() {
+        assert_eq!(
+            normalize(Field::Roles, &json!(" tech ; lead;;"), ';'),
+            Ok(json!(["tech", "lead"]))
+        );
+        assert_eq!(normalize(Field::Teams, &json!(["a", " b "]), ';'), Ok(json!(["a", "b"])));
+    }
+
+    #[test]
+    fn phones_read_type_and_number() {
+        assert_eq!(
+            normalize(Field::Phones, &json!("mobile:+1 555 0100; +1 555 0199"), ';'),
+            Ok(json!([{"number": "+1 555 0100", "type": "mobile"}, {"number": "+1 555 0199"}]))
+        );
+    }
+
+    #[test]
+    fn address_rejects_unknown_keys_with_a_hint() {
+        let err = normalize(Field::Address, &json!({"citty": "Oslo"}), ';').unwrap_err();
+        assert!(err.0.contains("did you mean `city`"), "{err}");
+    }
+
+    #[test]
+    fn names_and_initials_are_derived_when_absent() {
+        let mut user = User::new();
+        user.set(Field::FirstName, json!("Ada"));
+        user.set(Field::LastName, json!("lovelace"));
+        user.derive_names();
+        assert_eq!(user.get(Field::Name), Some(&json!("Ada lovelace")));
+        assert_eq!(user.get(Field::Initials), Some(&json!("AL")));
+    }
+
+    #[test]
+    fn ops_parse_numbers_and_words() {
+        assert_eq!(Op::parse("1"), Some(Op::Create));
+        assert_eq!(Op::parse("Update"), Some(Op::Upsert));
+        assert_eq!(Op::parse("3"), Some(Op::Delete));
+        assert_eq!(Op::parse("7"), None);
+    }
+}
