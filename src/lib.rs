@@ -3,10 +3,16 @@
 //! The modules follow the flow of DESIGN.md: [`read`] files into rows, [`map`] rows to
 //! canonical [`user`]s, [`plan`] them against the stored state.
 
+pub mod cli;
+pub mod cmd;
 pub mod error;
 pub mod map;
 pub mod plan;
 pub mod read;
+pub mod render;
+pub mod rules;
+pub mod secret;
+pub mod store;
 pub mod user;
 
 pub use error::{Error, Result};

@@ -1,3 +1,5 @@
 //! Planning: canonical users diffed against the stored state, with the vendors' CUD rules.
 
+pub mod change;
+pub mod planner;
 pub mod problem;

@@ -44,3 +44,65 @@ impl Row {
             .map(|(_, value)| value)
     }
 }
+
+/// Reader options (interim: CSV only).
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Forced delimiter.
+    pub delimiter: Option<u8>,
+}
+
+/// What reading a source found.
+pub struct ReadSummary {
+    /// Rows read.
+    pub rows: u64,
+    /// Digest of the bytes.
+    pub digest: String,
+    /// Header.
+    pub columns: Vec<String>,
+}
+
+/// Reads a CSV source (interim).
+pub fn read_source(
+    name: &str,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Row) -> crate::Result<()>,
+) -> crate::Result<ReadSummary> {
+    let bytes = std::fs::read(name).map_err(|source| crate::Error::Io {
+        path: name.into(),
+        source,
+    })?;
+    let file: Arc<str> = name.into();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(options.delimiter.unwrap_or(b','))
+        .from_reader(&bytes[..]);
+    let headers: Vec<Arc<str>> = reader
+        .headers()
+        .map_err(|e| crate::Error::input(name, e.to_string()))?
+        .iter()
+        .map(|h| Arc::from(h.trim()))
+        .collect();
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.map_err(|e| crate::Error::input(name, e.to_string()))?;
+        let position = Position {
+            file: file.clone(),
+            line: record.position().map_or(0, |p| p.line()),
+            index: rows,
+        };
+        rows += 1;
+        sink(Row {
+            position,
+            columns: headers
+                .iter()
+                .cloned()
+                .zip(record.iter().map(|c| Value::String(c.to_string())))
+                .collect(),
+        })?;
+    }
+    Ok(ReadSummary {
+        rows,
+        digest: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)),
+        columns: headers.iter().map(|h| h.to_string()).collect(),
+    })
+}

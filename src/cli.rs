@@ -1,0 +1,151 @@
+//! The command line: one `Args` struct per subcommand, turned into work by `cmd`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Plan, check and load bulk user imports for field-service platforms.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The workspace file (created on first use).
+    #[arg(long, global = true, env = "ROSTER_DB", default_value = "roster.db")]
+    pub db: PathBuf,
+
+    /// The folder holding one rules folder per tenant.
+    #[arg(long, global = true, default_value = "rules")]
+    pub rules: PathBuf,
+
+    /// The tenant (a folder under `--rules`; `default` needs none).
+    #[arg(long, global = true, default_value = "default")]
+    pub tenant: String,
+
+    /// Print nothing but results and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan what loading FILE… would change (a dry run), and store the plan.
+    Plan(PlanArgs),
+    /// Apply a stored plan to the state.
+    Apply(ApplyArgs),
+    /// List the tenant's applies.
+    History(HistoryArgs),
+    /// Show the tenant's stored users.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `roster plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Source files (CSV, JSON, NDJSON); `-` reads stdin.
+    #[arg(required_unless_present = "revert", conflicts_with = "revert")]
+    pub files: Vec<String>,
+
+    /// The reader to use.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+
+    /// CSV delimiter (detected when not given): `,`, `;`, `tab` or any one character.
+    #[arg(long)]
+    pub delimiter: Option<String>,
+
+    /// Source encoding: `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports.
+    #[arg(long, default_value = "utf-8")]
+    pub encoding: String,
+
+    /// Delete stored users that are absent from the input (eSystems `DeleteNotExists`).
+    #[arg(long)]
+    pub sync: bool,
+
+    /// Allow the plan to delete up to N percent of the tenant's users (default 20).
+    #[arg(long, value_name = "N")]
+    pub max_delete_percent: Option<f64>,
+
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Exit 2 when the plan has changes, 4 when rows were rejected, 6 for both.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Rows shown per table (0 for all).
+    #[arg(long, default_value_t = 500)]
+    pub limit: usize,
+
+    /// Make the plan that undoes apply APPLY_ID.
+    #[arg(long, value_name = "APPLY_ID")]
+    pub revert: Option<i64>,
+}
+
+/// `roster apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+}
+
+/// `roster history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// `table` or `json`.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// `roster state …`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the tenant's stored users.
+    Show(StateShowArgs),
+}
+
+/// `roster state show`.
+#[derive(Debug, Args)]
+pub struct StateShowArgs {
+    /// `table`, `json` (an array of users) or `csv`.
+    #[arg(long, value_enum, default_value_t = StateOutput::Table)]
+    pub output: StateOutput,
+}
+
+/// Output for plans and history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Tables for people.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Output for `state show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateOutput {
+    /// A table.
+    Table,
+    /// An array of user objects.
+    Json,
+    /// CSV with canonical column names (loads back with `roster plan`).
+    Csv,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// By file extension, or by content for stdin.
+    Auto,
+    /// CSV with a header row.
+    Csv,
+    /// An array of user objects, or an object holding one.
+    Json,
+    /// One user object per line.
+    Ndjson,
+}

@@ -1,0 +1,29 @@
+//! `roster apply`: applies exactly a stored plan to the state, in one transaction.
+
+use std::io::Write;
+
+use super::{load_pack, open_workspace};
+use crate::cli::{ApplyArgs, Cli};
+use crate::error::Result;
+use crate::render::table::stdout_error;
+use crate::store::{applies, plans};
+
+pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
+    let pack = load_pack(cli)?;
+    let mut workspace = open_workspace(cli)?;
+    let tx = workspace.write()?;
+    let plan = plans::find(&tx, &cli.tenant, &args.plan)?;
+    let record = applies::apply(&tx, &plan, pack.digest())?;
+    tx.commit()?;
+    writeln!(
+        out,
+        "Applied plan {} as apply {}: {} created, {} updated, {} deleted.",
+        plan.id, record.id, record.created, record.updated, record.deleted
+    )
+    .map_err(stdout_error)?;
+    if !cli.quiet {
+        writeln!(out, "Undo it with `roster plan --revert {}`.", record.id)
+            .map_err(stdout_error)?;
+    }
+    Ok(0)
+}

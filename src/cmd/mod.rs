@@ -1,0 +1,57 @@
+//! One module per subcommand; `run` dispatches and owns what they share.
+
+mod apply;
+mod history;
+mod plan;
+mod state;
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::cli::{Cli, Command, StateCommand};
+use crate::error::Result;
+use crate::rules::RulePack;
+use crate::store::Workspace;
+
+/// Runs a parsed command line; returns the exit status of a successful run.
+///
+/// A run that fails on a workspace it created leaves no file behind.
+pub fn run(cli: &Cli) -> Result<i32> {
+    let existed = cli.db.exists();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = dispatch(cli, &mut out).and_then(|status| {
+        out.flush().map_err(crate::render::table::stdout_error)?;
+        Ok(status)
+    });
+    if result.is_err() && !existed {
+        remove_workspace(&cli.db);
+    }
+    result
+}
+
+fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
+    match &cli.command {
+        Command::Plan(args) => plan::run(cli, args, out),
+        Command::Apply(args) => apply::run(cli, args, out),
+        Command::History(args) => history::run(cli, args, out),
+        Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
+    }
+}
+
+/// Loads the tenant's rules; an unknown tenant fails here, before the workspace is touched.
+fn load_pack(cli: &Cli) -> Result<RulePack> {
+    RulePack::load(&cli.rules, &cli.tenant)
+}
+
+fn open_workspace(cli: &Cli) -> Result<Workspace> {
+    Workspace::open(&cli.db)
+}
+
+fn remove_workspace(db: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -1,0 +1,153 @@
+//! `roster plan`: the dry run. Reads, checks and diffs the input, stores the plan, shows it.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use super::{load_pack, open_workspace};
+use crate::cli::{Cli, Output, PlanArgs};
+use crate::error::{Error, Result};
+use crate::plan::planner::{self, PlanRequest};
+use crate::read::ReadOptions;
+use crate::render::json::{ChangeDocument, PlanDocument};
+use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
+use crate::rules::RefTables;
+use crate::store::plans::{self, Summary};
+use crate::store::{applies, Workspace};
+
+/// Exit status bits of `--detailed-exitcode`.
+const EXIT_CHANGES: i32 = 2;
+const EXIT_REJECTED: i32 = 4;
+
+pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
+    let read = read_options(args)?;
+    let pack = load_pack(cli)?;
+    let mut workspace = open_workspace(cli)?;
+    let (plan_id, summary) = match args.revert {
+        Some(apply_id) => revert(&mut workspace, cli, pack.digest(), apply_id)?,
+        None => {
+            let request = PlanRequest {
+                tenant: &cli.tenant,
+                inputs: &args.files,
+                read,
+                sync: args.sync,
+                max_delete_percent: args.max_delete_percent,
+            };
+            let tx = workspace.write()?;
+            let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+            tx.commit()?;
+            planned
+        }
+    };
+    show(&workspace, cli, args, plan_id, &summary, out)?;
+    Ok(exit_status(args, &summary))
+}
+
+fn read_options(args: &PlanArgs) -> Result<ReadOptions> {
+    let delimiter = match args.delimiter.as_deref() {
+        None => None,
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(Error::Usage(format!(
+                "`--delimiter {d}` is not one character; use `,`, `;`, `tab` or another single character"
+            )))
+        }
+    };
+    Ok(ReadOptions { delimiter })
+}
+
+fn revert(
+    workspace: &mut Workspace,
+    cli: &Cli,
+    rules_digest: &str,
+    apply_id: i64,
+) -> Result<(i64, Summary)> {
+    let tx = workspace.write()?;
+    let plan_id = applies::plan_of(&tx, &cli.tenant, apply_id)?;
+    let mut targets = Vec::new();
+    plans::for_each_change(&tx, plan_id, |change| {
+        targets.push((change.key, change.before, change.platform_ids));
+        Ok(())
+    })?;
+    let planned = planner::revert(&tx, &cli.tenant, rules_digest, apply_id, targets)?;
+    tx.commit()?;
+    Ok(planned)
+}
+
+fn show(
+    workspace: &Workspace,
+    cli: &Cli,
+    args: &PlanArgs,
+    plan_id: i64,
+    summary: &Summary,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let conn = &workspace.conn;
+    match args.output {
+        Output::Json => {
+            let mut changes = Vec::new();
+            plans::for_each_change(conn, plan_id, |c| {
+                changes.push(ChangeDocument::from(c));
+                Ok(())
+            })?;
+            let mut problems = Vec::new();
+            plans::for_each_problem(conn, plan_id, |p| {
+                problems.push(p);
+                Ok(())
+            })?;
+            let document = PlanDocument {
+                plan_id,
+                tenant: &cli.tenant,
+                summary: *summary,
+                changes,
+                problems,
+            };
+            serde_json::to_writer_pretty(&mut *out, &document)
+                .map_err(|e| stdout_error(e.into()))?;
+            writeln!(out).map_err(stdout_error)
+        }
+        Output::Table => {
+            let mut changes = ChangeTable::new(args.limit);
+            plans::for_each_change(conn, plan_id, |c| {
+                changes.push(&c);
+                Ok(())
+            })?;
+            changes.write(out)?;
+            let mut problems = ProblemTable::new(args.limit);
+            plans::for_each_problem(conn, plan_id, |p| {
+                problems.push(&p);
+                Ok(())
+            })?;
+            problems.write(out)?;
+            writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)?;
+            if !cli.quiet {
+                let next = if summary.has_changes() {
+                    format!(" Apply it with `roster apply {plan_id}`.")
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    out,
+                    "Saved as plan {plan_id} for tenant `{}`.{next}",
+                    cli.tenant
+                )
+                .map_err(stdout_error)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn exit_status(args: &PlanArgs, summary: &Summary) -> i32 {
+    if !args.detailed_exitcode {
+        return 0;
+    }
+    let mut status = 0;
+    if summary.has_changes() {
+        status |= EXIT_CHANGES;
+    }
+    if summary.error > 0 {
+        status |= EXIT_REJECTED;
+    }
+    status
+}

@@ -1,0 +1,464 @@
+//! The planner: rows → rules → keyed diff against the stored state → a stored plan.
+//!
+//! Rows are read in chunks; each chunk is run through the rules in parallel (one evaluator
+//! per worker thread), then settled in input order, because duplicate keys, `Unique` and
+//! the diff depend on the rows before. Changes are written as they are found, so memory
+//! holds one chunk and the key index, never the whole input.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::plan::change::{self, Action, Change};
+use crate::plan::problem::{Problem, Severity};
+use crate::read::{self, Position, ReadOptions, Row};
+use crate::rules::{Evaluated, Evaluator, RefTables, RulePack};
+use crate::store::plans::{Input, PlanKind, PlanWriter, Summary};
+use crate::store::state::{self, digest_hex, Record, StoredUser};
+use crate::user::{self, Field, Op, User};
+
+/// Rows evaluated together; big enough to keep every core busy, small enough to bound memory.
+const CHUNK_ROWS: usize = 4096;
+
+/// Below this share of deletes no confirmation is asked (DESIGN: a mistyped file must never
+/// wipe a customer).
+pub const DEFAULT_MAX_DELETE_PERCENT: f64 = 20.0;
+
+/// Tenants smaller than this are not protected by the delete threshold.
+pub const MASS_DELETE_MIN_USERS: u64 = 100;
+
+/// What to plan.
+pub struct PlanRequest<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// Source files (`-` for stdin).
+    pub inputs: &'a [String],
+    /// How to read them.
+    pub read: ReadOptions,
+    /// Delete stored users absent from the input.
+    pub sync: bool,
+    /// The largest share of the tenant's users the plan may delete.
+    pub max_delete_percent: Option<f64>,
+}
+
+/// Makes and stores a plan inside the caller's transaction; returns its id and counts.
+pub fn plan(
+    conn: &Connection,
+    pack: &RulePack,
+    refs: Arc<RefTables>,
+    request: &PlanRequest,
+) -> Result<(i64, Summary)> {
+    let (digest, user_count) = state::summary(conn, request.tenant)?;
+    let mut writer = PlanWriter::begin(
+        conn,
+        request.tenant,
+        PlanKind::Plan,
+        pack.digest(),
+        &digest_hex(digest),
+        request.sync,
+        None,
+    )?;
+    let threads = rayon::current_num_threads().max(1);
+    let evaluators = (0..threads)
+        .map(|_| pack.evaluator(refs.clone()).map(Mutex::new))
+        .collect::<Result<Vec<_>>>()?;
+    let mut settle = Settler {
+        conn,
+        tenant: request.tenant,
+        index: state::index(conn, request.tenant)?,
+        seen: HashMap::new(),
+        unique: UniqueIndex::new(conn, request.tenant, &pack.unique_fields())?,
+        warned_columns: HashSet::new(),
+        summary: Summary::default(),
+        writer: &mut writer,
+    };
+    let mut inputs = Vec::new();
+    for name in request.inputs {
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let read = read::read_source(name, &request.read, &mut |row| {
+            chunk.push(row);
+            if chunk.len() == CHUNK_ROWS {
+                settle.chunk(evaluate(&evaluators, std::mem::take(&mut chunk))?)?;
+            }
+            Ok(())
+        })?;
+        settle.chunk(evaluate(&evaluators, chunk)?)?;
+        inputs.push(Input {
+            file: name.clone(),
+            digest: read.digest,
+            rows: read.rows,
+        });
+    }
+    if request.sync {
+        settle.delete_absent()?;
+    }
+    let summary = settle.summary;
+    check_mass_delete(
+        &summary,
+        user_count,
+        request
+            .max_delete_percent
+            .or(pack.settings().max_delete_percent),
+    )?;
+    let id = writer.id();
+    writer.finish(&inputs, &summary)?;
+    Ok((id, summary))
+}
+
+fn evaluate(evaluators: &[Mutex<Evaluator>], rows: Vec<Row>) -> Result<Vec<(Position, Evaluated)>> {
+    let run = |row: Row| {
+        let slot = rayon::current_thread_index().unwrap_or(0) % evaluators.len();
+        let mut evaluator = evaluators[slot].lock().unwrap_or_else(|e| e.into_inner());
+        evaluator.evaluate(&row).map(|e| (row.position, e))
+    };
+    if evaluators.len() == 1 {
+        rows.into_iter().map(run).collect()
+    } else {
+        rows.into_par_iter().map(run).collect()
+    }
+}
+
+fn check_mass_delete(summary: &Summary, user_count: u64, max_percent: Option<f64>) -> Result<()> {
+    let allowed = max_percent.unwrap_or(DEFAULT_MAX_DELETE_PERCENT);
+    if user_count < MASS_DELETE_MIN_USERS || summary.delete == 0 {
+        return Ok(());
+    }
+    let percent = summary.delete as f64 * 100.0 / user_count as f64;
+    if percent > allowed {
+        return Err(Error::Refused(format!(
+            "plan refused: it would delete {} of the tenant's {user_count} users ({percent:.1}%), more than the {allowed}% allowed; \
+             check the input file, and if the deletes are intended plan again with `--max-delete-percent {}`",
+            summary.delete,
+            percent.ceil()
+        )));
+    }
+    Ok(())
+}
+
+/// Settles evaluated rows in input order: keys, uniqueness, the diff, and storing.
+struct Settler<'a, 'w> {
+    conn: &'a Connection,
+    tenant: &'a str,
+    /// Stored keys with their record hash.
+    index: HashMap<Box<str>, u128>,
+    /// Keys seen in the input (rejected rows included), with the first row's position.
+    seen: HashMap<Box<str>, Position>,
+    unique: UniqueIndex,
+    warned_columns: HashSet<String>,
+    summary: Summary,
+    writer: &'w mut PlanWriter<'a>,
+}
+
+impl Settler<'_, '_> {
+    fn chunk(&mut self, rows: Vec<(Position, Evaluated)>) -> Result<()> {
+        rows.into_iter()
+            .try_for_each(|(position, evaluated)| self.row(&position, evaluated))
+    }
+
+    fn row(&mut self, position: &Position, evaluated: Evaluated) -> Result<()> {
+        let Evaluated {
+            op,
+            user,
+            mut problems,
+            unknown_columns,
+        } = evaluated;
+        for column in unknown_columns {
+            if self.warned_columns.insert(column.clone()) {
+                self.store_problem(&unknown_column(&column, position))?;
+            }
+        }
+        let key = user.key().map(str::to_string);
+        match &key {
+            None => {
+                if !problems.iter().any(|p| p.field.as_deref() == Some(Field::ExternalId.name())) {
+                    problems.push(
+                        Problem::error("Required", "the key `external_id` is missing or empty")
+                            .on_field(Field::ExternalId.name())
+                            .at(position, None),
+                    );
+                }
+            }
+            Some(key) => match self.seen.get(key.as_str()) {
+                Some(first) => problems.push(
+                    Problem::error(
+                        "Duplicate",
+                        format!("key `{key}` appears again; the row at {first} keeps it and this row is rejected"),
+                    )
+                    .on_field(Field::ExternalId.name())
+                    .at(position, Some(key)),
+                ),
+                None => {
+                    self.seen.insert(key.as_str().into(), position.clone());
+                }
+            },
+        }
+        if op != Op::Delete {
+            problems.extend(self.unique.check(&user, key.as_deref(), position));
+        }
+        let rejected = problems.iter().any(|p| p.severity == Severity::Error);
+        if !rejected {
+            if let Some(key) = &key {
+                if let Some(problem) = self.diff(key, op, &user, position)? {
+                    problems.push(problem);
+                }
+            }
+        }
+        for problem in &problems {
+            self.store_problem(problem)?;
+        }
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            self.summary.error += 1;
+        }
+        Ok(())
+    }
+
+    /// Plans one accepted row; a conflict or a delete of a missing user comes back as a problem.
+    fn diff(
+        &mut self,
+        key: &str,
+        op: Op,
+        user: &User,
+        position: &Position,
+    ) -> Result<Option<Problem>> {
+        let stored = match self.index.contains_key(key) {
+            true => state::get(self.conn, self.tenant, key)?,
+            false => None,
+        };
+        let source = Some(position.to_string());
+        let change = match (op, stored) {
+            (Op::Create, Some(_)) => {
+                return Ok(Some(
+                    Problem::error(
+                        "Conflict",
+                        format!("user `{key}` already exists, so it cannot be created (the vendor answers 409); use upsert (2) to update it"),
+                    )
+                    .at(position, Some(key)),
+                ))
+            }
+            (Op::Delete, None) => {
+                return Ok(Some(
+                    Problem::warning("Missing", format!("user `{key}` is not in the state: nothing to delete"))
+                        .at(position, Some(key)),
+                ))
+            }
+            (Op::Delete, Some(stored)) => Change {
+                action: Action::Delete,
+                key: key.to_string(),
+                source,
+                fields: change::difference(Some(&stored.record), None),
+                before: Some(stored.record),
+                after: None,
+                platform_ids: stored.platform_ids,
+            },
+            (Op::Create | Op::Upsert, stored) => {
+                let before = stored.as_ref().map(|s| &s.record);
+                let merged = change::merge(before, user);
+                if merged.fields.is_empty() && before.is_some() {
+                    self.summary.unchanged += 1;
+                    return Ok(None);
+                }
+                if let Some(password) = &merged.password {
+                    self.writer.secret(key, password)?;
+                }
+                let mut after = merged.after;
+                after.insert(Field::ExternalId.name().into(), Value::String(key.to_string()));
+                Change {
+                    action: if before.is_some() { Action::Update } else { Action::Create },
+                    key: key.to_string(),
+                    source,
+                    fields: merged.fields,
+                    before: stored.as_ref().map(|s| s.record.clone()),
+                    after: Some(after),
+                    platform_ids: stored.and_then(|s| s.platform_ids),
+                }
+            }
+        };
+        self.store_change(&change)?;
+        Ok(None)
+    }
+
+    /// Under `--sync`: every stored user whose key no row carried goes.
+    fn delete_absent(&mut self) -> Result<()> {
+        let mut absent: Vec<Box<str>> = self
+            .index
+            .keys()
+            .filter(|key| !self.seen.contains_key(*key))
+            .cloned()
+            .collect();
+        absent.sort();
+        for key in absent {
+            if let Some(stored) = state::get(self.conn, self.tenant, &key)? {
+                self.store_change(&deletion(&key, stored))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn store_change(&mut self, change: &Change) -> Result<()> {
+        self.summary.count(change.action);
+        self.writer.change(change)
+    }
+
+    fn store_problem(&mut self, problem: &Problem) -> Result<()> {
+        if problem.severity == Severity::Warning {
+            self.summary.warning += 1;
+        }
+        self.writer.problem(problem)
+    }
+}
+
+fn deletion(key: &str, stored: StoredUser) -> Change {
+    Change {
+        action: Action::Delete,
+        key: key.to_string(),
+        source: Some("not in the input (--sync)".to_string()),
+        fields: change::difference(Some(&stored.record), None),
+        before: Some(stored.record),
+        after: None,
+        platform_ids: stored.platform_ids,
+    }
+}
+
+fn unknown_column(column: &str, position: &Position) -> Problem {
+    let hint = user::nearest_field(column)
+        .map(|f| format!("; did you mean `{f}`?"))
+        .unwrap_or_else(|| "; map it in a rules `map` hook if it matters".to_string());
+    Problem {
+        position: Some(position.clone()),
+        ..Problem::warning(
+            "Column",
+            format!("column `{column}` is not a canonical field and is ignored{hint}"),
+        )
+        .on_field(column)
+    }
+}
+
+/// `Unique` checks: the first row carrying a value keeps it; later rows and values held by
+/// another stored user are errors.
+struct UniqueIndex {
+    fields: Vec<Field>,
+    /// Per field: value → (key of the first row, its position).
+    taken: HashMap<Field, HashMap<String, (Option<String>, Position)>>,
+    /// Per field: value → key of the stored user holding it.
+    stored: HashMap<Field, HashMap<String, String>>,
+}
+
+impl UniqueIndex {
+    fn new(conn: &Connection, tenant: &str, fields: &[Field]) -> Result<UniqueIndex> {
+        let stored = fields
+            .iter()
+            .map(|f| Ok((*f, state::values_of(conn, tenant, f.name())?)))
+            .collect::<Result<_>>()?;
+        Ok(UniqueIndex {
+            fields: fields.to_vec(),
+            taken: HashMap::new(),
+            stored,
+        })
+    }
+
+    fn check(&mut self, user: &User, key: Option<&str>, position: &Position) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for field in &self.fields {
+            let Some(value) = user.get(*field).and_then(unique_text) else {
+                continue;
+            };
+            let taken = self.taken.entry(*field).or_default();
+            match taken.get(&value) {
+                Some((_, first)) => problems.push(
+                    Problem::error(
+                        "Unique",
+                        format!("`{value}` is already used by the row at {first}; `{field}` must be unique"),
+                    )
+                    .on_field(field.name())
+                    .at(position, key),
+                ),
+                None => {
+                    taken.insert(value.clone(), (key.map(str::to_string), position.clone()));
+                }
+            }
+            if let Some(holder) = self.stored.get(field).and_then(|s| s.get(&value)) {
+                if Some(holder.as_str()) != key {
+                    problems.push(
+                        Problem::error(
+                            "Unique",
+                            format!("`{value}` is already held by stored user `{holder}`; `{field}` must be unique"),
+                        )
+                        .on_field(field.name())
+                        .at(position, key),
+                    );
+                }
+            }
+        }
+        problems
+    }
+}
+
+fn unique_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Builds the plan that puts every user an apply touched back as it was before.
+pub fn revert(
+    conn: &Connection,
+    tenant: &str,
+    rules_digest: &str,
+    apply_id: i64,
+    targets: Vec<(String, Option<Record>, Option<Value>)>,
+) -> Result<(i64, Summary)> {
+    let (digest, _) = state::summary(conn, tenant)?;
+    let mut writer = PlanWriter::begin(
+        conn,
+        tenant,
+        PlanKind::Revert,
+        rules_digest,
+        &digest_hex(digest),
+        false,
+        Some(apply_id),
+    )?;
+    let mut summary = Summary::default();
+    let source = Some(format!("revert of apply {apply_id}"));
+    for (key, target, ids) in targets {
+        let current = state::get(conn, tenant, &key)?;
+        let change = match (current, target) {
+            (None, None) => continue,
+            (Some(current), None) => deletion(&key, current),
+            (current, Some(target)) => {
+                let before = current.as_ref().map(|c| &c.record);
+                if before == Some(&target) {
+                    summary.unchanged += 1;
+                    continue;
+                }
+                Change {
+                    action: if before.is_some() {
+                        Action::Update
+                    } else {
+                        Action::Create
+                    },
+                    key: key.clone(),
+                    source: source.clone(),
+                    fields: change::difference(before, Some(&target)),
+                    before: before.cloned(),
+                    after: Some(target),
+                    platform_ids: ids.or_else(|| current.and_then(|c| c.platform_ids)),
+                }
+            }
+        };
+        let change = Change {
+            source: source.clone(),
+            ..change
+        };
+        summary.count(change.action);
+        writer.change(&change)?;
+    }
+    let id = writer.id();
+    writer.finish(&[], &summary)?;
+    Ok((id, summary))
+}

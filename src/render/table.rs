@@ -1,0 +1,216 @@
+//! Tables for people: plans, problems, history and the state.
+
+use std::io::Write;
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::cell;
+use crate::error::Result;
+use crate::plan::change::{Action, Change};
+use crate::secret;
+use crate::store::applies::ApplyRecord;
+use crate::store::plans::{StoredProblem, Summary};
+use crate::user::Field;
+
+/// The one-line summary: `Plan: 3 to create, 2 to update, 1 to delete, 10 unchanged; 1 rejected, 1 warning`.
+pub fn summary_line(summary: &Summary) -> String {
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "Plan: {} to create, {} to update, {} to delete, {} unchanged; {} rejected, {}",
+        summary.create,
+        summary.update,
+        summary.delete,
+        summary.unchanged,
+        summary.error,
+        plural(summary.warning, "warning")
+    )
+}
+
+/// Collects changes into a table, up to `limit` rows (0 = all).
+pub struct ChangeTable {
+    builder: Builder,
+    rows: usize,
+    limit: usize,
+}
+
+impl ChangeTable {
+    /// An empty changes table.
+    pub fn new(limit: usize) -> ChangeTable {
+        let mut builder = Builder::default();
+        builder.push_record(["", "key", "source", "changes"]);
+        ChangeTable {
+            builder,
+            rows: 0,
+            limit,
+        }
+    }
+
+    /// Adds one change.
+    pub fn push(&mut self, change: &Change) {
+        self.rows += 1;
+        if self.limit == 0 || self.rows <= self.limit {
+            self.builder.push_record([
+                change.action.sign().to_string(),
+                change.key.clone(),
+                change.source.clone().unwrap_or_default(),
+                describe(change),
+            ]);
+        }
+    }
+
+    /// Writes the table (nothing when there were no changes).
+    pub fn write(self, out: &mut dyn Write) -> Result<()> {
+        write_table(out, self.builder, self.rows, self.limit, "changes")
+    }
+}
+
+/// The text of a change's `changes` cell: one line per field.
+fn describe(change: &Change) -> String {
+    let lines: Vec<String> = match change.action {
+        Action::Update => change
+            .fields
+            .iter()
+            .map(|f| format!("{}: {} → {}", f.field, cell(&f.before), cell(&f.after)))
+            .collect(),
+        Action::Create => change
+            .after
+            .iter()
+            .flatten()
+            .filter(|(name, _)| *name != Field::ExternalId.name())
+            .map(|(name, value)| format!("{name} = {}", shown(name, value)))
+            .collect(),
+        Action::Delete => change
+            .before
+            .iter()
+            .flatten()
+            .filter(|(name, _)| matches!(name.as_str(), "name" | "email" | "username"))
+            .map(|(name, value)| format!("{name} = {}", cell(value)))
+            .collect(),
+    };
+    lines.join("\n")
+}
+
+fn shown(name: &str, value: &serde_json::Value) -> String {
+    match Field::parse(name) {
+        Some(field) if field.is_secret() => secret::MASK.to_string(),
+        _ => cell(value),
+    }
+}
+
+/// Collects problems into a table.
+pub struct ProblemTable {
+    builder: Builder,
+    rows: usize,
+    limit: usize,
+}
+
+impl ProblemTable {
+    /// An empty problems table.
+    pub fn new(limit: usize) -> ProblemTable {
+        let mut builder = Builder::default();
+        builder.push_record(["severity", "key", "source", "field", "rule", "message"]);
+        ProblemTable {
+            builder,
+            rows: 0,
+            limit,
+        }
+    }
+
+    /// Adds one problem.
+    pub fn push(&mut self, problem: &StoredProblem) {
+        self.rows += 1;
+        if self.limit == 0 || self.rows <= self.limit {
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            self.builder.push_record([
+                problem.severity.to_string(),
+                text(&problem.key),
+                text(&problem.source),
+                text(&problem.field),
+                problem.rule.clone(),
+                problem.message.clone(),
+            ]);
+        }
+    }
+
+    /// Writes the table (nothing when there were no problems).
+    pub fn write(self, out: &mut dyn Write) -> Result<()> {
+        write_table(out, self.builder, self.rows, self.limit, "problems")
+    }
+}
+
+fn write_table(
+    out: &mut dyn Write,
+    builder: Builder,
+    rows: usize,
+    limit: usize,
+    what: &str,
+) -> Result<()> {
+    if rows == 0 {
+        return Ok(());
+    }
+    let mut table = builder.build();
+    table.with(Style::sharp());
+    writeln!(out, "{table}").map_err(stdout_error)?;
+    if limit != 0 && rows > limit {
+        writeln!(
+            out,
+            "… and {} more {what} (`--limit 0` shows all, `--output json` gives them to programs)",
+            rows - limit
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
+/// The history table.
+pub fn history(out: &mut dyn Write, applies: &[ApplyRecord]) -> Result<()> {
+    if applies.is_empty() {
+        writeln!(out, "No applies yet.").map_err(stdout_error)?;
+        return Ok(());
+    }
+    let mut builder = Builder::default();
+    builder.push_record([
+        "apply",
+        "plan",
+        "applied at",
+        "kind",
+        "created",
+        "updated",
+        "deleted",
+    ]);
+    for a in applies {
+        builder.push_record([
+            a.id.to_string(),
+            a.plan_id.to_string(),
+            a.applied_at.clone(),
+            a.kind.clone(),
+            a.created.to_string(),
+            a.updated.to_string(),
+            a.deleted.to_string(),
+        ]);
+    }
+    let mut table = builder.build();
+    table.with(Style::sharp());
+    writeln!(out, "{table}").map_err(stdout_error)
+}
+
+/// A table with a header row and string rows.
+pub fn simple(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    let mut builder = Builder::default();
+    builder.push_record(header.iter().map(|h| h.to_string()));
+    for row in rows {
+        builder.push_record(row);
+    }
+    let mut table = builder.build();
+    table.with(Style::sharp());
+    writeln!(out, "{table}").map_err(stdout_error)
+}
+
+/// Turns a failed write to stdout into an error (a closed pipe is handled by the caller).
+pub fn stdout_error(source: std::io::Error) -> crate::Error {
+    crate::Error::Write {
+        path: "stdout".into(),
+        source,
+    }
+}

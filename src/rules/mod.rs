@@ -1,0 +1,113 @@
+//! Tenant rules (interim: the built-in column mapping only; the full engine lands with issue 3).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::map::map_columns;
+use crate::plan::problem::Problem;
+use crate::read::Row;
+use crate::user::{Field, Op, User};
+
+/// A tenant's rule pack.
+pub struct RulePack {
+    digest: String,
+    settings: Settings,
+}
+
+/// The tenant's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Separator of list items in text cells.
+    pub list_separator: char,
+    /// The largest share of users a plan may delete, in percent.
+    pub max_delete_percent: Option<f64>,
+}
+
+/// Reference tables for lookups.
+pub struct RefTables;
+
+impl RefTables {
+    /// No tables.
+    pub fn empty() -> RefTables {
+        RefTables
+    }
+}
+
+/// A row after the rules.
+pub struct Evaluated {
+    /// The operation.
+    pub op: Op,
+    /// The user.
+    pub user: User,
+    /// Problems found.
+    pub problems: Vec<Problem>,
+    /// Columns that are not canonical.
+    pub unknown_columns: Vec<String>,
+}
+
+/// Runs rows through the pack.
+pub struct Evaluator {
+    separator: char,
+}
+
+impl RulePack {
+    /// Loads a tenant's pack.
+    pub fn load(rules_dir: &Path, tenant: &str) -> Result<RulePack> {
+        let folder = rules_dir.join(tenant);
+        if tenant != "default" && !folder.is_dir() {
+            return Err(Error::UnknownTenant {
+                tenant: tenant.to_string(),
+                folder,
+                known: String::new(),
+            });
+        }
+        Ok(RulePack {
+            digest: "0".repeat(32),
+            settings: Settings {
+                list_separator: ';',
+                max_delete_percent: None,
+            },
+        })
+    }
+
+    /// The digest of the pack's files.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Fields with `Unique`.
+    pub fn unique_fields(&self) -> Vec<Field> {
+        Vec::new()
+    }
+
+    /// An evaluator for one thread.
+    pub fn evaluator(&self, _refs: Arc<RefTables>) -> Result<Evaluator> {
+        Ok(Evaluator {
+            separator: self.settings.list_separator,
+        })
+    }
+}
+
+impl Evaluator {
+    /// Maps and checks one row.
+    pub fn evaluate(&mut self, row: &Row) -> Result<Evaluated> {
+        let m = map_columns(row.columns.iter().map(|(k, v)| (&**k, v)), self.separator);
+        let key = m.user.key().map(str::to_string);
+        Ok(Evaluated {
+            op: m.op,
+            problems: m
+                .problems
+                .into_iter()
+                .map(|p| p.at(&row.position, key.as_deref()))
+                .collect(),
+            user: m.user,
+            unknown_columns: m.unknown_columns,
+        })
+    }
+}

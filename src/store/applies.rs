@@ -1,0 +1,147 @@
+//! Applying a stored plan to the state, and the history of applies.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::plan::change::Action;
+use crate::store::plans::{self, PlanHeader};
+use crate::store::state::{self, digest_hex, StateWriter};
+
+/// The counts of one apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplyRecord {
+    /// The apply's id (what `plan --revert` takes).
+    pub id: i64,
+    /// The plan it applied.
+    pub plan_id: i64,
+    /// When (RFC 3339).
+    pub applied_at: String,
+    /// Users created, updated and deleted.
+    pub created: u64,
+    /// Users updated.
+    pub updated: u64,
+    /// Users deleted.
+    pub deleted: u64,
+    /// `plan`, `revert of apply N` or `state load`.
+    pub kind: String,
+}
+
+/// Applies exactly the stored plan, in the caller's transaction; refuses a plan already
+/// applied or made against another state or other rules.
+pub fn apply(conn: &Connection, plan: &PlanHeader, rules_digest: &str) -> Result<ApplyRecord> {
+    if let Some(apply_id) = plan.applied_by {
+        return Err(Error::Refused(format!(
+            "plan {} was already applied (apply {apply_id}); run `roster plan` again to make a new plan",
+            plan.id
+        )));
+    }
+    let (digest, _) = state::summary(conn, &plan.tenant)?;
+    if digest_hex(digest) != plan.state_digest {
+        return Err(Error::Refused(format!(
+            "plan {} is stale: the state of tenant `{}` changed since it was made; run `roster plan` again",
+            plan.id, plan.tenant
+        )));
+    }
+    if rules_digest != plan.rules_digest {
+        return Err(Error::Refused(format!(
+            "plan {} is stale: the rules of tenant `{}` changed since it was made; run `roster plan` again",
+            plan.id, plan.tenant
+        )));
+    }
+    let mut writer = StateWriter::new(conn, &plan.tenant)?;
+    let (mut created, mut updated, mut deleted) = (0, 0, 0);
+    plans::for_each_change(conn, plan.id, |change| {
+        let before = change.before.as_ref().map(to_json);
+        let ids = change.platform_ids.as_ref().map(ToString::to_string);
+        match (change.action, &change.after) {
+            (Action::Delete, _) => {
+                deleted += 1;
+                writer.delete(&change.key, before.as_deref().unwrap_or("{}"))
+            }
+            (action, Some(after)) => {
+                if action == Action::Create {
+                    created += 1;
+                } else {
+                    updated += 1;
+                }
+                writer.put(
+                    &change.key,
+                    before.as_deref(),
+                    &to_json(after),
+                    ids.as_deref(),
+                )
+            }
+            (_, None) => Ok(()),
+        }
+    })?;
+    writer.finish()?;
+    let applied_at = plans::now();
+    conn.prepare_cached(
+        "INSERT INTO applies (plan_id, tenant, applied_at, created, updated, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        plan.id,
+        plan.tenant,
+        applied_at,
+        created,
+        updated,
+        deleted
+    ])?;
+    Ok(ApplyRecord {
+        id: conn.last_insert_rowid(),
+        plan_id: plan.id,
+        applied_at,
+        created,
+        updated,
+        deleted,
+        kind: kind_label(plan.kind, plan.reverts),
+    })
+}
+
+/// The tenant's applies, oldest first.
+pub fn history(conn: &Connection, tenant: &str) -> Result<Vec<ApplyRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, a.plan_id, a.applied_at, a.created, a.updated, a.deleted, p.kind, p.reverts
+         FROM applies a JOIN plans p ON p.id = a.plan_id WHERE a.tenant = ?1 ORDER BY a.id",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        let kind: String = r.get(6)?;
+        let reverts: Option<i64> = r.get(7)?;
+        Ok(ApplyRecord {
+            id: r.get(0)?,
+            plan_id: r.get(1)?,
+            applied_at: r.get(2)?,
+            created: r.get(3)?,
+            updated: r.get(4)?,
+            deleted: r.get(5)?,
+            kind: kind_label(plans::PlanKind::parse(&kind), reverts),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The plan an apply of the tenant applied.
+pub fn plan_of(conn: &Connection, tenant: &str, apply_id: i64) -> Result<i64> {
+    conn.prepare_cached("SELECT plan_id FROM applies WHERE id = ?1 AND tenant = ?2")?
+        .query_row(params![apply_id, tenant], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "there is no apply {apply_id} for tenant `{tenant}`; `roster history` lists them"
+            ))
+        })
+}
+
+fn kind_label(kind: plans::PlanKind, reverts: Option<i64>) -> String {
+    match (kind, reverts) {
+        (plans::PlanKind::Revert, Some(id)) => format!("revert of apply {id}"),
+        (plans::PlanKind::StateLoad, _) => "state load".to_string(),
+        _ => "plan".to_string(),
+    }
+}
+
+fn to_json(record: &state::Record) -> String {
+    serde_json::to_string(record).expect("records serialise")
+}

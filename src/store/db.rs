@@ -1,0 +1,145 @@
+//! Opening the workspace: create it on first use (readable by its owner only), check that it
+//! is a roster workspace of a version this binary knows, and migrate it in place.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+
+use super::migrations::MIGRATIONS;
+use crate::error::{Error, Result};
+
+/// How long a command waits for another roster process to finish writing.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// An open workspace file.
+pub struct Workspace {
+    /// The open connection.
+    pub conn: Connection,
+    path: PathBuf,
+}
+
+impl Workspace {
+    /// Opens (creating when missing) and migrates the workspace at `path`.
+    pub fn open(path: &Path) -> Result<Workspace> {
+        if !path.exists() {
+            create_private_file(path)?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| workspace_error(path, e))?;
+        conn.busy_timeout(BUSY_WAIT)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(|e| workspace_error(path, e))?;
+        let mut workspace = Workspace {
+            conn,
+            path: path.to_path_buf(),
+        };
+        workspace.migrate()?;
+        Ok(workspace)
+    }
+
+    /// The workspace file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts a write transaction, waiting a bounded time for other writers.
+    pub fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        let path = self.path.clone();
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| busy_or(e, &path))
+    }
+
+    /// Maps a database error to "busy" when another process holds the lock.
+    pub fn check(&self, error: rusqlite::Error) -> Error {
+        busy_or(error, &self.path)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let version: usize = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| workspace_error(&path, e))?;
+        if version > MIGRATIONS.len() {
+            return Err(Error::Workspace {
+                path,
+                message: format!(
+                    "was written by a newer roster (schema version {version}, this roster knows {}); upgrade roster",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        if version == MIGRATIONS.len() {
+            return Ok(());
+        }
+        if version == 0 && self.has_foreign_tables()? {
+            return Err(Error::Workspace {
+                path,
+                message:
+                    "is a SQLite database but not a roster workspace; pass another `--db` file"
+                        .into(),
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)
+            .map_err(|e| busy_or(e, &path))?;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", index + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn has_foreign_tables(&self) -> Result<bool> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(count > 0)
+    }
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn workspace_error(path: &Path, error: rusqlite::Error) -> Error {
+    let message = match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => {
+            "is not a roster workspace (not a SQLite database); pass another `--db` file"
+                .to_string()
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            return Error::Busy(path.to_path_buf())
+        }
+        _ => error.to_string(),
+    };
+    Error::Workspace {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn busy_or(error: rusqlite::Error, path: &Path) -> Error {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            Error::Busy(path.to_path_buf())
+        }
+        _ => Error::Db(error),
+    }
+}

@@ -1,0 +1,125 @@
+//! The workspace schema: append-only migrations tracked by `PRAGMA user_version`.
+//!
+//! Never edit a migration that has shipped; add the next one. Each table says what it holds,
+//! so a person opening the file with `sqlite3` can read it.
+
+/// The migrations, in order; migration `i` brings the schema to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[r#"
+-- One row per tenant that has ever held state.
+CREATE TABLE tenants (
+    name         TEXT PRIMARY KEY,
+    -- XOR of xxh3-128(external_id, record) over the tenant's users: moves whenever the state does.
+    state_digest TEXT NOT NULL,
+    user_count   INTEGER NOT NULL DEFAULT 0
+);
+
+-- The state: what the target platform holds, as roster last knew it.
+CREATE TABLE users (
+    tenant       TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    -- The user as JSON with canonical field names; a password only as a salted hash.
+    record       TEXT NOT NULL,
+    -- xxh3-128 of (external_id, record), hex: lets a plan skip unchanged users cheaply.
+    record_hash  TEXT NOT NULL,
+    -- Ids the platforms assigned (eSystems `Id`, Field Squared `ObjectId`), JSON object.
+    platform_ids TEXT,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (tenant, external_id)
+) WITHOUT ROWID;
+
+-- Stored plans: what a `roster plan` computed, to be applied exactly.
+CREATE TABLE plans (
+    id           INTEGER PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    -- `plan`, `revert` or `state-load`.
+    kind         TEXT NOT NULL,
+    -- JSON list of the inputs: [{"file", "digest", "rows"}].
+    inputs       TEXT NOT NULL,
+    rules_digest TEXT NOT NULL,
+    -- The tenant's state_digest when planned: apply refuses a plan whose state moved on.
+    state_digest TEXT NOT NULL,
+    sync         INTEGER NOT NULL,
+    -- JSON counts: create, update, delete, unchanged, error, warning.
+    summary      TEXT NOT NULL,
+    -- For a revert plan: the apply it undoes.
+    reverts      INTEGER
+);
+
+-- The changes of each plan, in order.
+CREATE TABLE plan_changes (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    seq          INTEGER NOT NULL,
+    -- `create`, `update` or `delete`.
+    action       TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    -- file:line of the source row (or why, for a delete under --sync).
+    source       TEXT,
+    -- JSON [{"field", "before", "after"}]; passwords shown as "(sensitive)".
+    fields       TEXT NOT NULL,
+    -- The whole record before and after (JSON, null when absent).
+    before       TEXT,
+    after        TEXT,
+    platform_ids TEXT,
+    PRIMARY KEY (plan_id, seq)
+) WITHOUT ROWID;
+
+-- The problems each plan found: rejected rows and warnings.
+CREATE TABLE plan_problems (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    seq          INTEGER NOT NULL,
+    severity     TEXT NOT NULL,
+    external_id  TEXT,
+    source       TEXT,
+    path         TEXT,
+    field        TEXT,
+    rule         TEXT NOT NULL,
+    message      TEXT NOT NULL,
+    PRIMARY KEY (plan_id, seq)
+) WITHOUT ROWID;
+
+-- Passwords a plan sets, kept only until the plan is exported.
+CREATE TABLE plan_secrets (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    external_id  TEXT NOT NULL,
+    password     TEXT NOT NULL,
+    PRIMARY KEY (plan_id, external_id)
+) WITHOUT ROWID;
+
+-- Applies: which plan was applied when, with its counts. The before/after of each user is
+-- the applied plan's plan_changes.
+CREATE TABLE applies (
+    id           INTEGER PRIMARY KEY,
+    plan_id      INTEGER NOT NULL UNIQUE REFERENCES plans(id),
+    tenant       TEXT NOT NULL,
+    applied_at   TEXT NOT NULL,
+    created      INTEGER NOT NULL,
+    updated      INTEGER NOT NULL,
+    deleted      INTEGER NOT NULL
+);
+
+-- Reference tables for FieldName lookups, per tenant.
+CREATE TABLE ref_tables (
+    tenant       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    -- JSON list of column names.
+    columns      TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    loaded_at    TEXT NOT NULL,
+    PRIMARY KEY (tenant, name)
+);
+
+CREATE TABLE ref_rows (
+    tenant       TEXT NOT NULL,
+    table_name   TEXT NOT NULL,
+    row_no       INTEGER NOT NULL,
+    -- JSON list of cells, in the order of ref_tables.columns.
+    cells        TEXT NOT NULL,
+    PRIMARY KEY (tenant, table_name, row_no)
+) WITHOUT ROWID;
+
+-- Each apply with what it changed, for people reading the file.
+CREATE VIEW history AS
+SELECT a.id AS apply_id, a.tenant, a.applied_at, c.action, c.external_id, c.before, c.after
+FROM applies a JOIN plan_changes c ON c.plan_id = a.plan_id;
+"#];

@@ -1,0 +1,10 @@
+//! The workspace: one SQLite file holding each tenant's state, reference tables, plans and
+//! applies.
+
+pub mod applies;
+pub mod db;
+pub mod migrations;
+pub mod plans;
+pub mod state;
+
+pub use db::Workspace;

@@ -1,0 +1,368 @@
+//! Stored plans: their header, changes, problems and the passwords they carry until export.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::plan::change::{Action, Change, FieldChange};
+use crate::plan::problem::{Problem, Severity};
+use crate::store::state::Record;
+
+/// The counts of a plan, as `--output json` prints them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Users to create.
+    pub create: u64,
+    /// Users to update.
+    pub update: u64,
+    /// Users to delete.
+    pub delete: u64,
+    /// Users whose row changes nothing.
+    pub unchanged: u64,
+    /// Rows rejected (each row once).
+    pub error: u64,
+    /// Warnings.
+    pub warning: u64,
+}
+
+impl Summary {
+    /// Counts one change.
+    pub fn count(&mut self, action: Action) {
+        match action {
+            Action::Create => self.create += 1,
+            Action::Update => self.update += 1,
+            Action::Delete => self.delete += 1,
+        }
+    }
+
+    /// Whether the plan changes anything.
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.delete > 0
+    }
+}
+
+/// One input of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Input {
+    /// The file as named on the command line.
+    pub file: String,
+    /// xxh3-128 of its bytes.
+    pub digest: String,
+    /// Rows read.
+    pub rows: u64,
+}
+
+/// What kind of plan it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// Made from source files.
+    Plan,
+    /// Undoes an apply.
+    Revert,
+    /// Replaces the state with a vendor's export.
+    StateLoad,
+}
+
+impl PlanKind {
+    /// The stored kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanKind::Plan => "plan",
+            PlanKind::Revert => "revert",
+            PlanKind::StateLoad => "state-load",
+        }
+    }
+
+    /// Parses the stored kind.
+    pub fn parse(text: &str) -> PlanKind {
+        match text {
+            "revert" => PlanKind::Revert,
+            "state-load" => PlanKind::StateLoad,
+            _ => PlanKind::Plan,
+        }
+    }
+}
+
+/// A stored plan's header.
+#[derive(Debug, Clone)]
+pub struct PlanHeader {
+    /// The plan id.
+    pub id: i64,
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// Plan, revert or state load.
+    pub kind: PlanKind,
+    /// Its inputs.
+    pub inputs: Vec<Input>,
+    /// The rules digest it was made with.
+    pub rules_digest: String,
+    /// The state digest it was made against.
+    pub state_digest: String,
+    /// Whether it was made with `--sync`.
+    pub sync: bool,
+    /// Its counts.
+    pub summary: Summary,
+    /// For a revert plan: the apply it undoes.
+    pub reverts: Option<i64>,
+    /// The apply that applied it, if any.
+    pub applied_by: Option<i64>,
+}
+
+/// Writes one plan inside the caller's transaction.
+pub struct PlanWriter<'c> {
+    conn: &'c Connection,
+    id: i64,
+    changes: i64,
+    problems: i64,
+}
+
+impl<'c> PlanWriter<'c> {
+    /// Starts a plan; the header's counts are filled in by [`PlanWriter::finish`].
+    pub fn begin(
+        conn: &'c Connection,
+        tenant: &str,
+        kind: PlanKind,
+        rules_digest: &str,
+        state_digest: &str,
+        sync: bool,
+        reverts: Option<i64>,
+    ) -> Result<PlanWriter<'c>> {
+        conn.prepare_cached(
+            "INSERT INTO plans (tenant, created_at, kind, inputs, rules_digest, state_digest, sync, summary, reverts)
+             VALUES (?1, ?2, ?3, '[]', ?4, ?5, ?6, '{}', ?7)",
+        )?
+        .execute(params![
+            tenant,
+            now(),
+            kind.as_str(),
+            rules_digest,
+            state_digest,
+            sync,
+            reverts
+        ])?;
+        Ok(PlanWriter {
+            conn,
+            id: conn.last_insert_rowid(),
+            changes: 0,
+            problems: 0,
+        })
+    }
+
+    /// The new plan's id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Stores one change.
+    pub fn change(&mut self, change: &Change) -> Result<()> {
+        self.changes += 1;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO plan_changes (plan_id, seq, action, external_id, source, fields, before, after, platform_ids)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                self.id,
+                self.changes,
+                change.action.as_str(),
+                change.key,
+                change.source,
+                serde_json::to_string(&change.fields).expect("field changes serialise"),
+                change.before.as_ref().map(to_json),
+                change.after.as_ref().map(to_json),
+                change.platform_ids.as_ref().map(Value::to_string),
+            ])?;
+        Ok(())
+    }
+
+    /// Stores one problem.
+    pub fn problem(&mut self, problem: &Problem) -> Result<()> {
+        self.problems += 1;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO plan_problems (plan_id, seq, severity, external_id, source, path, field, rule, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                self.id,
+                self.problems,
+                problem.severity.as_str(),
+                problem.key,
+                problem.position.as_ref().map(ToString::to_string),
+                problem.path,
+                problem.field,
+                problem.rule,
+                problem.message,
+            ])?;
+        Ok(())
+    }
+
+    /// Keeps a password the plan sets, for export only.
+    pub fn secret(&mut self, key: &str, password: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO plan_secrets (plan_id, external_id, password) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![self.id, key, password])?;
+        Ok(())
+    }
+
+    /// Records the plan's inputs and counts.
+    pub fn finish(self, inputs: &[Input], summary: &Summary) -> Result<i64> {
+        self.conn
+            .prepare_cached("UPDATE plans SET inputs = ?2, summary = ?3 WHERE id = ?1")?
+            .execute(params![
+                self.id,
+                serde_json::to_string(inputs).expect("inputs serialise"),
+                serde_json::to_string(summary).expect("summary serialises"),
+            ])?;
+        Ok(self.id)
+    }
+}
+
+/// Finds a plan of the tenant by id, or the newest with `latest`.
+pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
+    let id: Option<i64> = if plan == "latest" {
+        conn.query_row(
+            "SELECT max(id) FROM plans WHERE tenant = ?1",
+            [tenant],
+            |r| r.get(0),
+        )?
+    } else {
+        let id = plan.trim_start_matches('#').parse::<i64>().map_err(|_| {
+            Error::Usage(format!(
+                "`{plan}` is not a plan id: give a number or `latest`"
+            ))
+        })?;
+        Some(id)
+    };
+    let not_found = || {
+        Error::NotFound(match plan {
+            "latest" => format!("tenant `{tenant}` has no plan yet; run `roster plan FILE` first"),
+            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan` makes a plan"),
+        })
+    };
+    let id = id.ok_or_else(not_found)?;
+    conn.prepare_cached(
+        "SELECT p.id, p.tenant, p.created_at, p.kind, p.inputs, p.rules_digest, p.state_digest, p.sync,
+                p.summary, p.reverts, a.id
+         FROM plans p LEFT JOIN applies a ON a.plan_id = p.id
+         WHERE p.id = ?1 AND p.tenant = ?2",
+    )?
+    .query_row(params![id, tenant], |r| {
+        Ok(PlanHeader {
+            id: r.get(0)?,
+            tenant: r.get(1)?,
+            created_at: r.get(2)?,
+            kind: PlanKind::parse(&r.get::<_, String>(3)?),
+            inputs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+            rules_digest: r.get(5)?,
+            state_digest: r.get(6)?,
+            sync: r.get(7)?,
+            summary: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+            reverts: r.get(9)?,
+            applied_by: r.get(10)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(not_found)
+}
+
+/// Calls `visit` with each change of a plan, in order.
+pub fn for_each_change(
+    conn: &Connection,
+    plan_id: i64,
+    mut visit: impl FnMut(Change) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT action, external_id, source, fields, before, after, platform_ids
+         FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([plan_id])?;
+    while let Some(row) = rows.next()? {
+        let fields: String = row.get(3)?;
+        visit(Change {
+            action: Action::parse(&row.get::<_, String>(0)?).unwrap_or(Action::Update),
+            key: row.get(1)?,
+            source: row.get(2)?,
+            fields: serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default(),
+            before: parse_record(row.get(4)?),
+            after: parse_record(row.get(5)?),
+            platform_ids: row
+                .get::<_, Option<String>>(6)?
+                .and_then(|ids| serde_json::from_str(&ids).ok()),
+        })?;
+    }
+    Ok(())
+}
+
+/// Calls `visit` with each problem of a plan, in order.
+pub fn for_each_problem(
+    conn: &Connection,
+    plan_id: i64,
+    mut visit: impl FnMut(StoredProblem) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT severity, external_id, source, path, field, rule, message
+         FROM plan_problems WHERE plan_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([plan_id])?;
+    while let Some(row) = rows.next()? {
+        visit(StoredProblem {
+            severity: Severity::parse(&row.get::<_, String>(0)?).unwrap_or(Severity::Error),
+            key: row.get(1)?,
+            source: row.get(2)?,
+            path: row.get(3)?,
+            field: row.get(4)?,
+            rule: row.get(5)?,
+            message: row.get(6)?,
+        })?;
+    }
+    Ok(())
+}
+
+/// A problem as stored with its plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredProblem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The user's key.
+    pub key: Option<String>,
+    /// `file:line`.
+    pub source: Option<String>,
+    /// Data path, e.g. `Users[3].email`.
+    pub path: Option<String>,
+    /// The field.
+    pub field: Option<String>,
+    /// The rule.
+    pub rule: String,
+    /// The message.
+    pub message: String,
+}
+
+/// The passwords a plan sets, by key.
+pub fn secrets(
+    conn: &Connection,
+    plan_id: i64,
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT external_id, password FROM plan_secrets WHERE plan_id = ?1")?;
+    let rows = stmt.query_map([plan_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn to_json(record: &Record) -> String {
+    serde_json::to_string(record).expect("records serialise")
+}
+
+fn parse_record(text: Option<String>) -> Option<Record> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// The current time, RFC 3339 in UTC.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

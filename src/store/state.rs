@@ -1,0 +1,203 @@
+//! The state: the users a tenant's platform holds, as roster last knew it.
+//!
+//! Each user is one row holding its record as JSON. The tenant's `state_digest` is the XOR
+//! of every user's hash, so it can be kept up to date from the changes alone and a plan can
+//! tell in O(1) whether the state moved since it was made.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::error::Result;
+
+/// A stored user: canonical field name → value (no nulls; the password hashed).
+pub type Record = Map<String, Value>;
+
+/// A user as the state holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    /// The user's fields.
+    pub record: Record,
+    /// Ids the platforms assigned, e.g. `{"esystems": 12}`.
+    pub platform_ids: Option<Value>,
+}
+
+/// The hash of one user, as summed into the state digest.
+pub fn user_hash(key: &str, record_json: &str) -> u128 {
+    let mut bytes = Vec::with_capacity(key.len() + 1 + record_json.len());
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(record_json.as_bytes());
+    xxh3_128(&bytes)
+}
+
+/// Formats a digest as 32 hex digits.
+pub fn digest_hex(digest: u128) -> String {
+    format!("{digest:032x}")
+}
+
+/// The tenant's state digest and user count (zero for a tenant never loaded).
+pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {
+    let row = conn
+        .prepare_cached("SELECT state_digest, user_count FROM tenants WHERE name = ?1")?
+        .query_row([tenant], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?;
+    Ok(match row {
+        Some((digest, count)) => (u128::from_str_radix(&digest, 16).unwrap_or(0), count as u64),
+        None => (0, 0),
+    })
+}
+
+/// Every key of the tenant with its record hash.
+pub fn index(conn: &Connection, tenant: &str) -> Result<HashMap<Box<str>, u128>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT external_id, record_hash FROM users WHERE tenant = ?1")?;
+    let mut rows = stmt.query([tenant])?;
+    let mut index = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        let hash: String = row.get(1)?;
+        index.insert(
+            key.into_boxed_str(),
+            u128::from_str_radix(&hash, 16).unwrap_or(0),
+        );
+    }
+    Ok(index)
+}
+
+/// One stored user, or `None`.
+pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUser>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT record, platform_ids FROM users WHERE tenant = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![tenant, key], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .optional()?;
+    Ok(row.map(|(record, ids)| StoredUser {
+        record: serde_json::from_str(&record).unwrap_or_default(),
+        platform_ids: ids.and_then(|ids| serde_json::from_str(&ids).ok()),
+    }))
+}
+
+/// For each stored value of a field, the key of the user holding it (for Unique checks).
+pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT json_extract(record, '$.' || ?2), external_id FROM users
+         WHERE tenant = ?1 AND json_extract(record, '$.' || ?2) IS NOT NULL",
+    )?;
+    let mut rows = stmt.query(params![tenant, field])?;
+    let mut values = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let value: rusqlite::types::Value = row.get(0)?;
+        let text = match value {
+            rusqlite::types::Value::Text(t) => t,
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Real(r) => r.to_string(),
+            _ => continue,
+        };
+        values.insert(text, row.get(1)?);
+    }
+    Ok(values)
+}
+
+/// Calls `visit` with every stored user of the tenant, in key order.
+pub fn for_each(
+    conn: &Connection,
+    tenant: &str,
+    mut visit: impl FnMut(&str, StoredUser) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT external_id, record, platform_ids FROM users WHERE tenant = ?1 ORDER BY external_id",
+    )?;
+    let mut rows = stmt.query([tenant])?;
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        let record: String = row.get(1)?;
+        let ids: Option<String> = row.get(2)?;
+        visit(
+            &key,
+            StoredUser {
+                record: serde_json::from_str(&record).unwrap_or_default(),
+                platform_ids: ids.and_then(|ids| serde_json::from_str(&ids).ok()),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes to the state inside one transaction, keeping the tenant's digest and count current.
+pub struct StateWriter<'c> {
+    conn: &'c Connection,
+    tenant: String,
+    digest: u128,
+    count: i64,
+    now: String,
+}
+
+impl<'c> StateWriter<'c> {
+    /// Starts writing the tenant's state (`conn` must be inside a transaction).
+    pub fn new(conn: &'c Connection, tenant: &str) -> Result<StateWriter<'c>> {
+        let (digest, count) = summary(conn, tenant)?;
+        Ok(StateWriter {
+            conn,
+            tenant: tenant.to_string(),
+            digest,
+            count: count as i64,
+            now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+
+    /// Inserts or replaces a user; `before` is the record it replaces (for the digest).
+    pub fn put(
+        &mut self,
+        key: &str,
+        before: Option<&str>,
+        after: &str,
+        ids: Option<&str>,
+    ) -> Result<()> {
+        let hash = user_hash(key, after);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (tenant, external_id) DO UPDATE SET
+                   record = excluded.record, record_hash = excluded.record_hash,
+                   platform_ids = excluded.platform_ids, updated_at = excluded.updated_at",
+            )?
+            .execute(params![self.tenant, key, after, digest_hex(hash), ids, self.now])?;
+        match before {
+            Some(before) => self.digest ^= user_hash(key, before),
+            None => self.count += 1,
+        }
+        self.digest ^= hash;
+        Ok(())
+    }
+
+    /// Deletes a user whose record was `before`.
+    pub fn delete(&mut self, key: &str, before: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM users WHERE tenant = ?1 AND external_id = ?2")?
+            .execute(params![self.tenant, key])?;
+        self.digest ^= user_hash(key, before);
+        self.count -= 1;
+        Ok(())
+    }
+
+    /// Records the tenant's new digest and count.
+    pub fn finish(self) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tenants (name, state_digest, user_count) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET state_digest = excluded.state_digest,
+                   user_count = excluded.user_count",
+            )?
+            .execute(params![self.tenant, digest_hex(self.digest), self.count])?;
+        Ok(())
+    }
+}
