@@ -5,7 +5,7 @@ pub mod table;
 
 use serde_json::Value;
 
-/// A value as a table cell: text as is, lists joined with `; `, nothing as `(none)`.
+/// A value as a table cell: text as is, lists and phones joined with `; `, nothing as `(none)`.
 pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => "(none)".to_string(),
@@ -15,6 +15,18 @@ pub fn cell(value: &Value) -> String {
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join("; "),
+        Value::Array(items) if items.iter().all(|i| i.get("number").is_some()) => {
+            items.iter().map(phone).collect::<Vec<_>>().join("; ")
+        }
         other => other.to_string(),
+    }
+}
+
+/// A phone as its text form in CSV: `type:number`, or the number alone.
+fn phone(item: &Value) -> String {
+    let number = item["number"].as_str().unwrap_or_default();
+    match item.get("type").and_then(Value::as_str) {
+        Some(kind) => format!("{kind}:{number}"),
+        None => number.to_string(),
     }
 }

@@ -62,8 +62,22 @@ impl RulePack {
                 known: String::new(),
             });
         }
+        let mut files: Vec<_> = std::fs::read_dir(&folder)
+            .map(|dir| {
+                dir.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        let mut bytes = Vec::new();
+        for file in files {
+            bytes.extend(file.to_string_lossy().as_bytes());
+            bytes.extend(std::fs::read(&file).unwrap_or_default());
+        }
         Ok(RulePack {
-            digest: "0".repeat(32),
+            digest: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)),
             settings: Settings {
                 list_separator: ';',
                 max_delete_percent: None,

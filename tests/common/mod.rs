@@ -1,0 +1,154 @@
+//! A scratch folder with its own workspace and rules, and a way to run the real binary in it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A temporary folder holding `roster.db`, `rules/` and the test's files.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+/// What one run printed and returned.
+pub struct Outcome {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("rules")).unwrap();
+        Workdir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The workspace file.
+    pub fn db(&self) -> PathBuf {
+        self.path().join("roster.db")
+    }
+
+    /// Writes a file relative to the folder (creating parent folders).
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Copies a file from the repository's `fixtures/`.
+    pub fn fixture(&self, name: &str) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name);
+        let target = self.path().join(Path::new(name).file_name().unwrap());
+        std::fs::copy(&source, &target)
+            .unwrap_or_else(|e| panic!("copy {}: {e}", source.display()));
+        target
+    }
+
+    /// Runs `roster ARGS` in the folder.
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        self.run_with_stdin(args, "")
+    }
+
+    /// Runs `roster ARGS` with `stdin` as standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Outcome {
+        let output = Command::cargo_bin("roster")
+            .unwrap()
+            .current_dir(self.path())
+            .env_remove("ROSTER_DB")
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        Outcome {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a command that must succeed with exit 0.
+    pub fn ok(&self, args: &[&str]) -> Outcome {
+        let out = self.run(args);
+        assert_eq!(
+            out.status, 0,
+            "roster {args:?} failed:\nstdout: {}\nstderr: {}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+
+    /// Runs a command that must fail with exit 1 and one `error:` line; returns that line.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status, 1,
+            "roster {args:?} should fail:\nstdout: {}\nstderr: {}",
+            out.stdout, out.stderr
+        );
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got:\n{}",
+            out.stderr
+        );
+        assert!(lines[0].starts_with("error: "), "{}", out.stderr);
+        lines[0].to_string()
+    }
+
+    /// `plan … --output json`, which must succeed.
+    pub fn plan_json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["plan"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--output", "json"]);
+        self.ok(&all).json()
+    }
+
+    /// The workspace file's bytes (empty when it does not exist).
+    pub fn db_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.db()).unwrap_or_default()
+    }
+
+    /// The stored users as JSON.
+    pub fn state(&self) -> Value {
+        self.ok(&["state", "show", "--output", "json"]).json()
+    }
+}
+
+/// The summary counts of a plan document, in the order create, update, delete, unchanged, error, warning.
+pub fn counts(plan: &Value) -> [u64; 6] {
+    let s = &plan["summary"];
+    [
+        "create",
+        "update",
+        "delete",
+        "unchanged",
+        "error",
+        "warning",
+    ]
+    .map(|k| {
+        s[k].as_u64()
+            .unwrap_or_else(|| panic!("summary.{k} is not an integer: {plan}"))
+    })
+}
