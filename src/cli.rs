@@ -41,6 +41,32 @@ pub enum Command {
     /// Show the tenant's stored users.
     #[command(subcommand)]
     State(StateCommand),
+    /// Write generated users (deterministic by seed) for benchmarks and demos.
+    Generate(GenerateArgs),
+}
+
+/// `roster generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Users in the base snapshot.
+    #[arg(long, default_value_t = 1000)]
+    pub users: u64,
+
+    /// The seed: the same seed writes the same files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Where to write the base snapshot (CSV).
+    #[arg(long)]
+    pub base: PathBuf,
+
+    /// Where to write the next snapshot: 5% changed, 2% removed, 3% added.
+    #[arg(long)]
+    pub next: Option<PathBuf>,
+
+    /// Leave out the dirt (duplicates, blank e-mails, unknown locations, mixed case).
+    #[arg(long)]
+    pub clean: bool,
 }
 
 /// `roster plan`.

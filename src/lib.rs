@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod generate;
 pub mod map;
 pub mod plan;
 pub mod read;

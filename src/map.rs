@@ -30,12 +30,11 @@ pub fn map_columns<'a>(
     let mut mapped = Mapped::default();
     let mut nested: Vec<(Field, String, &Value)> = Vec::new();
     for (name, raw) in columns {
-        let normal = user::normalize_name(name);
-        if normal == CUD {
+        if name.eq_ignore_ascii_case(CUD) {
             set_op(&mut mapped, raw);
             continue;
         }
-        if let Some(field) = Field::parse(&normal) {
+        if let Some(field) = Field::parse(name) {
             match user::normalize(field, raw, list_separator) {
                 Ok(value) => mapped.user.set(field, value),
                 Err(e) => mapped

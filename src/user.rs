@@ -70,6 +70,11 @@ macro_rules! fields {
                 match self { $(Field::$variant => $name),* }
             }
 
+            /// Finds a field by its exact canonical name.
+            pub fn from_name(name: &str) -> Option<Field> {
+                match name { $($name => Some(Field::$variant),)* _ => None }
+            }
+
             /// The shape of the field's value.
             pub fn kind(self) -> FieldKind {
                 match self { $(Field::$variant => FieldKind::$kind),* }
@@ -119,8 +124,7 @@ impl Field {
     /// Finds a field by its canonical name, ignoring case and treating spaces and dashes
     /// as underscores (`First Name` is `first_name`).
     pub fn parse(name: &str) -> Option<Field> {
-        let wanted = normalize_name(name);
-        Field::ALL.iter().copied().find(|f| f.name() == wanted)
+        Field::from_name(name).or_else(|| Field::from_name(&normalize_name(name)))
     }
 
     /// Whether the value must never be shown.

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches and owns what they share.
 
 mod apply;
+mod generate;
 mod history;
 mod plan;
 mod state;
@@ -36,6 +37,7 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Apply(args) => apply::run(cli, args, out),
         Command::History(args) => history::run(cli, args, out),
         Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
+        Command::Generate(args) => generate::run(args, out),
     }
 }
 

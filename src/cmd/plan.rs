@@ -8,7 +8,7 @@ use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::read::ReadOptions;
-use crate::render::json::{ChangeDocument, PlanDocument};
+use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
 use crate::store::plans::{self, Summary};
@@ -84,28 +84,7 @@ fn show(
 ) -> Result<()> {
     let conn = &workspace.conn;
     match args.output {
-        Output::Json => {
-            let mut changes = Vec::new();
-            plans::for_each_change(conn, plan_id, |c| {
-                changes.push(ChangeDocument::from(c));
-                Ok(())
-            })?;
-            let mut problems = Vec::new();
-            plans::for_each_problem(conn, plan_id, |p| {
-                problems.push(p);
-                Ok(())
-            })?;
-            let document = PlanDocument {
-                plan_id,
-                tenant: &cli.tenant,
-                summary: *summary,
-                changes,
-                problems,
-            };
-            serde_json::to_writer_pretty(&mut *out, &document)
-                .map_err(|e| stdout_error(e.into()))?;
-            writeln!(out).map_err(stdout_error)
-        }
+        Output::Json => json::write_plan(out, conn, plan_id, &cli.tenant, summary),
         Output::Table => {
             let mut changes = ChangeTable::new(args.limit);
             plans::for_each_change(conn, plan_id, |c| {

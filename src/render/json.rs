@@ -1,45 +1,77 @@
-//! JSON for programs: `plan --output json` prints one object.
+//! JSON for programs: `plan --output json` prints one object,
+//! `{"plan_id", "tenant", "summary", "changes", "problems"}`.
+//!
+//! The document is streamed from the stored plan, one change at a time, so a million-change
+//! plan prints in constant memory.
 
+use std::io::Write;
+
+use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::plan::change::Change;
-use crate::store::plans::{StoredProblem, Summary};
+use super::table::stdout_error;
+use crate::error::Result;
+use crate::plan::change::{Change, FieldChange};
+use crate::store::plans::{self, Summary};
 
-/// The document `plan --output json` prints.
+/// One change as JSON. Whole records are left out: `fields` says what changes, passwords masked.
 #[derive(Debug, Serialize)]
-pub struct PlanDocument<'a> {
-    /// The stored plan's id.
-    pub plan_id: i64,
-    /// The tenant.
-    pub tenant: &'a str,
-    /// The counts.
-    pub summary: Summary,
-    /// Every change, in order.
-    pub changes: Vec<ChangeDocument>,
-    /// Every problem, in order.
-    pub problems: Vec<StoredProblem>,
+struct ChangeDocument<'a> {
+    action: &'static str,
+    key: &'a str,
+    source: &'a Option<String>,
+    fields: &'a [FieldChange],
 }
 
-/// One change as JSON: the passwords in `before`/`after` are left out, `fields` masks them.
-#[derive(Debug, Serialize)]
-pub struct ChangeDocument {
-    /// `create`, `update` or `delete`.
-    pub action: &'static str,
-    /// The user's key.
-    pub key: String,
-    /// `file:line`.
-    pub source: Option<String>,
-    /// The changed fields with before and after.
-    pub fields: Vec<crate::plan::change::FieldChange>,
-}
-
-impl From<Change> for ChangeDocument {
-    fn from(change: Change) -> ChangeDocument {
+impl<'a> From<&'a Change> for ChangeDocument<'a> {
+    fn from(change: &'a Change) -> ChangeDocument<'a> {
         ChangeDocument {
             action: change.action.as_str(),
-            key: change.key,
-            source: change.source,
-            fields: change.fields,
+            key: &change.key,
+            source: &change.source,
+            fields: &change.fields,
         }
     }
+}
+
+/// Writes a stored plan as one JSON object, each change and problem on a line of its own.
+pub fn write_plan(
+    out: &mut dyn Write,
+    conn: &Connection,
+    plan_id: i64,
+    tenant: &str,
+    summary: &Summary,
+) -> Result<()> {
+    write!(
+        out,
+        "{{\n  \"plan_id\": {plan_id},\n  \"tenant\": {},\n  \"summary\": {},\n  \"changes\": [",
+        value(tenant),
+        value(summary)
+    )
+    .map_err(stdout_error)?;
+    let mut first = true;
+    plans::for_each_change(conn, plan_id, |change| {
+        item(out, &mut first, &value(&ChangeDocument::from(&change)))
+    })?;
+    write!(
+        out,
+        "{}],\n  \"problems\": [",
+        if first { "" } else { "\n  " }
+    )
+    .map_err(stdout_error)?;
+    first = true;
+    plans::for_each_problem(conn, plan_id, |problem| {
+        item(out, &mut first, &value(&problem))
+    })?;
+    writeln!(out, "{}]\n}}", if first { "" } else { "\n  " }).map_err(stdout_error)
+}
+
+fn item(out: &mut dyn Write, first: &mut bool, json: &str) -> Result<()> {
+    let separator = if *first { "" } else { "," };
+    *first = false;
+    write!(out, "{separator}\n    {json}").map_err(stdout_error)
+}
+
+fn value<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
 }

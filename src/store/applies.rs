@@ -51,30 +51,34 @@ pub fn apply(conn: &Connection, plan: &PlanHeader, rules_digest: &str) -> Result
     }
     let mut writer = StateWriter::new(conn, &plan.tenant)?;
     let (mut created, mut updated, mut deleted) = (0, 0, 0);
-    plans::for_each_change(conn, plan.id, |change| {
-        let before = change.before.as_ref().map(to_json);
-        let ids = change.platform_ids.as_ref().map(ToString::to_string);
-        match (change.action, &change.after) {
-            (Action::Delete, _) => {
+    // Records go from the plan to the state as the stored text, never re-serialised, so the
+    // hashes summed into the digest are those of the bytes stored.
+    let mut changes = conn.prepare_cached(
+        "SELECT action, external_id, before, after, platform_ids FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = changes.query([plan.id])?;
+    while let Some(row) = rows.next()? {
+        let action = Action::parse(&row.get::<_, String>(0)?);
+        let key: String = row.get(1)?;
+        let before: Option<String> = row.get(2)?;
+        let after: Option<String> = row.get(3)?;
+        let ids: Option<String> = row.get(4)?;
+        match (action, after) {
+            (Some(Action::Delete), _) => {
                 deleted += 1;
-                writer.delete(&change.key, before.as_deref().unwrap_or("{}"))
+                writer.delete(&key, before.as_deref().unwrap_or("{}"))?;
             }
-            (action, Some(after)) => {
+            (Some(action), Some(after)) => {
                 if action == Action::Create {
                     created += 1;
                 } else {
                     updated += 1;
                 }
-                writer.put(
-                    &change.key,
-                    before.as_deref(),
-                    &to_json(after),
-                    ids.as_deref(),
-                )
+                writer.put(&key, before.as_deref(), &after, ids.as_deref())?;
             }
-            (_, None) => Ok(()),
+            _ => {}
         }
-    })?;
+    }
     writer.finish()?;
     let applied_at = plans::now();
     conn.prepare_cached(
@@ -140,8 +144,4 @@ fn kind_label(kind: plans::PlanKind, reverts: Option<i64>) -> String {
         (plans::PlanKind::StateLoad, _) => "state load".to_string(),
         _ => "plan".to_string(),
     }
-}
-
-fn to_json(record: &state::Record) -> String {
-    serde_json::to_string(record).expect("records serialise")
 }

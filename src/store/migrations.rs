@@ -25,7 +25,7 @@ CREATE TABLE users (
     platform_ids TEXT,
     updated_at   TEXT NOT NULL,
     PRIMARY KEY (tenant, external_id)
-) WITHOUT ROWID;
+);
 
 -- Stored plans: what a `roster plan` computed, to be applied exactly.
 CREATE TABLE plans (
@@ -55,14 +55,15 @@ CREATE TABLE plan_changes (
     external_id  TEXT NOT NULL,
     -- file:line of the source row (or why, for a delete under --sync).
     source       TEXT,
-    -- JSON [{"field", "before", "after"}]; passwords shown as "(sensitive)".
-    fields       TEXT NOT NULL,
+    -- For an update: JSON [{"field", "before", "after"}], passwords as "(sensitive)";
+    -- null for a create or delete, whose fields are the whole after or before record.
+    fields       TEXT,
     -- The whole record before and after (JSON, null when absent).
     before       TEXT,
     after        TEXT,
     platform_ids TEXT,
     PRIMARY KEY (plan_id, seq)
-) WITHOUT ROWID;
+);
 
 -- The problems each plan found: rejected rows and warnings.
 CREATE TABLE plan_problems (
@@ -76,7 +77,7 @@ CREATE TABLE plan_problems (
     rule         TEXT NOT NULL,
     message      TEXT NOT NULL,
     PRIMARY KEY (plan_id, seq)
-) WITHOUT ROWID;
+);
 
 -- Passwords a plan sets, kept only until the plan is exported.
 CREATE TABLE plan_secrets (
@@ -116,7 +117,7 @@ CREATE TABLE ref_rows (
     -- JSON list of cells, in the order of ref_tables.columns.
     cells        TEXT NOT NULL,
     PRIMARY KEY (tenant, table_name, row_no)
-) WITHOUT ROWID;
+);
 
 -- Each apply with what it changed, for people reading the file.
 CREATE VIEW history AS

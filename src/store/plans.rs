@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::plan::change::{Action, Change, FieldChange};
+use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
 use crate::store::state::Record;
 
@@ -170,7 +170,8 @@ impl<'c> PlanWriter<'c> {
                 change.action.as_str(),
                 change.key,
                 change.source,
-                serde_json::to_string(&change.fields).expect("field changes serialise"),
+                (change.action == Action::Update)
+                    .then(|| serde_json::to_string(&change.fields).expect("field changes serialise")),
                 change.before.as_ref().map(to_json),
                 change.after.as_ref().map(to_json),
                 change.platform_ids.as_ref().map(Value::to_string),
@@ -283,14 +284,20 @@ pub fn for_each_change(
     )?;
     let mut rows = stmt.query([plan_id])?;
     while let Some(row) = rows.next()? {
-        let fields: String = row.get(3)?;
+        let fields: Option<String> = row.get(3)?;
+        let before = parse_record(row.get(4)?);
+        let after = parse_record(row.get(5)?);
+        let fields = match fields {
+            Some(fields) => serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default(),
+            None => change::difference(before.as_ref(), after.as_ref()),
+        };
         visit(Change {
             action: Action::parse(&row.get::<_, String>(0)?).unwrap_or(Action::Update),
             key: row.get(1)?,
             source: row.get(2)?,
-            fields: serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default(),
-            before: parse_record(row.get(4)?),
-            after: parse_record(row.get(5)?),
+            fields,
+            before,
+            after,
             platform_ids: row
                 .get::<_, Option<String>>(6)?
                 .and_then(|ids| serde_json::from_str(&ids).ok()),
