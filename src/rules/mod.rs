@@ -22,6 +22,22 @@ pub struct Settings {
     pub list_separator: char,
     /// The largest share of users a plan may delete, in percent.
     pub max_delete_percent: Option<f64>,
+    /// The Field Squared workspace.
+    pub fieldsquared_workspace: Option<String>,
+    /// The eSystems field to upsert by.
+    pub esystems_key_field: Option<String>,
+    /// What a Field Squared export does with a delete.
+    pub fieldsquared_delete: DeletePolicy,
+}
+
+/// What to do with a delete the vendor cannot express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeletePolicy {
+    /// Send the user disabled, with a warning.
+    #[default]
+    Deactivate,
+    /// Refuse the export.
+    Refuse,
 }
 
 /// Reference tables for lookups.
@@ -81,6 +97,9 @@ impl RulePack {
             settings: Settings {
                 list_separator: ';',
                 max_delete_percent: None,
+                fieldsquared_workspace: None,
+                esystems_key_field: None,
+                fieldsquared_delete: DeletePolicy::Deactivate,
             },
         })
     }
@@ -109,6 +128,16 @@ impl RulePack {
 }
 
 impl Evaluator {
+    /// Runs the pack's `export_<vendor>` hook on a payload item (interim: none).
+    pub fn export_hook(
+        &mut self,
+        _vendor: &str,
+        _user: &serde_json::Value,
+        item: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        Ok(item)
+    }
+
     /// Maps and checks one row.
     pub fn evaluate(&mut self, row: &Row) -> Result<Evaluated> {
         let m = map_columns(row.columns.iter().map(|(k, v)| (&**k, v)), self.separator);
