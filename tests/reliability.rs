@@ -1,0 +1,139 @@
+//! Crash safety and concurrency: a killed apply leaves the tenant exactly before or exactly
+//! after, and two processes on one workspace never apply a plan twice.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{counts, Workdir};
+
+fn roster(w: &Workdir, args: &[&str]) -> Command {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("roster"));
+    command
+        .current_dir(w.path())
+        .env_remove("ROSTER_DB")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn stored_users(w: &Workdir) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    let counted: i64 = conn
+        .query_row(
+            "SELECT coalesce(sum(user_count), 0) FROM tenants",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (rows, counted)
+}
+
+/// Kills `roster apply` at spread-out moments; after each kill the tenant holds either none
+/// or all of the plan's users, and the workspace needs no repair.
+#[test]
+fn a_killed_apply_leaves_the_state_before_or_after() {
+    const USERS: i64 = 100_000;
+    let w = Workdir::new();
+    w.ok(&[
+        "generate",
+        "--users",
+        &USERS.to_string(),
+        "--base",
+        "base.csv",
+        "--clean",
+    ]);
+    w.ok(&["plan", "base.csv", "-q", "--limit", "1"]);
+    // Time one apply on a copy, to spread the kills over its whole length.
+    std::fs::copy(w.db(), w.path().join("probe.db")).unwrap();
+    let started = Instant::now();
+    assert!(roster(&w, &["apply", "1", "--db", "probe.db"])
+        .status()
+        .unwrap()
+        .success());
+    let length = started.elapsed();
+
+    let mut kills = 0;
+    for attempt in 1..=12u32 {
+        let mut child = roster(&w, &["apply", "1"]).spawn().unwrap();
+        std::thread::sleep(length * attempt / 13);
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok();
+        child.wait().unwrap();
+        let (rows, counted) = stored_users(&w);
+        assert_eq!(rows, counted, "the user count follows the rows");
+        assert!(
+            rows == 0 || rows == USERS,
+            "after a kill at attempt {attempt}: {rows} users"
+        );
+        if rows == USERS {
+            break;
+        }
+        kills += u32::from(!finished);
+    }
+    assert!(kills >= 3, "only {kills} kills landed inside an apply");
+    // The next commands work without repair and see a consistent state.
+    let status = roster(&w, &["apply", "1"]).status().unwrap();
+    let (rows, _) = stored_users(&w);
+    assert_eq!(rows, USERS, "apply after the kills (exit {status})");
+    let plan = w.plan_json(&["base.csv", "--limit", "1"]);
+    assert_eq!(
+        counts(&plan)[3],
+        USERS as u64,
+        "everything unchanged after the apply"
+    );
+}
+
+#[test]
+fn two_applies_of_one_plan_apply_it_once() {
+    let w = Workdir::new();
+    w.ok(&[
+        "generate", "--users", "20000", "--base", "base.csv", "--clean",
+    ]);
+    w.ok(&["plan", "base.csv", "-q", "--limit", "1"]);
+    let children: Vec<_> = (0..2)
+        .map(|_| roster(&w, &["apply", "1"]).spawn().unwrap())
+        .collect();
+    let outcomes: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let succeeded = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(succeeded, 1, "exactly one apply succeeds");
+    let failed = outcomes.iter().find(|o| !o.status.success()).unwrap();
+    let message = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        message.contains("was already applied") || message.contains("workspace busy"),
+        "{message}"
+    );
+    let history = w.ok(&["history", "--output", "json"]).json();
+    assert_eq!(history.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_plan_during_an_apply_waits_or_refuses_but_never_corrupts() {
+    let w = Workdir::new();
+    w.ok(&[
+        "generate", "--users", "20000", "--base", "base.csv", "--next", "next.csv", "--clean",
+    ]);
+    w.ok(&["plan", "base.csv", "-q", "--limit", "1"]);
+    let apply = roster(&w, &["apply", "1"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let plan = roster(&w, &["plan", "next.csv", "-q", "--limit", "1"])
+        .output()
+        .unwrap();
+    let apply = apply.wait_with_output().unwrap();
+    assert!(apply.status.success());
+    let message = String::from_utf8_lossy(&plan.stderr);
+    assert!(
+        plan.status.success() || message.contains("workspace busy"),
+        "{message}"
+    );
+    let (rows, counted) = stored_users(&w);
+    assert_eq!((rows, counted), (20000, 20000));
+}
