@@ -9,6 +9,7 @@ pub mod error;
 pub mod generate;
 pub mod map;
 pub mod plan;
+pub mod progress;
 pub mod read;
 pub mod render;
 pub mod rules;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use roster::plan::planner::{self, PlanRequest};
+use roster::progress::Progress;
 use roster::read::ReadOptions;
 use roster::rules::{RefTables, RulePack};
 use roster::store::plans::{self, Summary};
@@ -88,6 +89,7 @@ impl Scratch {
             read: ReadOptions::default(),
             sync,
             max_delete_percent: Some(100.0),
+            progress: Progress::hidden(),
         };
         let tx = self.workspace.write().unwrap();
         let planned =
@@ -99,7 +101,7 @@ impl Scratch {
     fn apply(&mut self, plan_id: i64) -> i64 {
         let tx = self.workspace.write().unwrap();
         let plan = plans::find(&tx, "default", &plan_id.to_string()).unwrap();
-        let record = applies::apply(&tx, &plan, self.pack.digest()).unwrap();
+        let record = applies::apply(&tx, &plan, self.pack.digest(), &Progress::hidden()).unwrap();
         tx.commit().unwrap();
         record.id
     }

@@ -5,6 +5,7 @@ use std::io::Write;
 use super::{load_pack, open_workspace};
 use crate::cli::{ApplyArgs, Cli};
 use crate::error::Result;
+use crate::progress::Progress;
 use crate::render::table::stdout_error;
 use crate::store::{applies, plans};
 
@@ -13,7 +14,13 @@ pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
     let mut workspace = open_workspace(cli)?;
     let tx = workspace.write()?;
     let plan = plans::find(&tx, &cli.tenant, &args.plan)?;
-    let record = applies::apply(&tx, &plan, pack.digest())?;
+    let s = plan.summary;
+    let progress = Progress::bar(
+        "applying",
+        s.create + s.update + s.delete,
+        Progress::wanted(cli.quiet),
+    );
+    let record = applies::apply(&tx, &plan, pack.digest(), &progress)?;
     tx.commit()?;
     writeln!(
         out,

@@ -7,6 +7,7 @@ use super::{load_pack, open_workspace};
 use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
+use crate::progress::Progress;
 use crate::read::ReadOptions;
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
@@ -31,6 +32,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 read,
                 sync: args.sync,
                 max_delete_percent: args.max_delete_percent,
+                progress: Progress::counter("planning", Progress::wanted(cli.quiet)),
             };
             let tx = workspace.write()?;
             let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;

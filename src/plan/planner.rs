@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::plan::change::{self, Action, Change};
 use crate::plan::problem::{Problem, Severity};
+use crate::progress::Progress;
 use crate::read::{self, Position, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluator, RefTables, RulePack};
 use crate::store::plans::{Input, PlanKind, PlanWriter, Summary};
@@ -43,6 +44,8 @@ pub struct PlanRequest<'a> {
     pub sync: bool,
     /// The largest share of the tenant's users the plan may delete.
     pub max_delete_percent: Option<f64>,
+    /// Where to count rows as they are planned.
+    pub progress: Progress,
 }
 
 /// Makes and stores a plan inside the caller's transaction; returns its id and counts.
@@ -82,10 +85,12 @@ pub fn plan(
         let read = read::read_source(name, &request.read, &mut |row| {
             chunk.push(row);
             if chunk.len() == CHUNK_ROWS {
+                request.progress.inc(CHUNK_ROWS as u64);
                 settle.chunk(evaluate(&evaluators, std::mem::take(&mut chunk))?)?;
             }
             Ok(())
         })?;
+        request.progress.inc(chunk.len() as u64);
         settle.chunk(evaluate(&evaluators, chunk)?)?;
         inputs.push(Input {
             file: name.clone(),
@@ -96,6 +101,7 @@ pub fn plan(
     if request.sync {
         settle.delete_absent()?;
     }
+    request.progress.finish();
     let summary = settle.summary;
     check_mass_delete(
         &summary,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::plan::change::Action;
+use crate::progress::Progress;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::state::{self, digest_hex, StateWriter};
 
@@ -29,7 +30,12 @@ pub struct ApplyRecord {
 
 /// Applies exactly the stored plan, in the caller's transaction; refuses a plan already
 /// applied or made against another state or other rules.
-pub fn apply(conn: &Connection, plan: &PlanHeader, rules_digest: &str) -> Result<ApplyRecord> {
+pub fn apply(
+    conn: &Connection,
+    plan: &PlanHeader,
+    rules_digest: &str,
+    progress: &Progress,
+) -> Result<ApplyRecord> {
     if let Some(apply_id) = plan.applied_by {
         return Err(Error::Refused(format!(
             "plan {} was already applied (apply {apply_id}); run `roster plan` again to make a new plan",
@@ -78,7 +84,9 @@ pub fn apply(conn: &Connection, plan: &PlanHeader, rules_digest: &str) -> Result
             }
             _ => {}
         }
+        progress.inc(1);
     }
+    progress.finish();
     writer.finish()?;
     let applied_at = plans::now();
     conn.prepare_cached(
