@@ -7,6 +7,7 @@ pub mod error;
 pub mod map;
 pub mod plan;
 pub mod read;
+pub mod rules;
 pub mod user;
 
 pub use error::{Error, Result};
