@@ -226,3 +226,381 @@ fn place(problems: Vec<Problem>, row: &Row, key: Option<&str>) -> Vec<Problem> {
         .map(|p| p.at(&row.position, key))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::read::Position;
+    use crate::rules::{RefTable, RulePack};
+    use crate::user::Field;
+
+    /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.
+    fn pack(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<RulePack>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("t")).unwrap();
+        let pack = RulePack::load(dir.path(), "t");
+        (dir, pack)
+    }
+
+    fn evaluator(files: &[(&str, &str)]) -> Evaluator {
+        let (_dir, pack) = pack(files);
+        pack.unwrap().evaluator(Arc::new(refs())).unwrap()
+    }
+
+    fn refs() -> RefTables {
+        RefTables::new(vec![RefTable {
+            name: "location".into(),
+            columns: vec!["id".into(), "name".into()],
+            rows: vec![vec!["L1".into(), "Oslo".into()]],
+        }])
+    }
+
+    fn row(pairs: &[(&str, Value)]) -> Row {
+        Row {
+            position: Position {
+                file: "in.csv".into(),
+                line: 7,
+                index: 5,
+            },
+            columns: pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn rules_of(e: &Evaluated) -> Vec<&str> {
+        e.problems.iter().map(|p| p.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn without_map_hooks_canonical_columns_map_and_the_rest_are_unknown() {
+        let mut ev = evaluator(&[]);
+        let out = ev
+            .evaluate(&row(&[
+                ("External ID", json!("u1")),
+                ("Shoe size", json!("44")),
+            ]))
+            .unwrap();
+        assert_eq!(out.user.key(), Some("u1"));
+        assert_eq!(out.unknown_columns, vec!["Shoe size".to_string()]);
+        assert!(out.problems.is_empty());
+    }
+
+    #[test]
+    fn map_hooks_chain_in_file_order_common_first() {
+        let mut ev = evaluator(&[
+            (
+                "common/10_a.rhai",
+                r#"fn map(row) { #{ external_id: row["Id"], first_name: "A" } }"#,
+            ),
+            (
+                "t/20_b.rhai",
+                r#"fn map(user) { user.first_name += "B"; user }"#,
+            ),
+        ]);
+        let out = ev.evaluate(&row(&[("Id", json!("u1"))])).unwrap();
+        assert_eq!(out.user.get(Field::FirstName), Some(&json!("AB")));
+        assert_eq!(
+            out.user.get(Field::Name),
+            Some(&json!("AB")),
+            "names derived after the hooks"
+        );
+    }
+
+    #[test]
+    fn a_tenant_script_overrides_the_common_one_of_the_same_name() {
+        let mut ev = evaluator(&[
+            (
+                "common/10_map.rhai",
+                r#"fn map(row) { #{ external_id: "common" } }"#,
+            ),
+            (
+                "t/10_map.rhai",
+                r#"fn map(row) { #{ external_id: "tenant" } }"#,
+            ),
+        ]);
+        assert_eq!(ev.evaluate(&row(&[])).unwrap().user.key(), Some("tenant"));
+    }
+
+    #[test]
+    fn a_map_key_that_is_not_a_field_is_a_row_error_with_a_hint() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            r#"fn map(row) { #{ external_id: "u1", emial: "x@y.no" } }"#,
+        )]);
+        let out = ev.evaluate(&row(&[])).unwrap();
+        let p = &out.problems[0];
+        assert_eq!(p.rule, "Script");
+        assert!(
+            p.message
+                .contains("`emial`, which is not a canonical field; did you mean `email`?"),
+            "{}",
+            p.message
+        );
+        assert_eq!(p.path.as_deref(), Some("Users[5].emial"));
+        assert_eq!(p.key.as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn a_throw_is_the_rows_problem_with_file_line_and_column() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            "fn map(row) {\n  throw `no id in ${row.Name}`;\n}",
+        )]);
+        let out = ev.evaluate(&row(&[("Name", json!("Ada"))])).unwrap();
+        assert_eq!(rules_of(&out), vec!["Script"]);
+        let message = &out.problems[0].message;
+        assert!(
+            message.starts_with("no id in Ada (in `map` at "),
+            "{message}"
+        );
+        assert!(message.ends_with("/t/m.rhai:2:3)"), "{message}");
+        assert_eq!(out.problems[0].position.as_ref().unwrap().line, 7);
+    }
+
+    #[test]
+    fn an_endless_loop_ends_the_run_within_a_second_naming_the_place() {
+        let mut ev = evaluator(&[("t/m.rhai", "fn map(row) {\n  loop { }\n}")]);
+        let started = Instant::now();
+        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(err.contains("/t/m.rhai:1:1: hook `map` ran"), "{err}");
+        assert!(err.contains("an endless loop?"), "{err}");
+        assert!(err.ends_with("1 | fn map(row) {\n  | ^"), "{err}");
+    }
+
+    #[test]
+    fn runaway_recursion_ends_the_run() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            "fn deeper(n) { deeper(n + 1) }\nfn validate(user) { deeper(0) }",
+        )]);
+        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        assert!(err.contains("runaway recursion"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_string_ends_the_run() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            r#"fn validate(user) { let s = "x"; loop { s += s; } }"#,
+        )]);
+        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn eval_is_a_compile_error() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn map(row) {\n  eval(\"1\")\n}")]);
+        let err = p.err().unwrap().to_string();
+        assert!(err.contains("/t/m.rhai:2:3: syntax error"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_place_and_shows_a_caret() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn map(row) {\n    let x = ;\n}")]);
+        let err = p.err().unwrap().to_string();
+        assert!(err.contains("/t/m.rhai:2:13: syntax error"), "{err}");
+        assert!(
+            err.ends_with("2 |     let x = ;\n  |             ^"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_undefined_variable_is_a_compile_error() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn map(row) { rwo }")]);
+        assert!(p.err().unwrap().to_string().contains("rwo"));
+    }
+
+    #[test]
+    fn a_hook_with_the_wrong_arity_is_a_pack_error() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn validate(user, extra) { [] }")]);
+        let err = p.err().unwrap().to_string();
+        assert!(
+            err.contains("hook `validate` must take 1 parameter(s), not 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn validate_hooks_give_texts_and_maps_with_severity() {
+        let mut ev = evaluator(&[(
+            "t/v.rhai",
+            r#"fn validate(user) {
+                 ["plain", #{ field: "email", message: "odd domain", severity: "warning" }, #{ message: "hard" }]
+               }"#,
+        )]);
+        let out = ev.evaluate(&row(&[("external_id", json!("u1"))])).unwrap();
+        let got: Vec<_> = out
+            .problems
+            .iter()
+            .map(|p| (p.severity, p.field.as_deref(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Severity::Error, None, "plain"),
+                (Severity::Warning, Some("email"), "odd domain"),
+                (Severity::Error, None, "hard"),
+            ]
+        );
+    }
+
+    #[test]
+    fn validate_sees_the_user_after_defaults_and_lookups() {
+        let mut ev = evaluator(&[
+            (
+                "t/validation.json",
+                r#"[{"Name": "language", "DefaultValue": "en"}, {"Name": "location", "FieldName": "name"}]"#,
+            ),
+            (
+                "t/v.rhai",
+                r#"fn validate(user) { [`${user.language} ${user.location}`] }"#,
+            ),
+        ]);
+        let out = ev
+            .evaluate(&row(&[
+                ("external_id", json!("u1")),
+                ("location", json!("oslo")),
+            ]))
+            .unwrap();
+        assert_eq!(out.problems[0].message, "en L1");
+        assert_eq!(out.user.get(Field::Location), Some(&json!("L1")));
+    }
+
+    #[test]
+    fn all_problems_of_a_row_are_collected() {
+        let mut ev = evaluator(&[
+            (
+                "t/validation.json",
+                r#"[{"Name": "email", "Required": true}, {"Name": "location", "FieldName": "name"},
+                                     {"Name": "username", "Pattern": "^[a-z]+$"}]"#,
+            ),
+            ("t/v.rhai", r#"fn validate(user) { ["from script"] }"#),
+        ]);
+        let out = ev
+            .evaluate(&row(&[
+                ("external_id", json!("u1")),
+                ("location", json!("Mars")),
+                ("username", json!("A1")),
+                ("active", json!("perhaps")),
+            ]))
+            .unwrap();
+        assert_eq!(
+            rules_of(&out),
+            vec!["Type", "Lookup", "Required", "Pattern", "Script"]
+        );
+        assert!(out.problems.iter().all(|p| p.key.as_deref() == Some("u1")));
+    }
+
+    #[test]
+    fn a_missing_reference_table_fails_before_the_first_row() {
+        let (_d, p) = pack(&[(
+            "t/validation.json",
+            r#"[{"Name": "teams", "FieldName": "name"}]"#,
+        )]);
+        let err = p
+            .unwrap()
+            .evaluator(Arc::new(refs()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("reference table `teams`, which is not loaded"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn export_hooks_adjust_the_item_and_are_absent_when_undefined() {
+        let mut ev = evaluator(&[(
+            "t/x.rhai",
+            r#"fn export_servicepower(user, item) { item.UserType = user.user_type ?? "Tech"; item }"#,
+        )]);
+        let item = ev
+            .export_hook(
+                "servicepower",
+                &json!({"user_type": null}),
+                json!({"UserID": "u1"}),
+            )
+            .unwrap();
+        assert_eq!(item, json!({"UserID": "u1", "UserType": "Tech"}));
+        let item = ev
+            .export_hook("esystems", &json!({}), json!({"Name": "x"}))
+            .unwrap();
+        assert_eq!(item, json!({"Name": "x"}));
+    }
+
+    #[test]
+    fn the_evaluator_can_move_to_a_worker_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Evaluator>();
+    }
+
+    #[test]
+    fn unknown_tenants_name_the_tenants_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        for t in ["common", "acme", "beta"] {
+            std::fs::create_dir(dir.path().join(t)).unwrap();
+        }
+        let err = RulePack::load(dir.path(), "acme-hr")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("unknown tenant `acme-hr`"), "{err}");
+        assert!(err.ends_with("the tenants are `acme`, `beta`"), "{err}");
+        assert!(
+            RulePack::load(dir.path(), "default").is_ok(),
+            "default needs no folder"
+        );
+        assert!(RulePack::load(Path::new("/nonexistent"), "default").is_ok());
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_pack_file() {
+        let (_d, a) = pack(&[("t/validation.json", "[]")]);
+        let (_d, b) = pack(&[("t/validation.json", "[ ]")]);
+        let (_d, c) = pack(&[("t/validation.json", "[]")]);
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert_ne!(a.digest(), b.digest());
+        assert_eq!(a.digest(), c.digest());
+        assert_eq!(a.digest().len(), 32);
+    }
+
+    #[test]
+    fn describe_lists_the_steps_in_order() {
+        let (_d, p) = pack(&[
+            ("common/10_m.rhai", "fn map(row) { row }"),
+            (
+                "t/validation.json",
+                r#"[{"Name": "language", "DefaultValue": "en"}, {"Name": "email", "Unique": true, "Required": true}]"#,
+            ),
+            ("t/20_v.rhai", "fn validate(user) { [] }"),
+        ]);
+        let steps = p.unwrap().describe();
+        assert!(steps[0].starts_with("1. map hook "), "{steps:?}");
+        assert_eq!(steps[1], "2. DefaultValue language = en");
+        assert_eq!(steps[2], "3. Required email");
+        assert!(steps[3].starts_with("4. validate hook "), "{steps:?}");
+        assert_eq!(
+            steps[4],
+            "5. Unique email (across rows and the stored users, by the planner)"
+        );
+    }
+}

@@ -101,6 +101,12 @@ impl Script {
             .map_err(|e| self.failure(name, *e))
     }
 
+    /// Where `fn <hook>` starts in the source.
+    fn definition(&self, hook: &str) -> Option<Span> {
+        let offset = self.source.find(&format!("fn {hook}"))?;
+        Some(Span::of_offset(&self.source, offset))
+    }
+
     /// Sorts a Rhai error into a row problem or a pack bug, with `file:line:col`.
     fn failure(&self, hook: &str, err: EvalAltResult) -> Failure {
         let inner = err.unwrap_inner();
@@ -133,12 +139,9 @@ impl Script {
             _ => None,
         };
         if let Some(message) = limit {
-            return Failure::Pack(pack_error(
-                &self.file,
-                &self.source,
-                Span::of_rhai(position),
-                &message,
-            ));
+            // Rhai gives limit errors inside loops no position: point at the hook instead.
+            let span = Span::of_rhai(position).or_else(|| self.definition(hook));
+            return Failure::Pack(pack_error(&self.file, &self.source, span, &message));
         }
         let what = match inner {
             EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
