@@ -146,3 +146,152 @@ fn diff_user(want: &Value, got: &Value, diff: &mut Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RefTable;
+
+    fn root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn refs(tenant: &str) -> Arc<RefTables> {
+        let path = root().join("fixtures").join(tenant).join("location.csv");
+        Arc::new(RefTables::new(vec![
+            RefTable::read_csv("location", &path).unwrap()
+        ]))
+    }
+
+    #[test]
+    fn the_shipped_packs_pass_their_own_examples() {
+        for tenant in ["acme-hr", "contoso-entra"] {
+            let rules = root().join("rules");
+            let pack = RulePack::load(&rules, tenant).unwrap();
+            let results = run_examples(&pack, refs(tenant), &rules.join(tenant)).unwrap();
+            assert!(results.len() >= 5, "{tenant}: {results:?}");
+            for r in &results {
+                assert!(r.passed, "{}:\n{}", r.name, r.diff);
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_tenant_loads_with_the_common_checks_only() {
+        let pack = RulePack::load(&root().join("rules"), "default").unwrap();
+        assert_eq!(pack.describe().len(), 2, "{:?}", pack.describe());
+    }
+
+    #[test]
+    fn a_failing_example_says_what_differs() {
+        let dir = tempfile::tempdir().unwrap();
+        let tests = dir.path().join("t").join("tests");
+        std::fs::create_dir_all(&tests).unwrap();
+        std::fs::write(
+            tests.join("a.json"),
+            r#"{"row": {"external_id": "u1", "email": "A@b.no"},
+                "user": {"external_id": "u1", "email": "a@b.no"},
+                "problems": [{"field": "email", "rule": "Required"}]}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("t").join("v.rhai"),
+            r#"fn validate(u) { ["odd"] }"#,
+        )
+        .unwrap();
+        let pack = RulePack::load(dir.path(), "t").unwrap();
+        let results =
+            run_examples(&pack, Arc::new(RefTables::empty()), &dir.path().join("t")).unwrap();
+        assert!(!results[0].passed);
+        assert_eq!(
+            results[0].diff,
+            "user.email: expected \"a@b.no\", got \"A@b.no\"\n\
+             expected a `Required` problem on `email`, got none\n\
+             unexpected `Script` problem on ``: odd"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_in_an_example_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let tests = dir.path().join("t").join("tests");
+        std::fs::create_dir_all(&tests).unwrap();
+        std::fs::write(tests.join("a.json"), r#"{"row": {}, "users": {}}"#).unwrap();
+        let pack = RulePack::load(dir.path(), "t").unwrap();
+        let err =
+            run_examples(&pack, Arc::new(RefTables::empty()), &dir.path().join("t")).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("unknown key `users`; did you mean `user`?"),
+            "{err}"
+        );
+    }
+
+    /// The fixture files behave as their dirt promises: the clean rows pass, each dirty row
+    /// is caught by the rule meant for it.
+    #[test]
+    fn the_fixtures_raise_the_problems_they_were_written_for() {
+        for (tenant, file, errors) in [
+            (
+                "acme-hr",
+                "employees.csv",
+                vec![
+                    ("E10012", "Required"),
+                    ("E10013", "Lookup"),
+                    ("", "Script"),
+                    ("E10018", "Pattern"),
+                    ("E10018", "Script"),
+                    ("", "Script"),
+                    ("1024", "Pattern"),
+                ],
+            ),
+            (
+                "contoso-entra",
+                "users.csv",
+                vec![
+                    ("lidiah@contoso.com", "Min"),
+                    ("lynner@contoso.com", "Lookup"),
+                    ("", "Script"),
+                    ("", "Script"),
+                    ("pradeepg@fabrikam.com", "Pattern"),
+                    ("", "Required"),
+                    ("", "Required"),
+                    ("", "Required"),
+                    ("", "Required"),
+                ],
+            ),
+        ] {
+            let pack = RulePack::load(&root().join("rules"), tenant).unwrap();
+            let mut ev = pack.evaluator(refs(tenant)).unwrap();
+            let path = root().join("fixtures").join(tenant).join(file);
+            let mut reader = csv::Reader::from_path(&path).unwrap();
+            let header: Vec<Arc<str>> = reader.headers().unwrap().iter().map(Arc::from).collect();
+            let mut found = Vec::new();
+            for (i, record) in reader.records().enumerate() {
+                let record = record.unwrap();
+                let row = Row {
+                    position: Position {
+                        file: file.into(),
+                        line: i as u64 + 2,
+                        index: i as u64,
+                    },
+                    columns: header
+                        .iter()
+                        .cloned()
+                        .zip(record.iter().map(|v| Value::String(v.into())))
+                        .collect(),
+                };
+                for p in ev.evaluate(&row).unwrap().problems {
+                    if p.severity == crate::plan::problem::Severity::Error {
+                        found.push((p.key.unwrap_or_default(), p.rule));
+                    }
+                }
+            }
+            let want: Vec<(String, String)> = errors
+                .iter()
+                .map(|(k, r)| (k.to_string(), r.to_string()))
+                .collect();
+            assert_eq!(found, want, "{tenant}");
+        }
+    }
+}
