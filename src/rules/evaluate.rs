@@ -319,6 +319,21 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_column_reads_as_unit_and_helpers_pass_it_through() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            r#"fn map(row) { #{ external_id: "u1", email: lower(trim(row["No such column"])) } }"#,
+        )]);
+        let out = ev.evaluate(&row(&[])).unwrap();
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(
+            out.user.get(Field::Email),
+            Some(&Value::Null),
+            "present and cleared"
+        );
+    }
+
+    #[test]
     fn a_tenant_script_overrides_the_common_one_of_the_same_name() {
         let mut ev = evaluator(&[
             (
