@@ -1,0 +1,161 @@
+//! The hardened Rhai engine: one builder for the pack loader, the evaluators and the tests.
+//!
+//! Scripts are untrusted in the sense that a typo can loop forever or build a gigabyte string
+//! on row 900,000. So: no modules (the `no_module` feature), no `eval`, strict variables,
+//! caps on operations, call depth, expression depth and data sizes, and a wall-clock limit
+//! checked through `on_progress`. Each evaluator has its own engine: a shared one would
+//! serialise the worker threads on its string interner.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, Engine};
+
+use super::helpers;
+use super::lookup::RefTables;
+
+/// Operations one hook call may run (a normal `map` hook uses a few hundred).
+pub const MAX_OPERATIONS: u64 = 1_000_000;
+/// Nested function calls (runaway recursion stops here).
+pub const MAX_CALL_LEVELS: usize = 48;
+/// Expression nesting at the top level and inside functions.
+pub const MAX_EXPR_DEPTHS: (usize, usize) = (64, 48);
+/// Bytes in one string.
+pub const MAX_STRING_SIZE: usize = 64 * 1024;
+/// Items in one array.
+pub const MAX_ARRAY_SIZE: usize = 10_000;
+/// Properties in one map.
+pub const MAX_MAP_SIZE: usize = 10_000;
+/// Wall-clock time one hook call may take.
+pub const TIME_LIMIT: Duration = Duration::from_millis(250);
+
+/// The value a hook is terminated with when it runs out of time.
+pub const TIMED_OUT: &str = "time limit";
+
+/// Starts the wall-clock limit of each hook call.
+#[derive(Clone)]
+pub struct Clock {
+    base: Instant,
+    deadline_nanos: Arc<AtomicU64>,
+}
+
+impl Clock {
+    /// Arms the time limit for the hook call about to start.
+    pub fn start(&self) {
+        let deadline = self.base.elapsed() + TIME_LIMIT;
+        self.deadline_nanos
+            .store(deadline.as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// A sandboxed engine with the helpers registered, and the clock that bounds its calls.
+pub fn build(refs: Arc<RefTables>) -> (Engine, Clock) {
+    let mut engine = Engine::new();
+    engine
+        .disable_symbol("eval")
+        .set_strict_variables(true)
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_expr_depths(MAX_EXPR_DEPTHS.0, MAX_EXPR_DEPTHS.1)
+        .set_max_string_size(MAX_STRING_SIZE)
+        .set_max_array_size(MAX_ARRAY_SIZE)
+        .set_max_map_size(MAX_MAP_SIZE)
+        .on_print(|text| eprintln!("{text}"))
+        .on_debug(|text, source, position| {
+            eprintln!("{}:{position:?}: {text}", source.unwrap_or("script"))
+        });
+    let clock = Clock {
+        base: Instant::now(),
+        deadline_nanos: Arc::new(AtomicU64::new(u64::MAX)),
+    };
+    let (base, deadline) = (clock.base, clock.deadline_nanos.clone());
+    engine.on_progress(move |operations| {
+        // Reading the clock every operation would cost more than the script itself.
+        if operations % 1024 == 0
+            && base.elapsed().as_nanos() as u64 > deadline.load(Ordering::Relaxed)
+        {
+            Some(Dynamic::from(TIMED_OUT))
+        } else {
+            None
+        }
+    });
+    engine.register_global_module(helpers::module(refs).into());
+    (engine, clock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rhai::EvalAltResult;
+
+    fn run(script: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let (engine, clock) = build(Arc::new(RefTables::empty()));
+        clock.start();
+        engine.eval::<Dynamic>(script)
+    }
+
+    #[test]
+    fn eval_is_disabled() {
+        let (engine, _) = build(Arc::new(RefTables::empty()));
+        assert!(engine.compile(r#"eval("1 + 1")"#).is_err());
+    }
+
+    #[test]
+    fn variables_must_be_defined() {
+        let (engine, _) = build(Arc::new(RefTables::empty()));
+        let err = engine.compile("fn map(row) { rwo }").unwrap_err();
+        assert!(err.to_string().contains("rwo"), "{err}");
+    }
+
+    #[test]
+    fn an_endless_loop_is_stopped_within_a_second() {
+        let started = Instant::now();
+        let err = run("let x = 0; loop { x += 1; }").unwrap_err();
+        assert!(
+            matches!(
+                *err,
+                EvalAltResult::ErrorTerminated(..) | EvalAltResult::ErrorTooManyOperations(..)
+            ),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn the_wall_clock_limit_stops_slow_work_below_the_operation_cap() {
+        // Each operation builds a large string: few operations, much time.
+        let started = Instant::now();
+        let err =
+            run(r#"let s = ""; s.pad(60000, "y"); for i in 0..100000 { let t = s.to_upper(); }"#)
+                .unwrap_err();
+        assert!(matches!(*err, EvalAltResult::ErrorTerminated(..)), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn runaway_recursion_overflows_cleanly() {
+        let err = run("fn f(n) { f(n + 1) } f(0)").unwrap_err();
+        assert!(
+            matches!(err.unwrap_inner(), EvalAltResult::ErrorStackOverflow(..)),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn huge_strings_are_refused() {
+        let err = run(r#"let s = "x"; loop { s += s; }"#).unwrap_err();
+        assert!(
+            matches!(*err, EvalAltResult::ErrorDataTooLarge(..)),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,621 @@
+//! One row through the pack: map hooks → DefaultValue → lookups → declarative checks →
+//! validate hooks. Every problem of the row is collected, each placed at the row.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, Map, Scope};
+use serde_json::Value;
+
+use super::checks;
+use super::engine::{self, Clock};
+use super::lookup::RefTables;
+use super::pack::Compiled;
+use super::script::{Failure, Script};
+use super::value::{to_dynamic, to_json};
+use crate::error::{Error, Result};
+use crate::map::map_columns;
+use crate::plan::problem::{Problem, Severity};
+use crate::read::Row;
+use crate::user::{nearest_field, Op, User};
+
+/// A row after the rules: the user, the operation, and everything wrong with it.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluated {
+    /// The operation the row asks for.
+    pub op: Op,
+    /// The canonical user.
+    pub user: User,
+    /// All problems of the row, placed at its position.
+    pub problems: Vec<Problem>,
+    /// Source columns that are not canonical fields (only without a `map` hook).
+    pub unknown_columns: Vec<String>,
+}
+
+/// Runs rows through a pack; one per worker thread (it owns its Rhai engine).
+pub struct Evaluator {
+    compiled: Arc<Compiled>,
+    refs: Arc<RefTables>,
+    engine: Engine,
+    clock: Clock,
+    scope: Scope<'static>,
+}
+
+impl Evaluator {
+    pub(crate) fn new(compiled: Arc<Compiled>, refs: Arc<RefTables>) -> Evaluator {
+        let (engine, clock) = engine::build(refs.clone());
+        Evaluator {
+            compiled,
+            refs,
+            engine,
+            clock,
+            scope: Scope::new(),
+        }
+    }
+
+    /// Runs one row through the pack and collects all its problems. `Err` only for a bug in
+    /// the pack (a hook that hit a sandbox limit), which ends the run.
+    pub fn evaluate(&mut self, row: &Row) -> Result<Evaluated> {
+        let compiled = self.compiled.clone();
+        let separator = compiled.settings.list_separator;
+        let mut problems = Vec::new();
+        let mut out = Evaluated::default();
+        let mapped = if compiled.scripts.iter().any(|s| s.map) {
+            let Some(map) = self.run_map_hooks(&compiled.scripts, row, &mut problems)? else {
+                out.problems = place(problems, row, None);
+                return Ok(out);
+            };
+            let mapped = map_columns(map.iter().map(|(k, v)| (k.as_str(), v)), separator);
+            for name in &mapped.unknown_columns {
+                let hint = nearest_field(name)
+                    .map(|f| format!("; did you mean `{f}`?"))
+                    .unwrap_or_default();
+                problems.push(
+                    Problem::error(
+                        "Script",
+                        format!(
+                            "the map hooks returned `{name}`, which is not a canonical field{hint}"
+                        ),
+                    )
+                    .on_field(name.as_str()),
+                );
+            }
+            mapped
+        } else {
+            let mut mapped = map_columns(row.columns.iter().map(|(k, v)| (&**k, v)), separator);
+            out.unknown_columns = std::mem::take(&mut mapped.unknown_columns);
+            mapped
+        };
+        out.op = mapped.op;
+        out.user = mapped.user;
+        problems.extend(mapped.problems);
+        checks::apply_defaults(&compiled.rules, &mut out.user);
+        checks::apply_lookups(&compiled.rules, &self.refs, &mut out.user, &mut problems);
+        checks::check(&compiled.rules, separator, &out.user, &mut problems);
+        if compiled.scripts.iter().any(|s| s.validate) {
+            let user = to_dynamic(&Value::Object(out.user.to_json()));
+            for script in compiled.scripts.iter().filter(|s| s.validate) {
+                match script.call(
+                    &self.engine,
+                    &self.clock,
+                    &mut self.scope,
+                    "validate",
+                    (user.clone(),),
+                ) {
+                    Ok(found) => read_problems(script, found, &mut problems),
+                    Err(Failure::Row(message)) => problems.push(Problem::error("Script", message)),
+                    Err(Failure::Pack(e)) => return Err(e),
+                }
+            }
+        }
+        out.problems = place(problems, row, out.user.key());
+        Ok(out)
+    }
+
+    /// Chains the map hooks; `None` when one of them failed on this row.
+    fn run_map_hooks(
+        &mut self,
+        scripts: &[Script],
+        row: &Row,
+        problems: &mut Vec<Problem>,
+    ) -> Result<Option<serde_json::Map<String, Value>>> {
+        let mut value = Dynamic::from_map(
+            row.columns
+                .iter()
+                .map(|(k, v)| (k.as_ref().into(), to_dynamic(v)))
+                .collect::<Map>(),
+        );
+        for script in scripts.iter().filter(|s| s.map) {
+            match script.call(&self.engine, &self.clock, &mut self.scope, "map", (value,)) {
+                Ok(next) if next.is_map() => value = next,
+                Ok(other) => {
+                    let message = format!(
+                        "the `map` hook of {} returned {}, not a map",
+                        script.file,
+                        other.type_name()
+                    );
+                    problems.push(Problem::error("Script", message));
+                    return Ok(None);
+                }
+                Err(Failure::Row(message)) => {
+                    problems.push(Problem::error("Script", message));
+                    return Ok(None);
+                }
+                Err(Failure::Pack(e)) => return Err(e),
+            }
+        }
+        match to_json(&value) {
+            Value::Object(map) => Ok(Some(map)),
+            _ => unreachable!("checked to be a map above"),
+        }
+    }
+
+    /// Runs `export_<vendor>(user, item)` of every script that defines it, in order.
+    pub fn export_hook(&mut self, vendor: &str, user: &Value, item: Value) -> Result<Value> {
+        let compiled = self.compiled.clone();
+        let name = format!("export_{vendor}");
+        let mut item = item;
+        let user = to_dynamic(user);
+        for script in compiled
+            .scripts
+            .iter()
+            .filter(|s| s.exports.iter().any(|v| v == vendor))
+        {
+            let args = (user.clone(), to_dynamic(&item));
+            item = match script.call(&self.engine, &self.clock, &mut self.scope, &name, args) {
+                Ok(next) => to_json(&next),
+                Err(Failure::Row(message)) => {
+                    return Err(Error::Rules(format!("`{name}` failed: {message}")))
+                }
+                Err(Failure::Pack(e)) => return Err(e),
+            };
+        }
+        Ok(item)
+    }
+}
+
+/// A `validate` hook's result: a list of texts or `#{field, message, severity}` maps.
+fn read_problems(script: &Script, found: Dynamic, problems: &mut Vec<Problem>) {
+    if found.is_unit() {
+        return;
+    }
+    let Some(items) = found.read_lock::<rhai::Array>() else {
+        let message = format!(
+            "the `validate` hook of {} returned {}, not a list of problems",
+            script.file,
+            found.type_name()
+        );
+        problems.push(Problem::error("Script", message));
+        return;
+    };
+    for item in items.iter() {
+        if let Some(text) = item.read_lock::<rhai::ImmutableString>() {
+            problems.push(Problem::error("Script", text.to_string()));
+            continue;
+        }
+        let value = to_json(item);
+        let get = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+        let severity = get("severity").map(|s| Severity::parse(&s.to_lowercase()).ok_or(s));
+        let problem = match (get("message"), severity) {
+            (Some(message), None | Some(Ok(Severity::Error))) => Problem::error("Script", message),
+            (Some(message), Some(Ok(Severity::Warning))) => Problem::warning("Script", message),
+            (_, Some(Err(s))) => Problem::error(
+                "Script",
+                format!(
+                    "the `validate` hook of {} gave severity `{s}`; use `error` or `warning`",
+                    script.file
+                ),
+            ),
+            (None, _) => Problem::error(
+                "Script",
+                format!(
+                    "the `validate` hook of {} gave a problem without a `message`: {value}",
+                    script.file
+                ),
+            ),
+        };
+        problems.push(match get("field") {
+            Some(field) => problem.on_field(field),
+            None => problem,
+        });
+    }
+}
+
+fn place(problems: Vec<Problem>, row: &Row, key: Option<&str>) -> Vec<Problem> {
+    problems
+        .into_iter()
+        .map(|p| p.at(&row.position, key))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::read::Position;
+    use crate::rules::{RefTable, RulePack};
+    use crate::user::Field;
+
+    /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.
+    fn pack(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<RulePack>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("t")).unwrap();
+        let pack = RulePack::load(dir.path(), "t");
+        (dir, pack)
+    }
+
+    fn evaluator(files: &[(&str, &str)]) -> Evaluator {
+        let (_dir, pack) = pack(files);
+        pack.unwrap().evaluator(Arc::new(refs())).unwrap()
+    }
+
+    fn refs() -> RefTables {
+        RefTables::new(vec![RefTable {
+            name: "location".into(),
+            columns: vec!["id".into(), "name".into()],
+            rows: vec![vec!["L1".into(), "Oslo".into()]],
+        }])
+    }
+
+    fn row(pairs: &[(&str, Value)]) -> Row {
+        Row {
+            position: Position {
+                file: "in.csv".into(),
+                line: 7,
+                index: 5,
+            },
+            columns: pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn rules_of(e: &Evaluated) -> Vec<&str> {
+        e.problems.iter().map(|p| p.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn without_map_hooks_canonical_columns_map_and_the_rest_are_unknown() {
+        let mut ev = evaluator(&[]);
+        let out = ev
+            .evaluate(&row(&[
+                ("External ID", json!("u1")),
+                ("Shoe size", json!("44")),
+            ]))
+            .unwrap();
+        assert_eq!(out.user.key(), Some("u1"));
+        assert_eq!(out.unknown_columns, vec!["Shoe size".to_string()]);
+        assert!(out.problems.is_empty());
+    }
+
+    #[test]
+    fn map_hooks_chain_in_file_order_common_first() {
+        let mut ev = evaluator(&[
+            (
+                "common/10_a.rhai",
+                r#"fn map(row) { #{ external_id: row["Id"], first_name: "A" } }"#,
+            ),
+            (
+                "t/20_b.rhai",
+                r#"fn map(user) { user.first_name += "B"; user }"#,
+            ),
+        ]);
+        let out = ev.evaluate(&row(&[("Id", json!("u1"))])).unwrap();
+        assert_eq!(out.user.get(Field::FirstName), Some(&json!("AB")));
+        assert_eq!(
+            out.user.get(Field::Name),
+            Some(&json!("AB")),
+            "names derived after the hooks"
+        );
+    }
+
+    #[test]
+    fn a_missing_column_reads_as_unit_and_helpers_pass_it_through() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            r#"fn map(row) { #{ external_id: "u1", email: lower(trim(row["No such column"])) } }"#,
+        )]);
+        let out = ev.evaluate(&row(&[])).unwrap();
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(
+            out.user.get(Field::Email),
+            Some(&Value::Null),
+            "present and cleared"
+        );
+    }
+
+    #[test]
+    fn a_tenant_script_overrides_the_common_one_of_the_same_name() {
+        let mut ev = evaluator(&[
+            (
+                "common/10_map.rhai",
+                r#"fn map(row) { #{ external_id: "common" } }"#,
+            ),
+            (
+                "t/10_map.rhai",
+                r#"fn map(row) { #{ external_id: "tenant" } }"#,
+            ),
+        ]);
+        assert_eq!(ev.evaluate(&row(&[])).unwrap().user.key(), Some("tenant"));
+    }
+
+    #[test]
+    fn a_map_key_that_is_not_a_field_is_a_row_error_with_a_hint() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            r#"fn map(row) { #{ external_id: "u1", emial: "x@y.no" } }"#,
+        )]);
+        let out = ev.evaluate(&row(&[])).unwrap();
+        let p = &out.problems[0];
+        assert_eq!(p.rule, "Script");
+        assert!(
+            p.message
+                .contains("`emial`, which is not a canonical field; did you mean `email`?"),
+            "{}",
+            p.message
+        );
+        assert_eq!(p.path.as_deref(), Some("Users[5].emial"));
+        assert_eq!(p.key.as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn a_throw_is_the_rows_problem_with_file_line_and_column() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            "fn map(row) {\n  throw `no id in ${row.Name}`;\n}",
+        )]);
+        let out = ev.evaluate(&row(&[("Name", json!("Ada"))])).unwrap();
+        assert_eq!(rules_of(&out), vec!["Script"]);
+        let message = &out.problems[0].message;
+        assert!(
+            message.starts_with("no id in Ada (in `map` at "),
+            "{message}"
+        );
+        assert!(message.ends_with("/t/m.rhai:2:3)"), "{message}");
+        assert_eq!(out.problems[0].position.as_ref().unwrap().line, 7);
+    }
+
+    #[test]
+    fn an_endless_loop_ends_the_run_within_a_second_naming_the_place() {
+        let mut ev = evaluator(&[("t/m.rhai", "fn map(row) {\n  loop { }\n}")]);
+        let started = Instant::now();
+        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(err.contains("/t/m.rhai:1:1: hook `map` ran"), "{err}");
+        assert!(err.contains("an endless loop?"), "{err}");
+        assert!(err.ends_with("1 | fn map(row) {\n  | ^"), "{err}");
+    }
+
+    #[test]
+    fn runaway_recursion_ends_the_run() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            "fn deeper(n) { deeper(n + 1) }\nfn validate(user) { deeper(0) }",
+        )]);
+        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        assert!(err.contains("runaway recursion"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_string_ends_the_run() {
+        let mut ev = evaluator(&[(
+            "t/m.rhai",
+            r#"fn validate(user) { let s = "x"; loop { s += s; } }"#,
+        )]);
+        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn eval_is_a_compile_error() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn map(row) {\n  eval(\"1\")\n}")]);
+        let err = p.err().unwrap().to_string();
+        assert!(err.contains("/t/m.rhai:2:3: syntax error"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_place_and_shows_a_caret() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn map(row) {\n    let x = ;\n}")]);
+        let err = p.err().unwrap().to_string();
+        assert!(err.contains("/t/m.rhai:2:13: syntax error"), "{err}");
+        assert!(
+            err.ends_with("2 |     let x = ;\n  |             ^"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_undefined_variable_is_a_compile_error() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn map(row) { rwo }")]);
+        assert!(p.err().unwrap().to_string().contains("rwo"));
+    }
+
+    #[test]
+    fn a_hook_with_the_wrong_arity_is_a_pack_error() {
+        let (_d, p) = pack(&[("t/m.rhai", "fn validate(user, extra) { [] }")]);
+        let err = p.err().unwrap().to_string();
+        assert!(
+            err.contains("hook `validate` must take 1 parameter(s), not 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn validate_hooks_give_texts_and_maps_with_severity() {
+        let mut ev = evaluator(&[(
+            "t/v.rhai",
+            r#"fn validate(user) {
+                 ["plain", #{ field: "email", message: "odd domain", severity: "warning" }, #{ message: "hard" }]
+               }"#,
+        )]);
+        let out = ev.evaluate(&row(&[("external_id", json!("u1"))])).unwrap();
+        let got: Vec<_> = out
+            .problems
+            .iter()
+            .map(|p| (p.severity, p.field.as_deref(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Severity::Error, None, "plain"),
+                (Severity::Warning, Some("email"), "odd domain"),
+                (Severity::Error, None, "hard"),
+            ]
+        );
+    }
+
+    #[test]
+    fn validate_sees_the_user_after_defaults_and_lookups() {
+        let mut ev = evaluator(&[
+            (
+                "t/validation.json",
+                r#"[{"Name": "language", "DefaultValue": "en"}, {"Name": "location", "FieldName": "name"}]"#,
+            ),
+            (
+                "t/v.rhai",
+                r#"fn validate(user) { [`${user.language} ${user.location}`] }"#,
+            ),
+        ]);
+        let out = ev
+            .evaluate(&row(&[
+                ("external_id", json!("u1")),
+                ("location", json!("oslo")),
+            ]))
+            .unwrap();
+        assert_eq!(out.problems[0].message, "en L1");
+        assert_eq!(out.user.get(Field::Location), Some(&json!("L1")));
+    }
+
+    #[test]
+    fn all_problems_of_a_row_are_collected() {
+        let mut ev = evaluator(&[
+            (
+                "t/validation.json",
+                r#"[{"Name": "email", "Required": true}, {"Name": "location", "FieldName": "name"},
+                                     {"Name": "username", "Pattern": "^[a-z]+$"}]"#,
+            ),
+            ("t/v.rhai", r#"fn validate(user) { ["from script"] }"#),
+        ]);
+        let out = ev
+            .evaluate(&row(&[
+                ("external_id", json!("u1")),
+                ("location", json!("Mars")),
+                ("username", json!("A1")),
+                ("active", json!("perhaps")),
+            ]))
+            .unwrap();
+        assert_eq!(
+            rules_of(&out),
+            vec!["Type", "Lookup", "Required", "Pattern", "Script"]
+        );
+        assert!(out.problems.iter().all(|p| p.key.as_deref() == Some("u1")));
+    }
+
+    #[test]
+    fn a_missing_reference_table_fails_before_the_first_row() {
+        let (_d, p) = pack(&[(
+            "t/validation.json",
+            r#"[{"Name": "teams", "FieldName": "name"}]"#,
+        )]);
+        let err = p
+            .unwrap()
+            .evaluator(Arc::new(refs()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("reference table `teams`, which is not loaded"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn export_hooks_adjust_the_item_and_are_absent_when_undefined() {
+        let mut ev = evaluator(&[(
+            "t/x.rhai",
+            r#"fn export_servicepower(user, item) { item.UserType = user.user_type ?? "Tech"; item }"#,
+        )]);
+        let item = ev
+            .export_hook(
+                "servicepower",
+                &json!({"user_type": null}),
+                json!({"UserID": "u1"}),
+            )
+            .unwrap();
+        assert_eq!(item, json!({"UserID": "u1", "UserType": "Tech"}));
+        let item = ev
+            .export_hook("esystems", &json!({}), json!({"Name": "x"}))
+            .unwrap();
+        assert_eq!(item, json!({"Name": "x"}));
+    }
+
+    #[test]
+    fn the_evaluator_can_move_to_a_worker_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Evaluator>();
+    }
+
+    #[test]
+    fn unknown_tenants_name_the_tenants_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        for t in ["common", "acme", "beta"] {
+            std::fs::create_dir(dir.path().join(t)).unwrap();
+        }
+        let err = RulePack::load(dir.path(), "acme-hr")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("unknown tenant `acme-hr`"), "{err}");
+        assert!(err.ends_with("the tenants are `acme`, `beta`"), "{err}");
+        assert!(
+            RulePack::load(dir.path(), "default").is_ok(),
+            "default needs no folder"
+        );
+        assert!(RulePack::load(Path::new("/nonexistent"), "default").is_ok());
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_pack_file() {
+        let (_d, a) = pack(&[("t/validation.json", "[]")]);
+        let (_d, b) = pack(&[("t/validation.json", "[ ]")]);
+        let (_d, c) = pack(&[("t/validation.json", "[]")]);
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert_ne!(a.digest(), b.digest());
+        assert_eq!(a.digest(), c.digest());
+        assert_eq!(a.digest().len(), 32);
+    }
+
+    #[test]
+    fn describe_lists_the_steps_in_order() {
+        let (_d, p) = pack(&[
+            ("common/10_m.rhai", "fn map(row) { row }"),
+            (
+                "t/validation.json",
+                r#"[{"Name": "language", "DefaultValue": "en"}, {"Name": "email", "Unique": true, "Required": true}]"#,
+            ),
+            ("t/20_v.rhai", "fn validate(user) { [] }"),
+        ]);
+        let steps = p.unwrap().describe();
+        assert!(steps[0].starts_with("1. map hook "), "{steps:?}");
+        assert_eq!(steps[1], "2. DefaultValue language = en");
+        assert_eq!(steps[2], "3. Required email");
+        assert!(steps[3].starts_with("4. validate hook "), "{steps:?}");
+        assert_eq!(
+            steps[4],
+            "5. Unique email (across rows and the stored users, by the planner)"
+        );
+    }
+}

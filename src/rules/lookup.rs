@@ -1,0 +1,215 @@
+//! Reference tables for `FieldName` lookups and the `lookup` helper.
+//!
+//! Tables are built once per run; each (table, column) gets a hash index up front, so a
+//! lookup per row is one hash probe. Table and column names match case-insensitively, and
+//! so do values (after trimming): HR exports rarely agree with themselves on case.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// One reference table: a header and rows of text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefTable {
+    /// The table's name (`location`, `team`...).
+    pub name: String,
+    /// The column names.
+    pub columns: Vec<String>,
+    /// The rows, each as long as `columns`.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl RefTable {
+    /// Reads a CSV file with a header row into a table named `name`.
+    pub fn read_csv(name: &str, path: &Path) -> Result<RefTable> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bad = |e: csv::Error| Error::input(path.display(), e.to_string());
+        let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(e) => io(e),
+            other => Error::input(path.display(), format!("{other:?}")),
+        })?;
+        let columns = reader
+            .headers()
+            .map_err(bad)?
+            .iter()
+            .map(|c| c.trim().to_string())
+            .collect();
+        let rows = reader
+            .records()
+            .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
+            .collect::<Result<_, _>>()
+            .map_err(bad)?;
+        Ok(RefTable {
+            name: name.to_string(),
+            columns,
+            rows,
+        })
+    }
+
+    /// The column that holds the id a lookup returns: `id`, or the first column.
+    fn id_column(&self) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case("id"))
+            .unwrap_or(0)
+    }
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// Exactly one row: its id.
+    One(&'a str),
+    /// No row has the value.
+    None,
+    /// Several rows have it (the vendor's "multiple rows in the database for the same value").
+    Many(usize),
+}
+
+/// Why a lookup cannot be made at all (a pack or setup error, not a row error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// No table of that name is loaded.
+    Table,
+    /// The table has no such column; the known columns.
+    Column(Vec<String>),
+}
+
+struct Index {
+    /// The id of each row.
+    ids: Arc<[String]>,
+    /// Lowercased, trimmed value → the rows holding it.
+    by_value: HashMap<String, Vec<usize>>,
+}
+
+/// All reference tables of a run, indexed for lookups.
+#[derive(Default)]
+pub struct RefTables {
+    /// Lowercased table name → column name (lowercased) → index.
+    tables: HashMap<String, (Vec<String>, HashMap<String, Index>)>,
+}
+
+fn fold(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+impl RefTables {
+    /// Indexes every column of every table.
+    pub fn new(tables: Vec<RefTable>) -> RefTables {
+        let mut out = RefTables::default();
+        for table in tables {
+            let id = table.id_column();
+            let ids: Arc<[String]> = table
+                .rows
+                .iter()
+                .map(|r| r.get(id).cloned().unwrap_or_default())
+                .collect();
+            let mut columns = HashMap::new();
+            for (c, name) in table.columns.iter().enumerate() {
+                let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+                for (r, row) in table.rows.iter().enumerate() {
+                    if let Some(value) = row.get(c).filter(|v| !v.trim().is_empty()) {
+                        by_value.entry(fold(value)).or_default().push(r);
+                    }
+                }
+                let index = Index {
+                    ids: ids.clone(),
+                    by_value,
+                };
+                columns.insert(fold(name), index);
+            }
+            out.tables
+                .insert(fold(&table.name), (table.columns.clone(), columns));
+        }
+        out
+    }
+
+    /// No tables at all.
+    pub fn empty() -> RefTables {
+        RefTables::default()
+    }
+
+    /// Whether `table.column` can be looked up.
+    pub fn check(&self, table: &str, column: &str) -> Result<(), Missing> {
+        let (columns, indexes) = self.tables.get(&fold(table)).ok_or(Missing::Table)?;
+        match indexes.contains_key(&fold(column)) {
+            true => Ok(()),
+            false => Err(Missing::Column(columns.clone())),
+        }
+    }
+
+    /// Finds `value` in `table.column` and returns the row's id.
+    pub fn find(&self, table: &str, column: &str, value: &str) -> Result<Found<'_>, Missing> {
+        let (columns, indexes) = self.tables.get(&fold(table)).ok_or(Missing::Table)?;
+        let index = indexes
+            .get(&fold(column))
+            .ok_or_else(|| Missing::Column(columns.clone()))?;
+        Ok(match index.by_value.get(&fold(value)).map(Vec::as_slice) {
+            None | Some([]) => Found::None,
+            Some([row]) => Found::One(&index.ids[*row]),
+            Some(rows) => Found::Many(rows.len()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables() -> RefTables {
+        RefTables::new(vec![RefTable {
+            name: "Location".into(),
+            columns: vec!["code".into(), "Name".into(), "id".into()],
+            rows: vec![
+                vec!["OSL".into(), "Oslo".into(), "L1".into()],
+                vec!["BGO".into(), "Bergen".into(), "L2".into()],
+                vec!["BG2".into(), "bergen".into(), "L3".into()],
+            ],
+        }])
+    }
+
+    #[test]
+    fn finds_the_id_ignoring_case_of_names_and_values() {
+        assert_eq!(
+            tables().find("location", "NAME", " oslo "),
+            Ok(Found::One("L1"))
+        );
+        assert_eq!(
+            tables().find("LOCATION", "code", "osl"),
+            Ok(Found::One("L1"))
+        );
+    }
+
+    #[test]
+    fn not_found_and_found_twice_are_told_apart() {
+        assert_eq!(tables().find("location", "name", "Tromsø"), Ok(Found::None));
+        assert_eq!(
+            tables().find("location", "name", "Bergen"),
+            Ok(Found::Many(2))
+        );
+    }
+
+    #[test]
+    fn the_first_column_is_the_id_when_there_is_no_id_column() {
+        let t = RefTables::new(vec![RefTable {
+            name: "team".into(),
+            columns: vec!["key".into(), "label".into()],
+            rows: vec![vec!["T1".into(), "Night shift".into()]],
+        }]);
+        assert_eq!(t.find("team", "label", "night shift"), Ok(Found::One("T1")));
+    }
+
+    #[test]
+    fn missing_tables_and_columns_are_reported() {
+        assert_eq!(tables().check("team", "name"), Err(Missing::Table));
+        assert!(
+            matches!(tables().check("location", "city"), Err(Missing::Column(c)) if c.len() == 3)
+        );
+        assert_eq!(RefTables::empty().find("x", "y", "z"), Err(Missing::Table));
+    }
+}
