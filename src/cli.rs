@@ -41,8 +41,48 @@ pub enum Command {
     /// Show the tenant's stored users.
     #[command(subcommand)]
     State(StateCommand),
+    /// Reference tables for `FieldName` lookups.
+    #[command(subcommand)]
+    Ref(RefCommand),
+    /// Check a tenant's rules, or run the pack's own examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
+}
+
+/// `roster ref …`.
+#[derive(Debug, Subcommand)]
+pub enum RefCommand {
+    /// Load (replace) a reference table from a CSV or JSON file.
+    Load(RefLoadArgs),
+    /// Show a reference table.
+    Show(RefShowArgs),
+}
+
+/// `roster ref load`.
+#[derive(Debug, Args)]
+pub struct RefLoadArgs {
+    /// The table's name (a `FieldName` lookup on field `location` uses table `location`).
+    pub table: String,
+    /// The file: CSV with a header row, or JSON objects.
+    pub file: String,
+}
+
+/// `roster ref show`.
+#[derive(Debug, Args)]
+pub struct RefShowArgs {
+    /// The table's name.
+    pub table: String,
+}
+
+/// `roster rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Compile and lint the tenant's pack; print the order hooks and checks run in.
+    Check,
+    /// Run the pack's own examples (`rules/<tenant>/tests/*.json`).
+    Test,
 }
 
 /// `roster generate`.

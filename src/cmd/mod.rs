@@ -4,12 +4,14 @@ mod apply;
 mod generate;
 mod history;
 mod plan;
+mod refs;
+mod rules;
 mod state;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use crate::cli::{Cli, Command, StateCommand};
+use crate::cli::{Cli, Command, RefCommand, RulesCommand, StateCommand};
 use crate::error::Result;
 use crate::rules::RulePack;
 use crate::store::Workspace;
@@ -38,6 +40,10 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::History(args) => history::run(cli, args, out),
         Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
+        Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
+        Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
+        Command::Rules(RulesCommand::Check) => rules::check(cli, out),
+        Command::Rules(RulesCommand::Test) => rules::test(cli, out),
     }
 }
 

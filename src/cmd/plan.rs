@@ -13,7 +13,7 @@ use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
 use crate::store::plans::{self, Summary};
-use crate::store::{applies, Workspace};
+use crate::store::{applies, refs, Workspace};
 
 /// Exit status bits of `--detailed-exitcode`.
 const EXIT_CHANGES: i32 = 2;
@@ -35,7 +35,8 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 progress: Progress::counter("planning", Progress::wanted(cli.quiet)),
             };
             let tx = workspace.write()?;
-            let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+            let refs = Arc::new(RefTables::new(refs::all(&tx, &cli.tenant)?));
+            let planned = planner::plan(&tx, &pack, refs, &request)?;
             tx.commit()?;
             planned
         }

@@ -180,7 +180,12 @@ impl Settler<'_, '_> {
         let key = user.key().map(str::to_string);
         match &key {
             None => {
-                if !problems.iter().any(|p| p.field.as_deref() == Some(Field::ExternalId.name())) {
+                // A row the map hook could not map has its error already; a missing key says no more.
+                let explained = problems.iter().any(|p| {
+                    p.severity == Severity::Error
+                        && (p.field.is_none() || p.field.as_deref() == Some(Field::ExternalId.name()))
+                });
+                if !explained {
                     problems.push(
                         Problem::error("Required", "the key `external_id` is missing or empty")
                             .on_field(Field::ExternalId.name())
@@ -366,8 +371,8 @@ fn unknown_column(column: &str, position: &Position) -> Problem {
 /// another stored user are errors.
 struct UniqueIndex {
     fields: Vec<Field>,
-    /// Per field: value → (key of the first row, its position).
-    taken: HashMap<Field, HashMap<String, (Option<String>, Position)>>,
+    /// Per field: value → the first row that carried it.
+    taken: HashMap<Field, HashMap<String, Position>>,
     /// Per field: value → key of the stored user holding it.
     stored: HashMap<Field, HashMap<String, String>>,
 }
@@ -387,35 +392,30 @@ impl UniqueIndex {
 
     fn check(&mut self, user: &User, key: Option<&str>, position: &Position) -> Vec<Problem> {
         let mut problems = Vec::new();
-        for field in &self.fields {
+        // The key's uniqueness is the duplicate-key check's, which names the first row too.
+        for field in self.fields.iter().filter(|f| **f != Field::ExternalId) {
             let Some(value) = user.get(*field).and_then(unique_text) else {
                 continue;
             };
             let taken = self.taken.entry(*field).or_default();
-            match taken.get(&value) {
-                Some((_, first)) => problems.push(
-                    Problem::error(
-                        "Unique",
-                        format!("`{value}` is already used by the row at {first}; `{field}` must be unique"),
-                    )
-                    .on_field(field.name())
-                    .at(position, key),
-                ),
+            let holder = self.stored.get(field).and_then(|s| s.get(&value));
+            let message = match taken.get(&value) {
+                Some(first) => Some(format!("`{value}` is already used by the row at {first}")),
                 None => {
-                    taken.insert(value.clone(), (key.map(str::to_string), position.clone()));
+                    taken.insert(value.clone(), position.clone());
+                    holder
+                        .filter(|holder| Some(holder.as_str()) != key)
+                        .map(|holder| {
+                            format!("`{value}` is already held by stored user `{holder}`")
+                        })
                 }
-            }
-            if let Some(holder) = self.stored.get(field).and_then(|s| s.get(&value)) {
-                if Some(holder.as_str()) != key {
-                    problems.push(
-                        Problem::error(
-                            "Unique",
-                            format!("`{value}` is already held by stored user `{holder}`; `{field}` must be unique"),
-                        )
+            };
+            if let Some(message) = message {
+                problems.push(
+                    Problem::error("Unique", format!("{message}; `{field}` must be unique"))
                         .on_field(field.name())
                         .at(position, key),
-                    );
-                }
+                );
             }
         }
         problems

@@ -5,6 +5,7 @@ pub mod applies;
 pub mod db;
 pub mod migrations;
 pub mod plans;
+pub mod refs;
 pub mod state;
 
 pub use db::Workspace;

@@ -98,7 +98,8 @@ impl Workdir {
         out
     }
 
-    /// Runs a command that must fail with exit 1 and one `error:` line; returns that line.
+    /// Runs a command that must fail with exit 1 and one `error:` message (which may show a
+    /// source line and caret below it); returns the message.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert_eq!(
@@ -106,15 +107,15 @@ impl Workdir {
             "roster {args:?} should fail:\nstdout: {}\nstderr: {}",
             out.stdout, out.stderr
         );
-        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
         assert_eq!(
-            lines.len(),
-            1,
-            "expected one error line, got:\n{}",
+            out.stderr.matches("\nerror: ").count(),
+            0,
+            "one message only:\n{}",
             out.stderr
         );
-        assert!(lines[0].starts_with("error: "), "{}", out.stderr);
-        lines[0].to_string()
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        out.stderr.trim_end().to_string()
     }
 
     /// `plan … --output json`, which must succeed.

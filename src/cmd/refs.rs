@@ -1,0 +1,102 @@
+//! `roster ref load|show`: reference tables for `FieldName` lookups.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::open_workspace;
+use crate::cli::{Cli, RefLoadArgs, RefShowArgs};
+use crate::error::{Error, Result};
+use crate::read::{self, ReadOptions};
+use crate::render::{
+    cell,
+    table::{self, stdout_error},
+};
+use crate::rules::{RefTable, RulePack};
+use crate::store::refs;
+
+/// Loads (replaces) a table from a CSV or JSON file.
+pub fn load(cli: &Cli, args: &RefLoadArgs, out: &mut dyn Write) -> Result<i32> {
+    RulePack::load(&cli.rules, &cli.tenant)?;
+    let table = read_table(&args.table, &args.file)?;
+    let mut workspace = open_workspace(cli)?;
+    let tx = workspace.write()?;
+    refs::replace(&tx, &cli.tenant, &table, &args.file)?;
+    tx.commit()?;
+    writeln!(
+        out,
+        "Loaded reference table `{}` for tenant `{}`: {} rows, columns {}.",
+        table.name,
+        cli.tenant,
+        table.rows.len(),
+        table.columns.join(", ")
+    )
+    .map_err(stdout_error)?;
+    Ok(0)
+}
+
+/// Shows a table.
+pub fn show(cli: &Cli, args: &RefShowArgs, out: &mut dyn Write) -> Result<i32> {
+    let workspace = open_workspace(cli)?;
+    let Some(table) = refs::get(&workspace.conn, &cli.tenant, &args.table)? else {
+        let known = refs::names(&workspace.conn, &cli.tenant)?;
+        let known = match known.is_empty() {
+            true => "it has none yet".to_string(),
+            false => format!("it has {}", known.join(", ")),
+        };
+        return Err(Error::NotFound(format!(
+            "tenant `{}` has no reference table `{}` ({known}); load one with `roster ref load {} FILE`",
+            cli.tenant, args.table, args.table
+        )));
+    };
+    let header: Vec<&str> = table.columns.iter().map(String::as_str).collect();
+    table::simple(out, &header, table.rows.clone())?;
+    writeln!(out, "{} rows in `{}`.", table.rows.len(), table.name).map_err(stdout_error)?;
+    Ok(0)
+}
+
+/// Reads a reference file: the reader's rows, every value as text, columns from the first row.
+fn read_table(name: &str, file: &str) -> Result<RefTable> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::Usage(format!(
+            "`{name}` is not a table name: use letters, digits, `_` and `-`"
+        )));
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    let summary = read::read_source(file, &ReadOptions::default(), &mut |row| {
+        if columns.is_empty() {
+            columns = row.columns.iter().map(|(c, _)| c.to_string()).collect();
+        }
+        let cells = columns
+            .iter()
+            .map(|c| row.get(c).map(cell_text).unwrap_or_default())
+            .collect();
+        rows.push(cells);
+        Ok(())
+    })?;
+    if columns.is_empty() {
+        columns = summary.columns;
+    }
+    if columns.is_empty() {
+        return Err(Error::input(
+            Path::new(file).display(),
+            "a reference table needs a header row (CSV) or at least one object (JSON)",
+        ));
+    }
+    Ok(RefTable {
+        name: name.to_string(),
+        columns,
+        rows,
+    })
+}
+
+fn cell_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        other => cell(other),
+    }
+}

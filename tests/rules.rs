@@ -1,0 +1,242 @@
+//! `roster rules check|test` and rule packs seen from the command line.
+
+mod common;
+
+use common::{counts, Workdir};
+
+/// A workdir whose `rules/` is a copy of the shipped packs.
+fn shipped() -> Workdir {
+    let w = Workdir::new();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    copy_dir(&source, &w.path().join("rules"));
+    w
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_shipped_packs_pass_their_own_examples() {
+    let w = shipped();
+    for tenant in ["acme-hr", "contoso-entra"] {
+        let out = w.ok(&["rules", "test", "--tenant", tenant]).stdout;
+        assert!(out.contains("7 passed, 0 failed"), "{tenant}: {out}");
+        assert!(!w.db().exists(), "rules test does not create a workspace");
+    }
+}
+
+#[test]
+fn check_prints_the_order_of_hooks_and_checks() {
+    let out = shipped()
+        .ok(&["rules", "check", "--tenant", "acme-hr"])
+        .stdout;
+    let position = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in {out}"))
+    };
+    assert!(position("map hook") < position("DefaultValue"));
+    assert!(position("DefaultValue") < position("Lookup location"));
+    assert!(position("Lookup location") < position("Required"));
+    assert!(position("Required") < position("validate hook"));
+    assert!(position("validate hook") < position("Unique"));
+}
+
+#[test]
+fn a_failing_example_shows_its_difference_and_fails_the_command() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/10_map.rhai",
+        "fn map(row) { #{ external_id: row.id, email: lower(row.mail) } }",
+    );
+    w.write(
+        "rules/t/tests/01.json",
+        r#"{"row": {"id": "u1", "mail": "A@X.EXAMPLE"}, "user": {"external_id": "u1", "email": "A@X.EXAMPLE"}}"#,
+    );
+    let out = w.run(&["rules", "test", "--tenant", "t"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stdout.contains("FAIL"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("a@x.example"),
+        "the diff shows the value got: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("1 of the 1 examples of tenant `t` failed"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unknown_tenant_names_the_tenants_that_exist() {
+    let w = shipped();
+    w.write("in.csv", "external_id\nu1\n");
+    let error = w.fails(&["plan", "in.csv", "--tenant", "acme"]);
+    assert!(error.contains("unknown tenant `acme`"), "{error}");
+    assert!(
+        error.contains("acme-hr") && error.contains("contoso-entra"),
+        "{error}"
+    );
+    assert!(!w.db().exists());
+}
+
+#[test]
+fn a_syntax_error_names_file_line_column_and_shows_a_caret() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/10_map.rhai",
+        "fn map(row) {\n    let x = ;\n    x\n}\n",
+    );
+    let error = w.fails(&["rules", "check", "--tenant", "t"]);
+    assert!(error.contains("rules/t/10_map.rhai:2:"), "{error}");
+    assert!(
+        error.contains("let x = ;") && error.contains('^'),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_runaway_script_stops_the_run_quickly_with_its_file() {
+    let w = Workdir::new();
+    w.write("rules/t/10_map.rhai", "fn map(row) {\n    loop { }\n}\n");
+    w.write("in.csv", "external_id\nu1\n");
+    let started = std::time::Instant::now();
+    let error = w.fails(&["plan", "in.csv", "--tenant", "t"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(error.contains("rules/t/10_map.rhai:1"), "{error}");
+    assert!(!w.db().exists(), "nothing half-written");
+}
+
+#[test]
+fn a_throw_rejects_the_row_and_the_run_goes_on() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/10_map.rhai",
+        "fn map(row) {\n    if row.id == \"bad\" { throw \"no thanks\"; }\n    #{ external_id: row.id }\n}\n",
+    );
+    w.write("in.csv", "id\nu1\nbad\nu2\n");
+    let plan = w.plan_json(&["in.csv", "--tenant", "t"]);
+    assert_eq!(counts(&plan), [2, 0, 0, 0, 1, 0]);
+    assert_eq!(plan["problems"][0]["rule"], "Script");
+    assert_eq!(plan["problems"][0]["source"], "in.csv:3");
+    assert!(plan["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no thanks"));
+}
+
+#[test]
+fn declarative_checks_from_validation_json_reject_rows_with_every_problem() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/validation.json",
+        r#"{"Extra": [
+            {"Name": "email", "Required": true, "Pattern": "@x\\.example$", "Unique": true},
+            {"Name": "language", "DefaultValue": "en"},
+            {"Name": "last_name", "Max": "5"}
+        ]}"#,
+    );
+    w.write(
+        "in.csv",
+        "external_id,email,last_name\nu1,a@x.example,Short\nu2,,Longername\nu3,a@x.example,Ok\nu4,b@y.example,Ok\n",
+    );
+    let plan = w.plan_json(&["in.csv", "--tenant", "t"]);
+    assert_eq!(counts(&plan), [1, 0, 0, 0, 3, 0]);
+    let rules: Vec<(&str, &str)> = plan["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["key"].as_str().unwrap(), p["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            ("u2", "Required"),
+            ("u2", "Max"),
+            ("u3", "Unique"),
+            ("u4", "Pattern")
+        ]
+    );
+    assert_eq!(
+        plan["changes"][0]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == "language")
+            .unwrap()["after"],
+        "en"
+    );
+}
+
+#[test]
+fn unique_also_holds_against_other_stored_users() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/validation.json",
+        r#"[{"Name": "email", "Unique": true}]"#,
+    );
+    w.write("a.csv", "external_id,email\nu1,a@x.example\n");
+    w.ok(&["plan", "a.csv", "--tenant", "t"]);
+    w.ok(&["apply", "latest", "--tenant", "t"]);
+    w.write(
+        "b.csv",
+        "external_id,email\nu1,a@x.example\nu2,a@x.example\n",
+    );
+    let plan = w.plan_json(&["b.csv", "--tenant", "t"]);
+    assert_eq!(counts(&plan), [0, 0, 0, 1, 1, 0]);
+    assert!(plan["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already used by the row at b.csv:2"));
+    w.write("c.csv", "external_id,email\nu3,a@x.example\n");
+    let plan = w.plan_json(&["c.csv", "--tenant", "t"]);
+    assert!(plan["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("held by stored user `u1`"));
+}
+
+#[test]
+fn the_readme_tenant_plans_its_fixture_with_its_lookup() {
+    let w = shipped();
+    let location = w.fixture("acme-hr/location.csv");
+    let employees = w.fixture("acme-hr/employees.csv");
+    let error = w.fails(&["plan", employees.to_str().unwrap(), "--tenant", "acme-hr"]);
+    assert!(error.contains("roster ref load location FILE"), "{error}");
+    w.ok(&[
+        "ref",
+        "load",
+        "location",
+        location.to_str().unwrap(),
+        "--tenant",
+        "acme-hr",
+    ]);
+    let plan = w.plan_json(&["employees.csv", "--tenant", "acme-hr"]);
+    let [create, .., error, _] = counts(&plan);
+    assert!(create > 20 && error > 3, "{:?}", counts(&plan));
+    let first = &plan["changes"][0]["fields"];
+    let location = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "location")
+        .unwrap();
+    assert_eq!(
+        location["after"], "LOC-OSL",
+        "the cost center was looked up"
+    );
+}
