@@ -142,7 +142,10 @@ mod tests {
             ("attributes.Cost Center", json!("42")),
         ]);
         assert_eq!(m.user.get(Field::Address), Some(&json!({"city": "Oslo"})));
-        assert_eq!(m.user.get(Field::Attributes), Some(&json!({"Cost Center": "42"})));
+        assert_eq!(
+            m.user.get(Field::Attributes),
+            Some(&json!({"Cost Center": "42"}))
+        );
     }
 
     #[test]

@@ -303,9 +303,15 @@ fn parse_bool_value(raw: &Value) -> Result<bool, ValueError> {
         Value::Bool(b) => Ok(*b),
         Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
         Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
-        Value::String(s) => parse_bool(s)
-            .ok_or_else(|| ValueError(format!("`{s}` is not a boolean (use true/false/yes/no/1/0)"))),
-        other => Err(ValueError(format!("expected a boolean, found {}", describe(other)))),
+        Value::String(s) => parse_bool(s).ok_or_else(|| {
+            ValueError(format!(
+                "`{s}` is not a boolean (use true/false/yes/no/1/0)"
+            ))
+        }),
+        other => Err(ValueError(format!(
+            "expected a boolean, found {}",
+            describe(other)
+        ))),
     }
 }
 
@@ -340,7 +346,9 @@ fn structured(raw: &Value) -> Result<Option<Value>, ValueError> {
 }
 
 fn split_list(text: &str, separator: char) -> impl Iterator<Item = &str> {
-    text.split(separator).map(str::trim).filter(|s| !s.is_empty())
+    text.split(separator)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 fn normalize_list(raw: &Value, separator: char) -> Result<Value, ValueError> {
@@ -354,12 +362,23 @@ fn normalize_list(raw: &Value, separator: char) -> Result<Value, ValueError> {
             .map(|v| {
                 scalar_text(v)
                     .map(|s| Value::String(s.trim().to_string()))
-                    .ok_or_else(|| ValueError(format!("list items must be text, found {}", describe(v))))
+                    .ok_or_else(|| {
+                        ValueError(format!("list items must be text, found {}", describe(v)))
+                    })
             })
             .collect::<Result<_, _>>()?,
-        other => return Err(ValueError(format!("expected a list, found {}", describe(other)))),
+        other => {
+            return Err(ValueError(format!(
+                "expected a list, found {}",
+                describe(other)
+            )))
+        }
     };
-    Ok(if items.is_empty() { Value::Null } else { Value::Array(items) })
+    Ok(if items.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(items)
+    })
 }
 
 /// Phones in text are `type:number` or `number`, separated by the list separator.
@@ -378,9 +397,10 @@ fn normalize_phones(raw: &Value, separator: char) -> Result<Value, ValueError> {
             .map(|item| match item {
                 Value::String(s) => Ok(phone(s.trim(), None)),
                 Value::Object(o) => {
-                    let number = o.get("number").and_then(scalar_text).ok_or_else(|| {
-                        ValueError("a phone needs a `number`".to_string())
-                    })?;
+                    let number = o
+                        .get("number")
+                        .and_then(scalar_text)
+                        .ok_or_else(|| ValueError("a phone needs a `number`".to_string()))?;
                     let kind = o.get("type").and_then(scalar_text);
                     if let Some(extra) = o.keys().find(|k| *k != "number" && *k != "type") {
                         return Err(ValueError(format!(
@@ -395,9 +415,18 @@ fn normalize_phones(raw: &Value, separator: char) -> Result<Value, ValueError> {
                 ))),
             })
             .collect::<Result<_, _>>()?,
-        other => return Err(ValueError(format!("expected phones, found {}", describe(other)))),
+        other => {
+            return Err(ValueError(format!(
+                "expected phones, found {}",
+                describe(other)
+            )))
+        }
     };
-    Ok(if phones.is_empty() { Value::Null } else { Value::Array(phones) })
+    Ok(if phones.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(phones)
+    })
 }
 
 fn phone(number: &str, kind: Option<&str>) -> Value {
@@ -412,7 +441,10 @@ fn phone(number: &str, kind: Option<&str>) -> Value {
 fn normalize_object(raw: &Value, keys: &[&str], what: &str) -> Result<Value, ValueError> {
     let parsed = structured(raw)?;
     let Value::Object(object) = parsed.as_ref().unwrap_or(raw) else {
-        return Err(ValueError(format!("expected an {what} object, found {}", describe(raw))));
+        return Err(ValueError(format!(
+            "expected an {what} object, found {}",
+            describe(raw)
+        )));
     };
     let mut out = Map::new();
     for (key, value) in object {
@@ -425,18 +457,28 @@ fn normalize_object(raw: &Value, keys: &[&str], what: &str) -> Result<Value, Val
         }
         if !is_empty(value) {
             let text = scalar_text(value).ok_or_else(|| {
-                ValueError(format!("{what} `{key}` must be text or a number, found {}", describe(value)))
+                ValueError(format!(
+                    "{what} `{key}` must be text or a number, found {}",
+                    describe(value)
+                ))
             })?;
             out.insert(key, Value::String(text.trim().to_string()));
         }
     }
-    Ok(if out.is_empty() { Value::Null } else { Value::Object(out) })
+    Ok(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    })
 }
 
 fn normalize_work_week(raw: &Value) -> Result<Value, ValueError> {
     let parsed = structured(raw)?;
     let Value::Array(days) = parsed.as_ref().unwrap_or(raw) else {
-        return Err(ValueError(format!("expected a work-week list, found {}", describe(raw))));
+        return Err(ValueError(format!(
+            "expected a work-week list, found {}",
+            describe(raw)
+        )));
     };
     let days = days
         .iter()
@@ -448,14 +490,20 @@ fn normalize_work_week(raw: &Value) -> Result<Value, ValueError> {
 fn normalize_attributes(raw: &Value) -> Result<Value, ValueError> {
     let parsed = structured(raw)?;
     let Value::Object(object) = parsed.as_ref().unwrap_or(raw) else {
-        return Err(ValueError(format!("expected an attributes object, found {}", describe(raw))));
+        return Err(ValueError(format!(
+            "expected an attributes object, found {}",
+            describe(raw)
+        )));
     };
     let mut out = Map::new();
     for (key, value) in object {
         let text = match value {
             Value::Null => Value::Null,
             v => Value::String(scalar_text(v).ok_or_else(|| {
-                ValueError(format!("attribute `{key}` must be text, found {}", describe(v)))
+                ValueError(format!(
+                    "attribute `{key}` must be text, found {}",
+                    describe(v)
+                ))
             })?),
         };
         out.insert(key.trim().to_string(), text);
@@ -485,8 +533,18 @@ mod tests {
 
     #[test]
     fn booleans_accept_the_usual_spellings() {
-        for (text, want) in [("TRUE", true), ("yes", true), ("1", true), ("No", false), ("0", false)] {
-            assert_eq!(normalize(Field::Active, &json!(text), ';'), Ok(json!(want)), "{text}");
+        for (text, want) in [
+            ("TRUE", true),
+            ("yes", true),
+            ("1", true),
+            ("No", false),
+            ("0", false),
+        ] {
+            assert_eq!(
+                normalize(Field::Active, &json!(text), ';'),
+                Ok(json!(want)),
+                "{text}"
+            );
         }
         assert!(normalize(Field::Active, &json!("maybe"), ';').is_err());
     }
@@ -504,13 +562,20 @@ mod tests {
             normalize(Field::Roles, &json!(" tech ; lead;;"), ';'),
             Ok(json!(["tech", "lead"]))
         );
-        assert_eq!(normalize(Field::Teams, &json!(["a", " b "]), ';'), Ok(json!(["a", "b"])));
+        assert_eq!(
+            normalize(Field::Teams, &json!(["a", " b "]), ';'),
+            Ok(json!(["a", "b"]))
+        );
     }
 
     #[test]
     fn phones_read_type_and_number() {
         assert_eq!(
-            normalize(Field::Phones, &json!("mobile:+1 555 0100; +1 555 0199"), ';'),
+            normalize(
+                Field::Phones,
+                &json!("mobile:+1 555 0100; +1 555 0199"),
+                ';'
+            ),
             Ok(json!([{"number": "+1 555 0100", "type": "mobile"}, {"number": "+1 555 0199"}]))
         );
     }
