@@ -195,6 +195,18 @@ impl<R: Read> Read for Tracked<'_, R> {
         if out.is_empty() || !self.fill()? {
             return Ok(0);
         }
+        // serde_json asks for one byte at a time: keep that path short.
+        if let [slot] = out {
+            *slot = self.buffer[self.pos];
+            self.pos += 1;
+            if *slot == b'\n' {
+                self.spot.line.set(self.spot.line.get() + 1);
+                self.spot.column.set(0);
+            } else {
+                self.spot.column.set(self.spot.column.get() + 1);
+            }
+            return Ok(1);
+        }
         let n = out.len().min(self.len - self.pos);
         let taken = &self.buffer[self.pos..self.pos + n];
         out[..n].copy_from_slice(taken);
@@ -538,5 +550,255 @@ impl<'de> Visitor<'de> for Key<'_, '_, '_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Arc<str>, E> {
         Ok(self.0.key(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::{Encoding, Format, ReadOptions};
+    use serde_json::json;
+
+    #[test]
+    fn reads_an_array_of_users_in_document_order() {
+        let bytes = b"[\n  {\"zeta\": 1, \"alpha\": \"A\", \"nested\": {\"b\": [1, 2]}},\n\n  {\"id\": null}\n]\n";
+        let (summary, rows) = read_bytes("x.json", bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(summary.rows, 2);
+        assert!(summary.columns.is_empty());
+        let names: Vec<&str> = rows[0].columns.iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, ["zeta", "alpha", "nested"]);
+        assert_eq!(rows[0].get("zeta"), Some(&json!(1)));
+        assert_eq!(rows[0].get("nested"), Some(&json!({"b": [1, 2]})));
+        assert_eq!(rows[1].get("id"), Some(&json!(null)));
+        assert_eq!(rows[0].position.to_string(), "x.json:2");
+        assert_eq!(rows[1].position.line, 4);
+        assert_eq!(rows[1].position.index, 1);
+    }
+
+    #[test]
+    fn reads_the_one_array_of_an_object() {
+        let bytes = br#"{
+  "Workspace": "acme",
+  "Meta": {"Tags": ["a", "b"]},
+  "Users": [
+    {"UserID": "u1"},
+    {"UserID": "u2"}
+  ],
+  "RequestId": 7
+}"#;
+        let rows = rows("payload.json", bytes);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].get("UserID"), Some(&json!("u2")));
+        assert_eq!(rows[0].position.line, 5);
+        assert_eq!(rows[1].position.line, 6);
+        // Key names are shared between users.
+        assert!(std::sync::Arc::ptr_eq(
+            &rows[0].columns[0].0,
+            &rows[1].columns[0].0
+        ));
+    }
+
+    #[test]
+    fn an_empty_array_has_no_rows() {
+        assert!(rows("x.json", b"[]").is_empty());
+        assert!(rows("x.json", b"{\"Users\": []}").is_empty());
+    }
+
+    #[test]
+    fn two_arrays_are_refused() {
+        let e = error("x.json", b"{\"Users\": [{\"id\": 1}],\n \"Teams\": []}");
+        assert_eq!(
+            e,
+            "x.json:2:11: the document holds two arrays, `Users` and `Teams`; expected exactly \
+             one array of users: split the file, or remove the other array"
+        );
+    }
+
+    #[test]
+    fn a_document_that_is_not_users_says_what_it_found_and_where() {
+        let bytes = b"{\"Users\": [\n  {\"id\": 1},\n  {\"id\": 2},\n    42\n]}";
+        assert_eq!(
+            error("x.json", bytes),
+            "x.json:4:5: Users[2] is a number; expected a user object"
+        );
+        assert_eq!(
+            error("x.json", b"[\"ann\", 2]"),
+            "x.json:1:2: [0] is a string; expected a user object"
+        );
+        assert_eq!(
+            error("x.json", b"[{}, [1]]"),
+            "x.json:1:6: [1] is an array; expected a user object"
+        );
+        assert_eq!(
+            error("x.json", b"[{}, null]"),
+            "x.json:1:6: [1] is null; expected a user object"
+        );
+        assert_eq!(
+            error("x.json", b"\n  42\n"),
+            "x.json:2:3: the document is a number; expected an array of user objects, or an \
+             object holding one such as `{\"Users\": [...]}`"
+        );
+        assert!(error("x.json", b"\"users\"").starts_with("x.json:1:1: the document is a string;"));
+        assert_eq!(
+            error("x.json", b"{\"count\": 2}"),
+            "x.json:1:1: the document is an object with no array in it; expected an array of \
+             user objects, or an object holding one such as `{\"Users\": [...]}`"
+        );
+    }
+
+    #[test]
+    fn a_key_twice_in_one_user_is_refused() {
+        assert_eq!(
+            error("x.json", b"[{\"id\": 1},\n {\"id\": 2, \"id\": 3}]"),
+            "x.json:2:2: [1] has the key `id` twice; keep one of them"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let e = error("x.json", b"[\n  {\"id\": 1},\n  {\"id\": 2,}\n]");
+        assert!(
+            e.starts_with("x.json:3:12: invalid JSON (trailing comma); "),
+            "{e}"
+        );
+        let e = error("x.json", b"[\n  {\"id\": 1}\n  {\"id\": 2}\n]");
+        assert!(
+            e.starts_with("x.json:3:3: invalid JSON (expected `,` or `]`)"),
+            "{e}"
+        );
+        let e = error("x.json", b"[{\"id\": 1}");
+        assert!(
+            e.starts_with("x.json:1:10: the file ends before the JSON document does"),
+            "{e}"
+        );
+        let e = error("x.json", b"[{\"id\": 1}]\n[]");
+        assert!(
+            e.starts_with("x.json:2:1: unexpected text after the end of the JSON document"),
+            "{e}"
+        );
+        assert!(e.contains("--format ndjson"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_a_clean_error() {
+        let mut bytes = b"[{\"a\": ".to_vec();
+        bytes.extend(std::iter::repeat(b'[').take(10_000));
+        let e = error("x.json", &bytes);
+        assert!(e.starts_with("x.json:1:"), "{e}");
+        assert!(e.contains("nested too deeply"), "{e}");
+        let mut line = b"{\"a\": ".to_vec();
+        line.extend(std::iter::repeat(b'[').take(10_000));
+        let e = error("x.ndjson", &line);
+        assert!(e.starts_with("x.ndjson:1:"), "{e}");
+        assert!(e.contains("nested too deeply"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_points_at_the_encoding_option() {
+        let e = error("x.json", b"[\n{\"name\": \"Jos\xe9\"}]");
+        assert!(e.starts_with("x.json:2:"), "{e}");
+        assert!(e.contains("not valid UTF-8"), "{e}");
+        assert!(e.contains("--encoding windows-1252"), "{e}");
+        let options = ReadOptions {
+            encoding: Encoding::Windows1252,
+            ..ReadOptions::default()
+        };
+        let (_, rows) = read_bytes("x.json", b"[{\"name\": \"Jos\xe9\"}]", &options).unwrap();
+        assert_eq!(rows[0].get("name"), Some(&json!("José")));
+    }
+
+    #[test]
+    fn reads_ndjson_skipping_blank_lines() {
+        let bytes = b"{\"id\": 1, \"b\": true}\r\n\r\n   \n{\"id\": 2}\n\n";
+        let (summary, rows) = read_bytes("x.ndjson", bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(summary.rows, 2);
+        assert_eq!(cells(&rows[0]), [("id", "1".into()), ("b", "true".into())]);
+        assert_eq!(rows[1].position.to_string(), "x.ndjson:4");
+        assert_eq!(rows[1].position.index, 1);
+        assert_eq!(rows_with_format("x.jsonl", b"{\"id\": 1}").len(), 1);
+    }
+
+    #[test]
+    fn ndjson_errors_name_the_line() {
+        assert_eq!(
+            error("x.ndjson", b"{\"id\": 1}\n\n  [1]\n"),
+            "x.ndjson:3:3: this line holds an array; expected one user object per line"
+        );
+        let e = error("x.ndjson", b"{\"id\": 1}\n{\"id\": 2,\n\"x\": 3}\n");
+        assert!(
+            e.starts_with("x.ndjson:2:9: the line ends before its JSON object does"),
+            "{e}"
+        );
+        let e = error("x.ndjson", b"{\"id\": 1} {\"id\": 2}\n");
+        assert!(
+            e.starts_with("x.ndjson:1:11: more than one JSON value on this line"),
+            "{e}"
+        );
+        let e = error("x.ndjson", b"{\"id\": 1}\n{\"id\" 2}\n");
+        assert!(
+            e.starts_with("x.ndjson:2:7: invalid JSON (expected `:`)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_empty_json_file_says_what_was_expected() {
+        assert_eq!(
+            error("x.json", b"  \n"),
+            "x.json:1: the file is empty; expected an array of user objects"
+        );
+        assert_eq!(
+            error("x.ndjson", b""),
+            "x.ndjson:1: the file is empty; expected one user object per line"
+        );
+    }
+
+    fn rows_with_format(name: &str, bytes: &[u8]) -> Vec<super::Row> {
+        read_bytes(name, bytes, &ReadOptions::default()).unwrap().1
+    }
+
+    #[test]
+    fn auto_picks_the_reader_by_extension_then_by_the_first_line() {
+        let pick = |name: &str, bytes: &[u8]| -> (usize, Vec<String>) {
+            let (summary, rows) = read_bytes(name, bytes, &ReadOptions::default()).unwrap();
+            (rows.len(), summary.columns)
+        };
+        // Extensions.
+        assert_eq!(pick("x.txt", b"id\n1\n"), (1, vec!["id".to_string()]));
+        assert_eq!(pick("x.JSON", b"[{\"id\":1}]").0, 1);
+        assert_eq!(pick("x.jsonl", b"{\"id\":1}\n{\"id\":2}\n").0, 2);
+        // Sniffed: stdin and unknown extensions.
+        assert_eq!(
+            pick("-", b"id,name\n1,Ann\n"),
+            (1, vec!["id".into(), "name".into()])
+        );
+        assert_eq!(pick("-", b"\xEF\xBB\xBF \n [{\"id\":1},{\"id\":2}]").0, 2);
+        assert_eq!(pick("-", b"{\"id\":1}\n{\"id\":2}\n").0, 2);
+        assert_eq!(pick("x.dat", b"{\"Users\":\n[{\"id\":1},{\"id\":2}]}").0, 2);
+        // A one-line object is NDJSON: its users are the object itself.
+        let (_, rows) = read_bytes("-", b"{\"id\":1}", &ReadOptions::default()).unwrap();
+        assert_eq!(rows[0].get("id"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn a_forced_format_wins_over_the_extension() {
+        let options = ReadOptions {
+            format: Format::Ndjson,
+            ..ReadOptions::default()
+        };
+        let (_, rows) = read_bytes("x.csv", b"{\"id\":1}\n", &options).unwrap();
+        assert_eq!(rows[0].get("id"), Some(&json!(1)));
+        let options = ReadOptions {
+            format: Format::Csv,
+            ..ReadOptions::default()
+        };
+        let (summary, _) = read_bytes("x.json", b"id,name\n", &options).unwrap();
+        assert_eq!(summary.columns, ["id", "name"]);
+        let options = ReadOptions {
+            format: Format::Json,
+            ..ReadOptions::default()
+        };
+        let (_, rows) = read_bytes("-", b"{\"Users\":[{\"id\":1}]}", &options).unwrap();
+        assert_eq!(rows.len(), 1);
     }
 }

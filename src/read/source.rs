@@ -223,3 +223,54 @@ fn sniff(first_line: &[u8]) -> Kind {
 fn line_of(text: &[u8], offset: usize) -> u64 {
     1 + text[..offset].iter().filter(|&&b| b == b'\n').count() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn sniffs_the_first_non_blank_line() {
+        assert_eq!(sniff(b"[{\"id\":1}"), Kind::Json);
+        assert_eq!(sniff(b"{\"id\":1}"), Kind::Ndjson);
+        assert_eq!(sniff(b"{\"Users\":["), Kind::Json);
+        assert_eq!(sniff(b"{"), Kind::Json);
+        assert_eq!(sniff(b"id,name"), Kind::Csv);
+        assert_eq!(by_extension("dir.v2/users"), None);
+        assert_eq!(by_extension("users.TSV"), Some(Kind::Csv));
+    }
+
+    #[test]
+    fn the_first_line_skips_blank_lines_and_keeps_what_it_read() {
+        let text = b"\r\n  \n id;name \r\n1;Ann\n";
+        let (prefix, line) = first_line(&mut &text[..]).unwrap();
+        assert_eq!(line, b"id;name");
+        assert!(text.starts_with(&prefix));
+        let (_, line) = first_line(&mut &b" \n\t\r\n"[..]).unwrap();
+        assert!(line.is_empty());
+    }
+
+    #[test]
+    fn a_minified_document_longer_than_the_sniffing_limit_is_json() {
+        let mut bytes = b"{\"Users\":[".to_vec();
+        let user = b"{\"id\":\"0123456789\",\"name\":\"Somebody With A Long Name\"},";
+        let count = FIRST_LINE_LIMIT / user.len() + 10;
+        for _ in 0..count {
+            bytes.extend_from_slice(user);
+        }
+        bytes.pop();
+        bytes.extend_from_slice(b"]}");
+        let (summary, rows) = read_bytes("-", &bytes, &Default::default()).unwrap();
+        assert_eq!(summary.rows as usize, count);
+        assert_eq!(rows[count - 1].position.line, 1);
+    }
+
+    #[test]
+    fn nul_bytes_mean_binary_whatever_the_format() {
+        let e = error("x.json", b"[{\"id\": 1}]\n\x00");
+        assert!(
+            e.starts_with("x.json:2: does not look like a text file"),
+            "{e}"
+        );
+    }
+}
