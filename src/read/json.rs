@@ -106,7 +106,7 @@ fn syntax_error(
         .rsplit_once(" at line ")
         .map_or(text.as_str(), |(what, _)| what);
     let message = if what.starts_with("recursion limit exceeded") {
-        "the JSON is nested too deeply (more than 127 levels); a user object needs only a few"
+        "the JSON is nested too deeply (more than 128 levels); a user object needs only a few"
             .to_string()
     } else if what.starts_with("invalid unicode code point") {
         "this text is not valid UTF-8; if the file was saved by Excel or another Windows \
@@ -371,7 +371,10 @@ impl<'de> Visitor<'de> for Document<'_, '_, '_> {
         if array.is_none() {
             let error = Error::input(
                 self.walk.at(self.start),
-                format!("the document is an object with no array in it; {EXPECTED_DOCUMENT}"),
+                format!(
+                    "the document is an object with no array in it; {EXPECTED_DOCUMENT}; \
+                     if the file holds one user object per line, pass `--format ndjson`"
+                ),
             );
             return Err(self.walk.fail(error));
         }
@@ -642,7 +645,8 @@ mod tests {
         assert_eq!(
             error("x.json", b"{\"count\": 2}"),
             "x.json:1:1: the document is an object with no array in it; expected an array of \
-             user objects, or an object holding one such as `{\"Users\": [...]}`"
+             user objects, or an object holding one such as `{\"Users\": [...]}`; if the file \
+             holds one user object per line, pass `--format ndjson`"
         );
     }
 
