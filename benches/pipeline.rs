@@ -185,7 +185,7 @@ fn bench_apply(c: &mut Criterion) {
         let data = Data::new(users);
         let pack = default_pack();
         group.throughput(Throughput::Elements(data.users));
-        let mut workspace) = data.workspace(&pack, false);
+        let mut workspace = data.workspace(&pack, false);
         let tx = workspace.write().unwrap();
         let (id, _) = planner::plan(&tx, &pack, refs(), &request(&[data.file("base.csv")], false)).unwrap();
         tx.commit().unwrap();

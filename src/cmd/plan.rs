@@ -4,11 +4,11 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{load_pack, open_workspace};
-use crate::cli::{Cli, Output, PlanArgs};
+use crate::cli::{Cli, FormatArg, Output, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
-use crate::read::ReadOptions;
+use crate::read::{Encoding, Format, ReadOptions};
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
@@ -56,7 +56,23 @@ fn read_options(args: &PlanArgs) -> Result<ReadOptions> {
             )))
         }
     };
-    Ok(ReadOptions { delimiter })
+    let encoding = Encoding::parse(&args.encoding).ok_or_else(|| {
+        Error::Usage(format!(
+            "`--encoding {}` is not known; use `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports",
+            args.encoding
+        ))
+    })?;
+    let format = match args.format {
+        FormatArg::Auto => Format::Auto,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Json => Format::Json,
+        FormatArg::Ndjson => Format::Ndjson,
+    };
+    Ok(ReadOptions {
+        format,
+        delimiter,
+        encoding,
+    })
 }
 
 fn revert(

@@ -45,64 +45,317 @@ impl Row {
     }
 }
 
-/// Reader options (interim: CSV only).
-#[derive(Debug, Clone, Default)]
-pub struct ReadOptions {
-    /// Forced delimiter.
-    pub delimiter: Option<u8>,
+mod csv;
+mod json;
+mod source;
+
+use std::io::Read;
+
+use xxhash_rust::xxh3::Xxh3Default;
+
+use crate::Result;
+
+/// The reader to use (`--format`).
+///
+/// Vendor payload formats join this list later; [`Format::parse`] and [`Format::name`] are
+/// the only places that spell the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Chosen by the file's extension, else by its first bytes.
+    #[default]
+    Auto,
+    /// Comma-, semicolon- or tab-separated values with a header row.
+    Csv,
+    /// An array of user objects, bare or under one key (`{"Users": [...]}`).
+    Json,
+    /// One user object per line.
+    Ndjson,
 }
 
-/// What reading a source found.
+impl Format {
+    /// Parses a `--format` value: `auto`, `csv`, `json` or `ndjson`, any case.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Format::Auto),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+
+    /// The name `--format` knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// The text encoding of a source (`--encoding`). A byte-order mark in the file wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8, with or without a byte-order mark.
+    #[default]
+    Utf8,
+    /// Windows-1252, what Excel and older Windows tools save as "CSV".
+    Windows1252,
+}
+
+impl Encoding {
+    /// Parses an `--encoding` value: `utf-8` (`utf8`), or `windows-1252` (also `cp1252`,
+    /// `latin1`, `iso-8859-1`), any case.
+    pub fn parse(s: &str) -> Option<Encoding> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Some(Encoding::Utf8),
+            "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" => {
+                Some(Encoding::Windows1252)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How to read a source: the command line's `--format`, `--delimiter` and `--encoding`.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The reader to use.
+    pub format: Format,
+    /// The CSV delimiter; detected from the header line when `None`.
+    pub delimiter: Option<u8>,
+    /// The text encoding.
+    pub encoding: Encoding,
+}
+
+/// What reading a source found, besides its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadSummary {
-    /// Rows read.
+    /// How many rows were handed to the sink.
     pub rows: u64,
-    /// Digest of the bytes.
+    /// Lowercase hex xxh3-128 of the raw bytes read, to recognise the same file again.
     pub digest: String,
-    /// Header.
+    /// The CSV header, names trimmed; empty for JSON and NDJSON.
     pub columns: Vec<String>,
 }
 
-/// Reads a CSV source (interim).
+/// Reads one source (a path, or `-` for stdin) and hands each row to `sink` as soon as it is
+/// parsed. A sink error stops reading and is returned as is.
 pub fn read_source(
     name: &str,
     options: &ReadOptions,
-    sink: &mut dyn FnMut(Row) -> crate::Result<()>,
-) -> crate::Result<ReadSummary> {
-    let bytes = std::fs::read(name).map_err(|source| crate::Error::Io {
-        path: name.into(),
-        source,
-    })?;
-    let file: Arc<str> = name.into();
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(options.delimiter.unwrap_or(b','))
-        .from_reader(&bytes[..]);
-    let headers: Vec<Arc<str>> = reader
-        .headers()
-        .map_err(|e| crate::Error::input(name, e.to_string()))?
-        .iter()
-        .map(|h| Arc::from(h.trim()))
-        .collect();
-    let mut rows = 0;
-    for record in reader.records() {
-        let record = record.map_err(|e| crate::Error::input(name, e.to_string()))?;
-        let position = Position {
-            file: file.clone(),
-            line: record.position().map_or(0, |p| p.line()),
-            index: rows,
-        };
-        rows += 1;
-        sink(Row {
-            position,
-            columns: headers
-                .iter()
-                .cloned()
-                .zip(record.iter().map(|c| Value::String(c.to_string())))
-                .collect(),
-        })?;
+    sink: &mut dyn FnMut(Row) -> Result<()>,
+) -> Result<ReadSummary> {
+    if name == "-" {
+        return read_from(name, std::io::stdin().lock(), options, sink);
     }
+    let file = std::fs::File::open(name).map_err(|e| source::io_error(name, e))?;
+    read_from(name, file, options, sink)
+}
+
+/// Reads one source from any reader; `name` is used in positions and messages, and its
+/// extension guides [`Format::Auto`].
+pub fn read_from(
+    name: &str,
+    input: impl Read,
+    options: &ReadOptions,
+    sink: &mut dyn FnMut(Row) -> Result<()>,
+) -> Result<ReadSummary> {
+    let mut hasher = Xxh3Default::new();
+    let (rows, columns) = {
+        let text = source::open(name, source::Hashed::new(input, &mut hasher), options)?;
+        let file: Arc<str> = Arc::from(name);
+        match text.kind {
+            source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
+            source::Kind::Json => (json::read_document(file, text, sink)?, Vec::new()),
+            source::Kind::Ndjson => (json::read_lines(file, text, sink)?, Vec::new()),
+        }
+    };
     Ok(ReadSummary {
         rows,
-        digest: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)),
-        columns: headers.iter().map(|h| h.to_string()).collect(),
+        digest: format!("{:032x}", hasher.digest128()),
+        columns,
     })
+}
+
+/// Helpers for the readers' tests: read bytes, keep the rows or the error text.
+#[cfg(test)]
+mod testing {
+    use super::*;
+
+    /// Reads `bytes` as the file `name`; the summary and every row.
+    pub(super) fn read_bytes(
+        name: &str,
+        bytes: &[u8],
+        options: &ReadOptions,
+    ) -> Result<(ReadSummary, Vec<Row>)> {
+        let mut rows = Vec::new();
+        let summary = read_from(name, bytes, options, &mut |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok((summary, rows))
+    }
+
+    /// Reads with default options; the rows.
+    pub(super) fn rows(name: &str, bytes: &[u8]) -> Vec<Row> {
+        match read_bytes(name, bytes, &ReadOptions::default()) {
+            Ok((_, rows)) => rows,
+            Err(e) => panic!("reading `{name}` failed: {e}"),
+        }
+    }
+
+    /// Reads with default options; the error's text.
+    pub(super) fn error(name: &str, bytes: &[u8]) -> String {
+        error_with(name, bytes, &ReadOptions::default())
+    }
+
+    /// Reads with the options given; the error's text.
+    pub(super) fn error_with(name: &str, bytes: &[u8], options: &ReadOptions) -> String {
+        match read_bytes(name, bytes, options) {
+            Ok((summary, _)) => panic!("reading `{name}` succeeded: {summary:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// A row's columns as `(name, value)` pairs of strings, for short assertions.
+    pub(super) fn cells(row: &Row) -> Vec<(&str, String)> {
+        row.columns
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (&**name, value)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::Error;
+
+    #[test]
+    fn format_and_encoding_names() {
+        assert_eq!(Format::parse("auto"), Some(Format::Auto));
+        assert_eq!(Format::parse("CSV"), Some(Format::Csv));
+        assert_eq!(Format::parse("json"), Some(Format::Json));
+        assert_eq!(Format::parse("ndjson"), Some(Format::Ndjson));
+        assert_eq!(Format::parse("xml"), None);
+        for format in [Format::Auto, Format::Csv, Format::Json, Format::Ndjson] {
+            assert_eq!(Format::parse(format.name()), Some(format));
+        }
+        assert_eq!(Encoding::parse("utf-8"), Some(Encoding::Utf8));
+        for name in ["windows-1252", "latin1", "ISO-8859-1", "cp1252"] {
+            assert_eq!(Encoding::parse(name), Some(Encoding::Windows1252), "{name}");
+        }
+        assert_eq!(Encoding::parse("utf-16"), None);
+    }
+
+    #[test]
+    fn digest_is_xxh3_128_of_the_raw_bytes() {
+        let bytes = b"\xEF\xBB\xBFid,name\r\n1,Ann\r\n";
+        let (summary, _) = read_bytes("x.csv", bytes, &ReadOptions::default()).unwrap();
+        let expected = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes));
+        assert_eq!(summary.digest, expected);
+        assert_eq!(summary.digest.len(), 32);
+
+        // Bigger than every buffer, and through the decoder too.
+        let mut big = b"id;name\n".to_vec();
+        for i in 0..20_000 {
+            big.extend_from_slice(format!("{i};Jos").as_bytes());
+            big.extend_from_slice(b"\xE9\n");
+        }
+        let options = ReadOptions {
+            encoding: Encoding::Windows1252,
+            ..ReadOptions::default()
+        };
+        let (summary, rows) = read_bytes("big.csv", &big, &options).unwrap();
+        assert_eq!(summary.rows, 20_000);
+        assert_eq!(rows.len(), 20_000);
+        assert_eq!(
+            summary.digest,
+            format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&big))
+        );
+    }
+
+    #[test]
+    fn a_sink_error_stops_reading_and_is_returned_as_is() {
+        for (name, bytes) in [
+            ("x.csv", &b"id\n1\n2\n3\n"[..]),
+            ("x.json", b"[{\"id\":1},{\"id\":2},{\"id\":3}]"),
+            ("x.ndjson", b"{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n"),
+        ] {
+            let mut seen = 0;
+            let result = read_from(name, bytes, &ReadOptions::default(), &mut |row| {
+                seen += 1;
+                if row.position.index == 1 {
+                    return Err(Error::Refused("enough".into()));
+                }
+                Ok(())
+            });
+            assert!(
+                matches!(result, Err(Error::Refused(ref m)) if m == "enough"),
+                "{name}"
+            );
+            assert_eq!(seen, 2, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_missing_file_says_so_with_a_hint() {
+        let e = read_source("no/such/x.csv", &ReadOptions::default(), &mut |_| Ok(())).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("cannot read `no/such/x.csv`: no such file or directory; "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn reads_a_file_by_path() {
+        let dir = std::env::temp_dir().join(format!("roster-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("people.csv");
+        std::fs::write(&path, "id,name\n1,Ann\n").unwrap();
+        let name = path.to_str().unwrap();
+        let mut rows = Vec::new();
+        let summary = read_source(name, &ReadOptions::default(), &mut |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(summary.rows, 1);
+        assert_eq!(summary.columns, ["id", "name"]);
+        assert_eq!(rows[0].position.to_string(), format!("{name}:2"));
+        assert_eq!(&*rows[0].position.file, name);
+    }
+
+    #[test]
+    fn the_same_users_read_alike_from_csv_json_and_ndjson() {
+        let csv = rows("u.csv", b"id,name\n1,Ann\n2,Bo\n");
+        let json = rows(
+            "u.json",
+            b"[{\"id\":\"1\",\"name\":\"Ann\"},{\"id\":\"2\",\"name\":\"Bo\"}]",
+        );
+        let ndjson = rows(
+            "u.ndjson",
+            b"{\"id\":\"1\",\"name\":\"Ann\"}\n{\"id\":\"2\",\"name\":\"Bo\"}\n",
+        );
+        for other in [&json, &ndjson] {
+            assert_eq!(csv.len(), other.len());
+            for (a, b) in csv.iter().zip(other.iter()) {
+                assert_eq!(a.columns, b.columns);
+                assert_eq!(a.position.index, b.position.index);
+            }
+        }
+    }
 }
