@@ -34,9 +34,21 @@ struct Data {
 impl Data {
     fn new(users: u64) -> Data {
         let dir = tempfile::tempdir().unwrap();
-        let spec = Spec { users, seed: 1, dirty: true };
-        generate::base(&spec, std::fs::File::create(dir.path().join("base.csv")).unwrap()).unwrap();
-        generate::next(&spec, std::fs::File::create(dir.path().join("next.csv")).unwrap()).unwrap();
+        let spec = Spec {
+            users,
+            seed: 1,
+            dirty: true,
+        };
+        generate::base(
+            &spec,
+            std::fs::File::create(dir.path().join("base.csv")).unwrap(),
+        )
+        .unwrap();
+        generate::next(
+            &spec,
+            std::fs::File::create(dir.path().join("next.csv")).unwrap(),
+        )
+        .unwrap();
         Data { dir, users }
     }
 
@@ -46,10 +58,14 @@ impl Data {
 
     fn rows(&self) -> Vec<Row> {
         let mut rows = Vec::new();
-        read::read_source(&self.file("base.csv"), &ReadOptions::default(), &mut |row| {
-            rows.push(row);
-            Ok(())
-        })
+        read::read_source(
+            &self.file("base.csv"),
+            &ReadOptions::default(),
+            &mut |row| {
+                rows.push(row);
+                Ok(())
+            },
+        )
         .unwrap();
         rows
     }
@@ -60,7 +76,9 @@ impl Data {
         let mut workspace = Workspace::open(&path).unwrap();
         if loaded {
             let tx = workspace.write().unwrap();
-            let (id, _) = planner::plan(&tx, pack, refs(), &request(&[self.file("base.csv")], false)).unwrap();
+            let (id, _) =
+                planner::plan(&tx, pack, refs(), &request(&[self.file("base.csv")], false))
+                    .unwrap();
             let plan = plans::find(&tx, "default", &id.to_string()).unwrap();
             applies::apply(&tx, &plan, pack.digest(), &Progress::hidden()).unwrap();
             tx.commit().unwrap();
@@ -70,7 +88,10 @@ impl Data {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn tenant_pack(name: &str) -> RulePack {
@@ -138,7 +159,11 @@ fn bench_rules(c: &mut Criterion) {
             let pack = tenant_pack(name);
             let mut evaluator = pack.evaluator(refs()).unwrap();
             group.bench_with_input(BenchmarkId::new(name, users), &rows, |b, rows| {
-                b.iter(|| rows.iter().map(|row| evaluator.evaluate(row).unwrap().problems.len()).sum::<usize>())
+                b.iter(|| {
+                    rows.iter()
+                        .map(|row| evaluator.evaluate(row).unwrap().problems.len())
+                        .sum::<usize>()
+                })
             });
         }
     }
@@ -156,7 +181,13 @@ fn bench_plan(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("first_load", users), |b| {
             b.iter(|| {
                 let tx = empty.write().unwrap();
-                planner::plan(&tx, &pack, refs(), &request(&[data.file("base.csv")], false)).unwrap()
+                planner::plan(
+                    &tx,
+                    &pack,
+                    refs(),
+                    &request(&[data.file("base.csv")], false),
+                )
+                .unwrap()
             })
         });
         let mut loaded = data.workspace(&pack, true);
@@ -187,7 +218,13 @@ fn bench_apply(c: &mut Criterion) {
         group.throughput(Throughput::Elements(data.users));
         let mut workspace = data.workspace(&pack, false);
         let tx = workspace.write().unwrap();
-        let (id, _) = planner::plan(&tx, &pack, refs(), &request(&[data.file("base.csv")], false)).unwrap();
+        let (id, _) = planner::plan(
+            &tx,
+            &pack,
+            refs(),
+            &request(&[data.file("base.csv")], false),
+        )
+        .unwrap();
         tx.commit().unwrap();
         group.bench_function(BenchmarkId::new("first_load", users), |b| {
             b.iter(|| {

@@ -80,8 +80,12 @@ impl Scratch {
     }
 
     fn plan(&mut self, csv: &str, sync: bool) -> (i64, Summary) {
-        let path = self.dir.path().join("in.csv");
-        std::fs::write(&path, csv).unwrap();
+        self.plan_file("in.csv", csv, sync)
+    }
+
+    fn plan_file(&mut self, name: &str, contents: &str, sync: bool) -> (i64, Summary) {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
         let inputs = [path.to_string_lossy().into_owned()];
         let request = PlanRequest {
             tenant: "default",
@@ -135,6 +139,68 @@ impl Scratch {
     }
 }
 
+/// The same rows as a JSON array, one object per line, so that rows start on the same lines.
+fn as_json(csv: &str) -> String {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let objects: Vec<String> = reader
+        .records()
+        .map(|record| {
+            let object: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .cloned()
+                .zip(record.unwrap().iter().map(|c| c.into()))
+                .collect();
+            serde_json::to_string(&object).unwrap()
+        })
+        .collect();
+    format!("[\n{}\n]\n", objects.join(",\n"))
+}
+
+/// What a plan says, without the file names.
+fn plan_contents(s: &Scratch, plan_id: i64) -> (Vec<String>, Vec<String>) {
+    let mut changes = Vec::new();
+    plans::for_each_change(&s.workspace.conn, plan_id, |c| {
+        let line = c
+            .source
+            .unwrap_or_default()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        changes.push(format!(
+            "{} {} {line} {}",
+            c.action.as_str(),
+            c.key,
+            serde_json::to_string(&c.fields).unwrap()
+        ));
+        Ok(())
+    })
+    .unwrap();
+    let mut problems = Vec::new();
+    plans::for_each_problem(&s.workspace.conn, plan_id, |p| {
+        let line = p
+            .source
+            .unwrap_or_default()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        problems.push(format!(
+            "{} {:?} {line} {:?} {}",
+            p.rule, p.key, p.field, p.severity
+        ));
+        Ok(())
+    })
+    .unwrap();
+    (changes, problems)
+}
+
 fn no_changes(summary: &Summary) -> bool {
     summary.create + summary.update + summary.delete == 0
 }
@@ -161,6 +227,20 @@ proptest! {
         let before = s.state();
         s.plan(&next, sync);
         prop_assert_eq!(s.state(), before);
+    }
+
+    #[test]
+    fn csv_and_json_forms_of_the_same_users_give_the_same_plan(base in file(), next in file(), sync in any::<bool>()) {
+        let mut from_csv = Scratch::new();
+        let mut from_json = Scratch::new();
+        for s in [&mut from_csv, &mut from_json] {
+            let (id, _) = s.plan(&base, false);
+            s.apply(id);
+        }
+        let (csv_plan, csv_summary) = from_csv.plan_file("next.csv", &next, sync);
+        let (json_plan, json_summary) = from_json.plan_file("next.json", &as_json(&next), sync);
+        prop_assert_eq!(csv_summary, json_summary);
+        prop_assert_eq!(plan_contents(&from_csv, csv_plan), plan_contents(&from_json, json_plan));
     }
 
     #[test]

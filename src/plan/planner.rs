@@ -82,7 +82,11 @@ pub fn plan(
     let mut inputs = Vec::new();
     for name in request.inputs {
         let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let check_key = !pack.has_map_hook();
         let read = read::read_source(name, &request.read, &mut |row| {
+            if check_key && row.position.index == 0 {
+                require_key_column(&row)?;
+            }
             chunk.push(row);
             if chunk.len() == CHUNK_ROWS {
                 request.progress.inc(CHUNK_ROWS as u64);
@@ -113,6 +117,35 @@ pub fn plan(
     let id = writer.id();
     writer.finish(&inputs, &summary)?;
     Ok((id, summary))
+}
+
+/// Without a map hook the key must come from a column: a file without one is refused whole
+/// rather than rejected row by row.
+fn require_key_column(row: &Row) -> Result<()> {
+    if row
+        .columns
+        .iter()
+        .any(|(name, _)| Field::parse(name) == Some(Field::ExternalId))
+    {
+        return Ok(());
+    }
+    let columns: Vec<&str> = row.columns.iter().map(|(name, _)| &**name).collect();
+    let hint = columns
+        .iter()
+        .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
+        .map(|c| {
+            format!(
+                "; is `{c}` the key? rename it to `external_id`, or map it in a rules `map` hook"
+            )
+        })
+        .unwrap_or_else(|| "; add one, or map the key in a rules `map` hook".to_string());
+    Err(Error::input(
+        &row.position,
+        format!(
+            "no key column `external_id` (the columns are {}){hint}",
+            columns.join(", ")
+        ),
+    ))
 }
 
 fn evaluate(evaluators: &[Mutex<Evaluator>], rows: Vec<Row>) -> Result<Vec<(Position, Evaluated)>> {

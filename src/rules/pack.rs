@@ -93,6 +93,11 @@ impl RulePack {
         &self.compiled.settings
     }
 
+    /// Whether a `map` hook maps rows; without one, source columns must carry canonical names.
+    pub fn has_map_hook(&self) -> bool {
+        self.compiled.scripts.iter().any(|s| s.map)
+    }
+
     /// The fields with `Unique: true`, checked by the planner across rows and the state.
     pub fn unique_fields(&self) -> Vec<Field> {
         let mut fields: Vec<Field> = self
