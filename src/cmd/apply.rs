@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{load_pack, open_workspace};
+use super::{load_pack, open_workspace, suggest};
 use crate::cli::{ApplyArgs, Cli};
 use crate::error::Result;
 use crate::progress::Progress;

@@ -52,6 +52,14 @@ fn load_pack(cli: &Cli) -> Result<RulePack> {
     RulePack::load(&cli.rules, &cli.tenant)
 }
 
+/// How to write a follow-up command for the user: `roster [--tenant T] ARGS`.
+fn suggest(cli: &Cli, args: &str) -> String {
+    match cli.tenant.as_str() {
+        "default" => format!("`roster {args}`"),
+        tenant => format!("`roster --tenant {tenant} {args}`"),
+    }
+}
+
 fn open_workspace(cli: &Cli) -> Result<Workspace> {
     Workspace::open(&cli.db)
 }

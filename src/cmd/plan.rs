@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace};
+use super::{load_pack, open_workspace, suggest};
 use crate::cli::{Cli, FormatArg, Output, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
@@ -120,7 +120,10 @@ fn show(
             writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)?;
             if !cli.quiet {
                 let next = if summary.has_changes() {
-                    format!(" Apply it with `roster apply {plan_id}`.")
+                    format!(
+                        " Apply it with {}.",
+                        suggest(cli, &format!("apply {plan_id}"))
+                    )
                 } else {
                     String::new()
                 };
