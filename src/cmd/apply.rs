@@ -29,8 +29,8 @@ pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
     )
     .map_err(stdout_error)?;
     if !cli.quiet {
-        writeln!(out, "Undo it with `roster plan --revert {}`.", record.id)
-            .map_err(stdout_error)?;
+        let undo = suggest(cli, &format!("plan --revert {}", record.id));
+        writeln!(out, "Undo it with {undo}.").map_err(stdout_error)?;
     }
     Ok(0)
 }
