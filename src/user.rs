@@ -210,6 +210,11 @@ impl User {
         self.fields.iter().map(|(f, v)| (*f, v))
     }
 
+    /// The present fields with their values, taken out of the user.
+    pub fn into_fields(self) -> impl Iterator<Item = (Field, Value)> {
+        self.fields.into_iter()
+    }
+
     /// Fills `name` and `initials` from the first and last names when the source left them out.
     pub fn derive_names(&mut self) {
         let first = text(self.get(Field::FirstName)).map(str::to_string);

@@ -105,14 +105,15 @@ fn show(
     match args.output {
         Output::Json => json::write_plan(out, conn, plan_id, &cli.tenant, summary),
         Output::Table => {
-            let mut changes = ChangeTable::new(args.limit);
-            plans::for_each_change(conn, plan_id, |c| {
+            let limit = (args.limit > 0).then_some(args.limit as u64);
+            let mut changes = ChangeTable::new(summary.create + summary.update + summary.delete);
+            plans::first_changes(conn, plan_id, limit, |c| {
                 changes.push(&c);
                 Ok(())
             })?;
             changes.write(out)?;
-            let mut problems = ProblemTable::new(args.limit);
-            plans::for_each_problem(conn, plan_id, |p| {
+            let mut problems = ProblemTable::new(plans::problem_count(conn, plan_id)?);
+            plans::first_problems(conn, plan_id, limit, |p| {
                 problems.push(&p);
                 Ok(())
             })?;

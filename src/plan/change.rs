@@ -90,11 +90,13 @@ pub struct Merge {
 }
 
 /// Merges the present fields of `user` into `before`: absent fields stay, null clears, a value sets.
-pub fn merge(before: Option<&Record>, user: &User) -> Merge {
+/// Field-level changes are listed only when there is a `before`: a create's fields are its record.
+pub fn merge(before: Option<&Record>, user: User) -> Merge {
     let mut after = before.cloned().unwrap_or_default();
     let mut fields = Vec::new();
     let mut password = None;
-    for (field, value) in user.fields() {
+    let listing = before.is_some();
+    for (field, value) in user.into_fields() {
         let name = field.name();
         let old = before.and_then(|b| b.get(name));
         if field == Field::Password {
@@ -121,13 +123,15 @@ pub fn merge(before: Option<&Record>, user: &User) -> Merge {
                     after: Value::Null,
                 });
             }
-        } else if old != Some(value) {
-            fields.push(FieldChange {
-                field: name.to_string(),
-                before: old.cloned().unwrap_or(Value::Null),
-                after: value.clone(),
-            });
-            after.insert(name.to_string(), value.clone());
+        } else if old != Some(&value) {
+            if listing {
+                fields.push(FieldChange {
+                    field: name.to_string(),
+                    before: old.cloned().unwrap_or(Value::Null),
+                    after: value.clone(),
+                });
+            }
+            after.insert(name.to_string(), value);
         }
     }
     Merge {
@@ -135,6 +139,15 @@ pub fn merge(before: Option<&Record>, user: &User) -> Merge {
         fields,
         password,
     }
+}
+
+/// The record a user's fields alone make (nulls left out); passwords are not hashed, so use
+/// it only for users without one.
+pub fn record_of(user: &User) -> Record {
+    user.fields()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(field, value)| (field.name().to_string(), value.clone()))
+        .collect()
 }
 
 /// The field-level difference between two whole records (for reverts and deletes).
@@ -197,7 +210,7 @@ mod tests {
         let before = record(json!({"external_id": "u1", "email": "a@x", "language": "en"}));
         let m = merge(
             Some(&before),
-            &user(&[(Field::Email, json!("b@x")), (Field::Language, Value::Null)]),
+            user(&[(Field::Email, json!("b@x")), (Field::Language, Value::Null)]),
         );
         assert_eq!(
             m.after,
@@ -223,21 +236,18 @@ mod tests {
     #[test]
     fn equal_values_make_no_change() {
         let before = record(json!({"external_id": "u1", "email": "a@x"}));
-        let m = merge(Some(&before), &user(&[(Field::Email, json!("a@x"))]));
+        let m = merge(Some(&before), user(&[(Field::Email, json!("a@x"))]));
         assert!(m.fields.is_empty());
     }
 
     #[test]
     fn passwords_are_hashed_masked_and_recognised_again() {
-        let m = merge(None, &user(&[(Field::Password, json!("hunter2"))]));
+        let m = merge(None, user(&[(Field::Password, json!("hunter2"))]));
         let stored = m.after["password"].as_str().unwrap().to_string();
         assert!(secret::is_hash(&stored));
         assert_eq!(m.fields[0].after, json!(secret::MASK));
         assert_eq!(m.password.as_deref(), Some("hunter2"));
-        let again = merge(
-            Some(&m.after),
-            &user(&[(Field::Password, json!("hunter2"))]),
-        );
+        let again = merge(Some(&m.after), user(&[(Field::Password, json!("hunter2"))]));
         assert!(again.fields.is_empty() && again.password.is_none());
     }
 

@@ -246,7 +246,7 @@ impl Settler<'_, '_> {
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
         if !rejected {
             if let Some(key) = &key {
-                if let Some(problem) = self.diff(key, op, &user, position)? {
+                if let Some(problem) = self.diff(key, op, user, position)? {
                     problems.push(problem);
                 }
             }
@@ -265,11 +265,11 @@ impl Settler<'_, '_> {
         &mut self,
         key: &str,
         op: Op,
-        user: &User,
+        user: User,
         position: &Position,
     ) -> Result<Option<Problem>> {
         let stored = match self.index.get(key) {
-            Some(hash) if op == Op::Upsert && is_exactly_stored(key, user, *hash) => {
+            Some(hash) if op == Op::Upsert && is_exactly_stored(key, &user, *hash) => {
                 self.summary.unchanged += 1;
                 return Ok(None);
             }
@@ -365,7 +365,7 @@ fn is_exactly_stored(key: &str, user: &User, stored_hash: u128) -> bool {
     if user.has(Field::Password) {
         return false; // a password hash is salted: only the stored record can tell
     }
-    let mut record = change::merge(None, user).after;
+    let mut record = change::record_of(user);
     record.insert(
         Field::ExternalId.name().into(),
         Value::String(key.to_string()),

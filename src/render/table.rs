@@ -27,41 +27,33 @@ pub fn summary_line(summary: &Summary) -> String {
     )
 }
 
-/// Collects changes into a table, up to `limit` rows (0 = all).
+/// A table of the first changes of a plan; it says how many more there are.
 pub struct ChangeTable {
     builder: Builder,
-    rows: usize,
-    limit: usize,
+    total: u64,
 }
 
 impl ChangeTable {
-    /// An empty changes table.
-    pub fn new(limit: usize) -> ChangeTable {
+    /// An empty table for a plan of `total` changes.
+    pub fn new(total: u64) -> ChangeTable {
         let mut builder = Builder::default();
         builder.push_record(["", "key", "source", "changes"]);
-        ChangeTable {
-            builder,
-            rows: 0,
-            limit,
-        }
+        ChangeTable { builder, total }
     }
 
     /// Adds one change.
     pub fn push(&mut self, change: &Change) {
-        self.rows += 1;
-        if self.limit == 0 || self.rows <= self.limit {
-            self.builder.push_record([
-                change.action.sign().to_string(),
-                change.key.clone(),
-                change.source.clone().unwrap_or_default(),
-                describe(change),
-            ]);
-        }
+        self.builder.push_record([
+            change.action.sign().to_string(),
+            change.key.clone(),
+            change.source.clone().unwrap_or_default(),
+            describe(change),
+        ]);
     }
 
     /// Writes the table (nothing when there were no changes).
     pub fn write(self, out: &mut dyn Write) -> Result<()> {
-        write_table(out, self.builder, self.rows, self.limit, "changes")
+        write_table(out, self.builder, self.total, "changes")
     }
 }
 
@@ -98,65 +90,52 @@ fn shown(name: &str, value: &serde_json::Value) -> String {
     }
 }
 
-/// Collects problems into a table.
+/// A table of the first problems of a plan; it says how many more there are.
 pub struct ProblemTable {
     builder: Builder,
-    rows: usize,
-    limit: usize,
+    total: u64,
 }
 
 impl ProblemTable {
-    /// An empty problems table.
-    pub fn new(limit: usize) -> ProblemTable {
+    /// An empty table for a plan of `total` problems.
+    pub fn new(total: u64) -> ProblemTable {
         let mut builder = Builder::default();
         builder.push_record(["severity", "key", "source", "field", "rule", "message"]);
-        ProblemTable {
-            builder,
-            rows: 0,
-            limit,
-        }
+        ProblemTable { builder, total }
     }
 
     /// Adds one problem.
     pub fn push(&mut self, problem: &StoredProblem) {
-        self.rows += 1;
-        if self.limit == 0 || self.rows <= self.limit {
-            let text = |v: &Option<String>| v.clone().unwrap_or_default();
-            self.builder.push_record([
-                problem.severity.to_string(),
-                text(&problem.key),
-                text(&problem.source),
-                text(&problem.field),
-                problem.rule.clone(),
-                problem.message.clone(),
-            ]);
-        }
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        self.builder.push_record([
+            problem.severity.to_string(),
+            text(&problem.key),
+            text(&problem.source),
+            text(&problem.field),
+            problem.rule.clone(),
+            problem.message.clone(),
+        ]);
     }
 
     /// Writes the table (nothing when there were no problems).
     pub fn write(self, out: &mut dyn Write) -> Result<()> {
-        write_table(out, self.builder, self.rows, self.limit, "problems")
+        write_table(out, self.builder, self.total, "problems")
     }
 }
 
-fn write_table(
-    out: &mut dyn Write,
-    builder: Builder,
-    rows: usize,
-    limit: usize,
-    what: &str,
-) -> Result<()> {
-    if rows == 0 {
+fn write_table(out: &mut dyn Write, builder: Builder, total: u64, what: &str) -> Result<()> {
+    let shown = builder.count_records().saturating_sub(1) as u64;
+    if shown == 0 {
         return Ok(());
     }
     let mut table = builder.build();
     table.with(Style::sharp());
     writeln!(out, "{table}").map_err(stdout_error)?;
-    if limit != 0 && rows > limit {
+    if total > shown {
         writeln!(
             out,
             "… and {} more {what} (`--limit 0` shows all, `--output json` gives them to programs)",
-            rows - limit
+            total - shown
         )
         .map_err(stdout_error)?;
     }

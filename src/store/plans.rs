@@ -276,13 +276,23 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
 pub fn for_each_change(
     conn: &Connection,
     plan_id: i64,
+    visit: impl FnMut(Change) -> Result<()>,
+) -> Result<()> {
+    first_changes(conn, plan_id, None, visit)
+}
+
+/// Calls `visit` with the first `limit` changes of a plan (all with `None`), in order.
+pub fn first_changes(
+    conn: &Connection,
+    plan_id: i64,
+    limit: Option<u64>,
     mut visit: impl FnMut(Change) -> Result<()>,
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT action, external_id, source, fields, before, after, platform_ids
-         FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
+         FROM plan_changes WHERE plan_id = ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let mut rows = stmt.query([plan_id])?;
+    let mut rows = stmt.query(params![plan_id, sql_limit(limit)])?;
     while let Some(row) = rows.next()? {
         let fields: Option<String> = row.get(3)?;
         let before = parse_record(row.get(4)?);
@@ -310,13 +320,23 @@ pub fn for_each_change(
 pub fn for_each_problem(
     conn: &Connection,
     plan_id: i64,
+    visit: impl FnMut(StoredProblem) -> Result<()>,
+) -> Result<()> {
+    first_problems(conn, plan_id, None, visit)
+}
+
+/// Calls `visit` with the first `limit` problems of a plan (all with `None`), in order.
+pub fn first_problems(
+    conn: &Connection,
+    plan_id: i64,
+    limit: Option<u64>,
     mut visit: impl FnMut(StoredProblem) -> Result<()>,
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT severity, external_id, source, path, field, rule, message
-         FROM plan_problems WHERE plan_id = ?1 ORDER BY seq",
+         FROM plan_problems WHERE plan_id = ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let mut rows = stmt.query([plan_id])?;
+    let mut rows = stmt.query(params![plan_id, sql_limit(limit)])?;
     while let Some(row) = rows.next()? {
         visit(StoredProblem {
             severity: Severity::parse(&row.get::<_, String>(0)?).unwrap_or(Severity::Error),
@@ -348,6 +368,19 @@ pub struct StoredProblem {
     pub rule: String,
     /// The message.
     pub message: String,
+}
+
+/// How many problems a plan has.
+pub fn problem_count(conn: &Connection, plan_id: i64) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM plan_problems WHERE plan_id = ?1")?
+        .query_row([plan_id], |r| r.get(0))?;
+    Ok(count as u64)
+}
+
+/// SQLite's `LIMIT`: -1 for none.
+fn sql_limit(limit: Option<u64>) -> i64 {
+    limit.map_or(-1, |l| l as i64)
 }
 
 /// The passwords a plan sets, by key.
