@@ -8,7 +8,15 @@ use roster::cli::Cli;
 use roster::Error;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout with 0; a usage error is a failure like any other
+        // (exit 1), so that 2 keeps meaning "changes" under `plan --detailed-exitcode`.
+        Err(usage) => {
+            let _ = usage.print();
+            return ExitCode::from(if usage.use_stderr() { 1 } else { 0 });
+        }
+    };
     match roster::cmd::run(&cli) {
         Ok(status) => ExitCode::from(status as u8),
         Err(Error::Write { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
