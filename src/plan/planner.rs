@@ -82,10 +82,10 @@ pub fn plan(
     let mut inputs = Vec::new();
     for name in request.inputs {
         let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-        let check_key = !pack.has_map_hook();
+        let check_columns = !pack.has_map_hook();
         let read = read::read_source(name, &request.read, &mut |row| {
-            if check_key && row.position.index == 0 {
-                require_key_column(&row)?;
+            if check_columns && row.position.index == 0 {
+                check_canonical_columns(&row)?;
             }
             chunk.push(row);
             if chunk.len() == CHUNK_ROWS {
@@ -119,14 +119,23 @@ pub fn plan(
     Ok((id, summary))
 }
 
-/// Without a map hook the key must come from a column: a file without one is refused whole
-/// rather than rejected row by row.
-fn require_key_column(row: &Row) -> Result<()> {
-    if row
-        .columns
-        .iter()
-        .any(|(name, _)| Field::parse(name) == Some(Field::ExternalId))
-    {
+/// Without a map hook the columns are the fields: a file whose key column is missing, or
+/// with two columns for one field, is refused whole rather than rejected row by row.
+fn check_canonical_columns(row: &Row) -> Result<()> {
+    let mut seen: HashMap<Field, &str> = HashMap::new();
+    for (name, _) in &row.columns {
+        if let Some(field) = Field::parse(name) {
+            if let Some(first) = seen.insert(field, name) {
+                return Err(Error::input(
+                    format!("{}:1", row.position.file),
+                    format!(
+                        "columns `{first}` and `{name}` both fill `{field}`; remove or rename one"
+                    ),
+                ));
+            }
+        }
+    }
+    if seen.contains_key(&Field::ExternalId) {
         return Ok(());
     }
     let columns: Vec<&str> = row.columns.iter().map(|(name, _)| &**name).collect();
@@ -140,7 +149,7 @@ fn require_key_column(row: &Row) -> Result<()> {
         })
         .unwrap_or_else(|| "; add one, or map the key in a rules `map` hook".to_string());
     Err(Error::input(
-        &row.position,
+        format!("{}:1", row.position.file),
         format!(
             "no key column `external_id` (the columns are {}){hint}",
             columns.join(", ")

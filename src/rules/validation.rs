@@ -164,7 +164,10 @@ pub fn parse(file: &str, source: &str, list_separator: char) -> Result<Vec<Field
             Some(p) => Some(Regex::new(&p).map_err(|e| {
                 here(
                     at("Pattern"),
-                    format!("`Pattern` is not a valid regular expression: {e}"),
+                    format!(
+                        "`Pattern` is not a valid regular expression: {}",
+                        regex_reason(&e)
+                    ),
                 )
             })?),
         };
@@ -268,6 +271,20 @@ impl Places {
     }
 }
 
+/// The reason of a regex error in one line (its full text draws the pattern with a caret,
+/// which the pack error does already).
+fn regex_reason(error: &regex::Error) -> String {
+    match error {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("error: "))
+            .unwrap_or(text)
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,7 +345,7 @@ mod tests {
     fn a_bad_pattern_is_a_pack_error() {
         let e = err(r#"[{"Name": "email", "Pattern": "(unclosed"}]"#);
         assert!(
-            e.contains("`Pattern` is not a valid regular expression"),
+            e.contains("`Pattern` is not a valid regular expression: unclosed group"),
             "{e}"
         );
     }
