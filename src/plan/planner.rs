@@ -73,7 +73,7 @@ pub fn plan(
         conn,
         tenant: request.tenant,
         index: state::index(conn, request.tenant)?,
-        seen: HashMap::new(),
+        seen: FirstSeen::default(),
         unique: UniqueIndex::new(conn, request.tenant, &pack.unique_fields())?,
         warned_columns: HashSet::new(),
         summary: Summary::default(),
@@ -191,10 +191,10 @@ fn check_mass_delete(summary: &Summary, user_count: u64, max_percent: Option<f64
 struct Settler<'a, 'w> {
     conn: &'a Connection,
     tenant: &'a str,
-    /// Stored keys with their record hash.
-    index: HashMap<Box<str>, u128>,
-    /// Keys seen in the input (rejected rows included), with the first row's position.
-    seen: HashMap<Box<str>, Position>,
+    /// Stored keys (by hash) with their record hash.
+    index: HashMap<u128, u128>,
+    /// Keys seen in the input (rejected rows included), with the first row's place.
+    seen: FirstSeen,
     unique: UniqueIndex,
     warned_columns: HashSet<String>,
     summary: Summary,
@@ -225,7 +225,8 @@ impl Settler<'_, '_> {
                 // A row the map hook could not map has its error already; a missing key says no more.
                 let explained = problems.iter().any(|p| {
                     p.severity == Severity::Error
-                        && (p.field.is_none() || p.field.as_deref() == Some(Field::ExternalId.name()))
+                        && (p.field.is_none()
+                            || p.field.as_deref() == Some(Field::ExternalId.name()))
                 });
                 if !explained {
                     problems.push(
@@ -235,19 +236,18 @@ impl Settler<'_, '_> {
                     );
                 }
             }
-            Some(key) => match self.seen.get(key.as_str()) {
-                Some(first) => problems.push(
-                    Problem::error(
-                        "Duplicate",
-                        format!("key `{key}` appears again; the row at {first} keeps it and this row is rejected"),
-                    )
-                    .on_field(Field::ExternalId.name())
-                    .at(position, Some(key)),
-                ),
-                None => {
-                    self.seen.insert(key.as_str().into(), position.clone());
+            Some(key) => {
+                if let Some(first) = self.seen.first(key, position) {
+                    problems.push(
+                        Problem::error(
+                            "Duplicate",
+                            format!("key `{key}` appears again; the row at {first} keeps it and this row is rejected"),
+                        )
+                        .on_field(Field::ExternalId.name())
+                        .at(position, Some(key)),
+                    );
                 }
-            },
+            }
         }
         if op != Op::Delete {
             problems.extend(self.unique.check(&user, key.as_deref(), position));
@@ -277,7 +277,7 @@ impl Settler<'_, '_> {
         user: User,
         position: &Position,
     ) -> Result<Option<Problem>> {
-        let stored = match self.index.get(key) {
+        let stored = match self.index.get(&state::text_hash(key)) {
             Some(hash) if op == Op::Upsert && is_exactly_stored(key, &user, *hash) => {
                 self.summary.unchanged += 1;
                 return Ok(None);
@@ -340,13 +340,13 @@ impl Settler<'_, '_> {
 
     /// Under `--sync`: every stored user whose key no row carried goes.
     fn delete_absent(&mut self) -> Result<()> {
-        let mut absent: Vec<Box<str>> = self
-            .index
-            .keys()
-            .filter(|key| !self.seen.contains_key(*key))
-            .cloned()
-            .collect();
-        absent.sort();
+        let mut absent = Vec::new();
+        state::for_each_key(self.conn, self.tenant, |key| {
+            if !self.seen.contains(key) {
+                absent.push(key.to_string());
+            }
+            Ok(())
+        })?;
         for key in absent {
             if let Some(stored) = state::get(self.conn, self.tenant, &key)? {
                 self.store_change(&deletion(&key, stored))?;
@@ -409,14 +409,42 @@ fn unknown_column(column: &str, position: &Position) -> Problem {
     }
 }
 
+/// Texts (keys, unique values) by hash, with the place of the first row that carried each.
+/// A place is a file number and a line: 16 bytes, not a `Position` and a copy of the text.
+#[derive(Default)]
+struct FirstSeen {
+    first: HashMap<u128, (u32, u64)>,
+    files: Vec<Arc<str>>,
+}
+
+impl FirstSeen {
+    /// The place of the first row that carried `text`, or `None` (and `position` is recorded).
+    fn first(&mut self, text: &str, position: &Position) -> Option<String> {
+        let hash = state::text_hash(text);
+        if let Some((file, line)) = self.first.get(&hash) {
+            return Some(format!("{}:{line}", self.files[*file as usize]));
+        }
+        if self.files.last() != Some(&position.file) {
+            self.files.push(position.file.clone());
+        }
+        self.first
+            .insert(hash, ((self.files.len() - 1) as u32, position.line));
+        None
+    }
+
+    fn contains(&self, text: &str) -> bool {
+        self.first.contains_key(&state::text_hash(text))
+    }
+}
+
 /// `Unique` checks: the first row carrying a value keeps it; later rows and values held by
 /// another stored user are errors.
 struct UniqueIndex {
     fields: Vec<Field>,
-    /// Per field: value → the first row that carried it.
-    taken: HashMap<Field, HashMap<String, Position>>,
-    /// Per field: value → key of the stored user holding it.
-    stored: HashMap<Field, HashMap<String, String>>,
+    /// Per field: the values rows carried.
+    taken: HashMap<Field, FirstSeen>,
+    /// Per field: value hash → key of the stored user holding it.
+    stored: HashMap<Field, HashMap<u128, Box<str>>>,
 }
 
 impl UniqueIndex {
@@ -440,17 +468,15 @@ impl UniqueIndex {
                 continue;
             };
             let taken = self.taken.entry(*field).or_default();
-            let holder = self.stored.get(field).and_then(|s| s.get(&value));
-            let message = match taken.get(&value) {
+            let holder = self
+                .stored
+                .get(field)
+                .and_then(|s| s.get(&state::text_hash(&value)));
+            let message = match taken.first(&value, position) {
                 Some(first) => Some(format!("`{value}` is already used by the row at {first}")),
-                None => {
-                    taken.insert(value.clone(), position.clone());
-                    holder
-                        .filter(|holder| Some(holder.as_str()) != key)
-                        .map(|holder| {
-                            format!("`{value}` is already held by stored user `{holder}`")
-                        })
-                }
+                None => holder
+                    .filter(|holder| Some(&***holder) != key)
+                    .map(|holder| format!("`{value}` is already held by stored user `{holder}`")),
             };
             if let Some(message) = message {
                 problems.push(

@@ -31,7 +31,8 @@ impl Workspace {
         )
         .map_err(|e| workspace_error(path, e))?;
         conn.busy_timeout(BUSY_WAIT)?;
-        conn.execute_batch("PRAGMA foreign_keys = ON;")
+        // secure_delete: a wiped password must not linger in the file's free pages.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
             .map_err(|e| workspace_error(path, e))?;
         let mut workspace = Workspace {
             conn,

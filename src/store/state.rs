@@ -52,8 +52,14 @@ pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {
     })
 }
 
-/// Every key of the tenant with its record hash.
-pub fn index(conn: &Connection, tenant: &str) -> Result<HashMap<Box<str>, u128>> {
+/// The 128-bit hash a text is known by in the planner's in-memory indexes (keys, unique
+/// values): a million of them fit in 16 MB, and a collision is as likely as never.
+pub fn text_hash(text: &str) -> u128 {
+    xxh3_128(text.as_bytes())
+}
+
+/// Every key of the tenant, by [`text_hash`], with its record hash.
+pub fn index(conn: &Connection, tenant: &str) -> Result<HashMap<u128, u128>> {
     let mut stmt =
         conn.prepare_cached("SELECT external_id, record_hash FROM users WHERE tenant = ?1")?;
     let mut rows = stmt.query([tenant])?;
@@ -62,11 +68,27 @@ pub fn index(conn: &Connection, tenant: &str) -> Result<HashMap<Box<str>, u128>>
         let key: String = row.get(0)?;
         let hash: String = row.get(1)?;
         index.insert(
-            key.into_boxed_str(),
+            text_hash(&key),
             u128::from_str_radix(&hash, 16).unwrap_or(0),
         );
     }
     Ok(index)
+}
+
+/// Calls `visit` with every key of the tenant, in key order.
+pub fn for_each_key(
+    conn: &Connection,
+    tenant: &str,
+    mut visit: impl FnMut(&str) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached("SELECT external_id FROM users WHERE tenant = ?1 ORDER BY external_id")?;
+    let mut rows = stmt.query([tenant])?;
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        visit(&key)?;
+    }
+    Ok(())
 }
 
 /// One stored user, or `None`.
@@ -85,8 +107,9 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
     }))
 }
 
-/// For each stored value of a field, the key of the user holding it (for Unique checks).
-pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashMap<String, String>> {
+/// For each stored value of a field (by [`text_hash`]), the key of the user holding it (for
+/// Unique checks).
+pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashMap<u128, Box<str>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT json_extract(record, '$.' || ?2), external_id FROM users
          WHERE tenant = ?1 AND json_extract(record, '$.' || ?2) IS NOT NULL",
@@ -101,7 +124,8 @@ pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashMap
             rusqlite::types::Value::Real(r) => r.to_string(),
             _ => continue,
         };
-        values.insert(text, row.get(1)?);
+        let key: String = row.get(1)?;
+        values.insert(text_hash(&text), key.into_boxed_str());
     }
     Ok(values)
 }
