@@ -1,9 +1,11 @@
 //! One module per subcommand; `run` dispatches and owns what they share.
 
 mod apply;
+mod export;
 mod generate;
 mod history;
 mod plan;
+mod results;
 mod state;
 
 use std::io::{BufWriter, Write};
@@ -37,6 +39,8 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Apply(args) => apply::run(cli, args, out),
         Command::History(args) => history::run(cli, args, out),
         Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
+        Command::Export(args) => export::run(cli, args, out),
+        Command::Results(args) => results::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
     }
 }

@@ -6,5 +6,6 @@ pub mod db;
 pub mod migrations;
 pub mod plans;
 pub mod state;
+pub mod vendor_results;
 
 pub use db::Workspace;
