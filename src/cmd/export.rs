@@ -70,7 +70,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         workspace: args.workspace.as_deref(),
     };
     let export = vendor::export(vendor, &users, &context, &mut hook)?;
-    let passwords = users.iter().filter(|u| u.password.is_some()).count();
+    let passwords = export.batches.iter().map(passwords_in).sum::<usize>();
     let manifest = manifest(&plan, vendor, &export.batches, passwords > 0);
     let temp = write_temp(&args.out, &manifest, &export.batches)?;
     let tx = match workspace.write() {
@@ -95,8 +95,15 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             plan.id
         );
     }
-    report(out, cli, &args.out, &manifest, passwords)?;
+    report(out, cli, &args.out, &manifest, passwords, secrets.len())?;
     Ok(0)
+}
+
+/// How many items of a batch set a password.
+fn passwords_in(batch: &vendor::Batch) -> usize {
+    batch.body["Users"].as_array().map_or(0, |users| {
+        users.iter().filter(|u| u.get("Password").is_some()).count()
+    })
 }
 
 /// Whether a change sets a password (whose plain text the plan may still hold).
@@ -260,6 +267,7 @@ fn report(
     folder: &Path,
     manifest: &Manifest,
     passwords: usize,
+    held: usize,
 ) -> Result<()> {
     let c = &manifest.counts;
     let files = manifest.files.len();
@@ -284,6 +292,13 @@ fn report(
         writeln!(
             out,
             "The files set {passwords} password(s); the workspace no longer holds them, so exporting plan {} again will not send them.",
+            manifest.plan_id
+        )
+        .map_err(stdout_error)?;
+    } else if held > 0 {
+        writeln!(
+            out,
+            "The {held} password(s) plan {} held are not in these files and are now wiped from the workspace.",
             manifest.plan_id
         )
         .map_err(stdout_error)?;
