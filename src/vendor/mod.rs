@@ -11,6 +11,10 @@ pub mod manifest;
 pub mod results;
 pub mod servicepower;
 
+pub use esystems::esystems_columns;
+pub use fieldsquared::fieldsquared_columns;
+pub use servicepower::servicepower_columns;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -454,6 +458,41 @@ mod tests {
         let batches = items_in_batches(&users, 2, &mut hook, &mut |u| Ok(json!(u.key))).unwrap();
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn the_hook_sees_every_user_without_a_password_and_may_adjust_items() {
+        let mut after = json!({"external_id": "u1", "password": "$sha256$aa$bb"});
+        let users = vec![
+            ExportUser::from_change(
+                &change(Action::Create, vec![], after.take()),
+                Some("pw".into()),
+            ),
+            ExportUser::unchanged("u2", Record::new(), None),
+        ];
+        let settings = crate::rules::RulePack::load(std::path::Path::new("rules"), "default")
+            .unwrap()
+            .settings()
+            .clone();
+        let context = Context {
+            plan_id: 1,
+            sync: false,
+            batch_size: 10,
+            settings: &settings,
+            workspace: None,
+        };
+        let mut seen = Vec::new();
+        let mut hook = |user: &ExportUser, mut item: Value| {
+            assert!(user.hook_user().get("password").is_none());
+            seen.push(user.key.clone());
+            item["Status"] = json!("hooked");
+            Ok(item)
+        };
+        let export = export(Vendor::ServicePower, &users, &context, &mut hook).unwrap();
+        assert_eq!(seen, vec!["u1", "u2"]);
+        let items = export.batches[0].body["Users"].as_array().unwrap();
+        assert!(items.iter().all(|i| i["Status"] == "hooked"));
+        assert_eq!(items[0]["Password"], "pw");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{
     attributes, boolean, column, items_in_batches, list, put, split_items, text_or_null, Batch,
     Context, ExportUser, Hook, Operation,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::user::{Field, CUD};
 
 /// The HTTP method of the bulk endpoint.
@@ -26,7 +26,18 @@ pub const METHOD: &str = "POST";
 pub const PATH: &str = "/seiapi/v3/bulk/Users";
 
 /// The files of a ServicePower export: `{"Users": […]}`, at most `batch_size` users each.
+/// An update that changes a `username` is refused: the username is the `UserID`, and
+/// sending the new one would create a second user rather than rename the first.
 pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Result<Vec<Batch>> {
+    if let Some(user) = users
+        .iter()
+        .find(|u| u.operation == Operation::Update && u.plan_touches(Field::Username))
+    {
+        return Err(Error::Refused(format!(
+            "user {} changes `username`, which is its ServicePower `UserID` and cannot be renamed by the bulk API; keep the username, or delete the user and create it again",
+            user.describe()
+        )));
+    }
     let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u)))?;
     Ok(batches
         .into_iter()
@@ -277,6 +288,44 @@ mod tests {
         assert_eq!(item["UserID"], "ada");
         assert_eq!(item["ResetPassword"], true);
         assert!(item.get("Password").is_none());
+    }
+
+    #[test]
+    fn a_username_change_is_refused() {
+        let change = Change {
+            action: Action::Update,
+            key: "T1".into(),
+            source: Some("in.csv:3".into()),
+            fields: vec![crate::plan::change::FieldChange {
+                field: "username".into(),
+                before: json!("ada"),
+                after: json!("ada.l"),
+            }],
+            before: None,
+            after: json!({"external_id": "T1", "username": "ada.l"})
+                .as_object()
+                .cloned(),
+            platform_ids: None,
+        };
+        let users = [ExportUser::from_change(&change, None)];
+        let settings = crate::rules::RulePack::load(std::path::Path::new("rules"), "default")
+            .unwrap()
+            .settings()
+            .clone();
+        let context = Context {
+            plan_id: 1,
+            sync: false,
+            batch_size: 1,
+            settings: &settings,
+            workspace: None,
+        };
+        let error = batches(&users, &context, &mut |_, item| Ok(item))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`T1` (in.csv:3) changes `username`"),
+            "{error}"
+        );
     }
 
     #[test]
