@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::vendor::Vendor;
+
 /// Plan, check and load bulk user imports for field-service platforms.
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about, max_term_width = 100)]
@@ -47,6 +49,10 @@ pub enum Command {
     /// Check a tenant's rules, or run the pack's own examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write a stored plan as vendor payload files plus `manifest.json`, batched.
+    Export(ExportArgs),
+    /// Map a vendor's responses to exported batches back to users and source rows.
+    Results(ResultsArgs),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
 }
@@ -83,6 +89,50 @@ pub enum RulesCommand {
     Check,
     /// Run the pack's own examples (`rules/<tenant>/tests/*.json`).
     Test,
+}
+
+/// `roster export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// The platform the payloads are for.
+    #[arg(long, value_enum)]
+    pub vendor: Vendor,
+
+    /// The folder to create (it must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Users per file, at least 1 (default: 500 for servicepower and esystems, 200 for
+    /// fieldsquared). A `--sync` plan puts each eSystems location in one file.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+
+    /// The Field Squared workspace (default: the tenant's `fieldsquared_workspace`).
+    #[arg(long, value_name = "W")]
+    pub workspace: Option<String>,
+}
+
+/// `roster results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The exported plan's id, or `latest`.
+    pub plan: String,
+
+    /// The platform that answered.
+    #[arg(long, value_enum)]
+    pub vendor: Vendor,
+
+    /// Response files, each named after its batch (`servicepower-0001.response.json` for
+    /// `servicepower-0001.json`) and kept beside the export's `manifest.json`.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
 }
 
 /// `roster generate`.

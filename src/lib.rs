@@ -1,7 +1,8 @@
 //! roster: plan, check and load bulk user imports for field-service platforms.
 //!
 //! The modules follow the flow of DESIGN.md: [`read`] files into rows, [`map`] rows to
-//! canonical [`user`]s, [`plan`] them against the stored state.
+//! canonical [`user`]s, [`plan`] them against the stored state, [`store`] the plan, and
+//! write it as [`vendor`] payloads.
 
 pub mod cli;
 pub mod cmd;
@@ -16,5 +17,6 @@ pub mod rules;
 pub mod secret;
 pub mod store;
 pub mod user;
+pub mod vendor;
 
 pub use error::{Error, Result};

@@ -1,10 +1,12 @@
 //! One module per subcommand; `run` dispatches and owns what they share.
 
 mod apply;
+mod export;
 mod generate;
 mod history;
 mod plan;
 mod refs;
+mod results;
 mod rules;
 mod state;
 
@@ -39,6 +41,8 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Apply(args) => apply::run(cli, args, out),
         Command::History(args) => history::run(cli, args, out),
         Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
+        Command::Export(args) => export::run(cli, args, out),
+        Command::Results(args) => results::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),

@@ -134,6 +134,13 @@ pub fn history(conn: &Connection, tenant: &str) -> Result<Vec<ApplyRecord>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The tenant's newest apply, if any.
+pub fn latest(conn: &Connection, tenant: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT max(id) FROM applies WHERE tenant = ?1")?
+        .query_row([tenant], |r| r.get(0))?)
+}
+
 /// The plan an apply of the tenant applied.
 pub fn plan_of(conn: &Connection, tenant: &str, apply_id: i64) -> Result<i64> {
     conn.prepare_cached("SELECT plan_id FROM applies WHERE id = ?1 AND tenant = ?2")?

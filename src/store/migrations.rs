@@ -4,7 +4,8 @@
 //! so a person opening the file with `sqlite3` can read it.
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 -- One row per tenant that has ever held state.
 CREATE TABLE tenants (
     name         TEXT PRIMARY KEY,
@@ -123,4 +124,24 @@ CREATE TABLE ref_rows (
 CREATE VIEW history AS
 SELECT a.id AS apply_id, a.tenant, a.applied_at, c.action, c.external_id, c.before, c.after
 FROM applies a JOIN plan_changes c ON c.plan_id = a.plan_id;
-"#];
+"#,
+    r#"
+-- What a vendor answered for each user of an exported batch (`roster results`): the last
+-- word per plan, vendor, batch file and user.
+CREATE TABLE vendor_results (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    -- `servicepower`, `esystems` or `fieldsquared`.
+    vendor       TEXT NOT NULL,
+    -- The payload file, as named in the export's manifest.json.
+    batch_file   TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    -- `accepted`, `warning`, `rejected` or `failed` (the batch failed as a whole).
+    status       TEXT NOT NULL,
+    -- The vendor's message, and where in the item it points (`Users[3].Email`).
+    message      TEXT NOT NULL,
+    path         TEXT,
+    recorded_at  TEXT NOT NULL,
+    PRIMARY KEY (plan_id, vendor, batch_file, external_id)
+);
+"#,
+];

@@ -7,5 +7,6 @@ pub mod migrations;
 pub mod plans;
 pub mod refs;
 pub mod state;
+pub mod vendor_results;
 
 pub use db::Workspace;

@@ -406,3 +406,13 @@ fn parse_record(text: Option<String>) -> Option<Record> {
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// Forgets the passwords a plan sets (after they were exported), inside the caller's
+/// transaction; returns how many there were. `secure_delete` overwrites the freed bytes, so
+/// the passwords do not linger in the file's free pages.
+pub fn wipe_secrets(conn: &Connection, plan_id: i64) -> Result<usize> {
+    conn.pragma_update(None, "secure_delete", true)?;
+    Ok(conn
+        .prepare_cached("DELETE FROM plan_secrets WHERE plan_id = ?1")?
+        .execute([plan_id])?)
+}

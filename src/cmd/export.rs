@@ -1,0 +1,317 @@
+//! `roster export`: a stored plan as vendor payload files plus `manifest.json`.
+//!
+//! The files are written to a private temporary folder beside `--out` and renamed into place
+//! in the same step that wipes the plan's passwords from the workspace, so a crash leaves
+//! either no folder or a whole one, and a password is never handed out twice.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{load_pack, open_workspace};
+use crate::cli::{Cli, ExportArgs};
+use crate::error::{Error, Result};
+use crate::plan::change::Change;
+use crate::render::table::stdout_error;
+use crate::rules::RefTables;
+use crate::store::plans::{self, PlanHeader};
+use crate::store::{applies, state};
+use crate::user::Field;
+use crate::vendor::manifest::{Manifest, ManifestFile};
+use crate::vendor::{self, Context, Counts, ExportUser, Vendor};
+
+pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
+    let vendor = args.vendor;
+    let batch_size = args.batch_size.unwrap_or(vendor.default_batch_size());
+    if batch_size == 0 {
+        return Err(Error::Usage(format!(
+            "`--batch-size 0` would put no user in any file; give 1 or more (the default for {vendor} is {})",
+            vendor.default_batch_size()
+        )));
+    }
+    check_out(&args.out)?;
+    let pack = load_pack(cli)?;
+    let mut workspace = open_workspace(cli)?;
+    let conn = &workspace.conn;
+    let plan = plans::find(conn, &cli.tenant, &args.plan)?;
+    let secrets = plans::secrets(conn, plan.id)?;
+    let mut users = Vec::new();
+    let mut wiped_passwords = 0;
+    plans::for_each_change(conn, plan.id, |change| {
+        let password = secrets.get(&change.key).cloned();
+        if password.is_none() && sets_password(&change) {
+            wiped_passwords += 1;
+        }
+        users.push(ExportUser::from_change(&change, password));
+        Ok(())
+    })?;
+    if users.is_empty() {
+        writeln!(
+            out,
+            "Plan {} has no changes: no payload files written.",
+            plan.id
+        )
+        .map_err(stdout_error)?;
+        return Ok(0);
+    }
+    if vendor == Vendor::ESystems && plan.sync {
+        let remaining = remaining_users(conn, &plan, &users)?;
+        users.extend(remaining);
+    }
+    let mut evaluator = pack.evaluator(Arc::new(RefTables::empty()))?;
+    let mut hook =
+        |user: &ExportUser, item| evaluator.export_hook(vendor.name(), &user.hook_user(), item);
+    let context = Context {
+        plan_id: plan.id,
+        sync: plan.sync,
+        batch_size,
+        settings: pack.settings(),
+        workspace: args.workspace.as_deref(),
+    };
+    let export = vendor::export(vendor, &users, &context, &mut hook)?;
+    let passwords = export.batches.iter().map(passwords_in).sum::<usize>();
+    let manifest = manifest(&plan, vendor, &export.batches, passwords > 0);
+    let temp = write_temp(&args.out, &manifest, &export.batches)?;
+    let tx = match workspace.write() {
+        Ok(tx) => tx,
+        Err(error) => return Err(discard(&temp, error)),
+    };
+    let placed = plans::wipe_secrets(&tx, plan.id).and_then(|_| place(&temp, &args.out));
+    if let Err(error) = placed {
+        return Err(discard(&temp, error));
+    }
+    if let Err(error) = tx.commit() {
+        // The passwords stay in the workspace, so the folder holding them must go.
+        let _ = std::fs::remove_dir_all(&args.out);
+        return Err(error.into());
+    }
+    for warning in &export.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if wiped_passwords > 0 {
+        eprintln!(
+            "warning: plan {} sets {wiped_passwords} password(s) that an earlier export already wrote and wiped; these files leave passwords unchanged",
+            plan.id
+        );
+    }
+    report(out, cli, &args.out, &manifest, passwords, secrets.len())?;
+    Ok(0)
+}
+
+/// How many items of a batch set a password.
+fn passwords_in(batch: &vendor::Batch) -> usize {
+    batch.body["Users"].as_array().map_or(0, |users| {
+        users.iter().filter(|u| u.get("Password").is_some()).count()
+    })
+}
+
+/// Whether a change sets a password (whose plain text the plan may still hold).
+fn sets_password(change: &Change) -> bool {
+    change
+        .fields
+        .iter()
+        .any(|f| f.field == Field::Password.name() && !f.after.is_null())
+}
+
+/// Refuses an `--out` that holds anything, or is not a folder.
+fn check_out(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let empty = out.is_dir()
+        && std::fs::read_dir(out)
+            .map_err(|source| Error::Write {
+                path: out.to_path_buf(),
+                source,
+            })?
+            .next()
+            .is_none();
+    if empty {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "`--out {}` already exists and is not an empty folder; name a new folder, so no earlier payload is overwritten or mixed in",
+            out.display()
+        )))
+    }
+}
+
+/// The users a `--sync` plan leaves alone: eSystems' `DeleteNotExists` deletes every user of
+/// a location missing from the request, so they must be sent too. They come from the state,
+/// which must be the one the plan was made against, or the one its apply left.
+fn remaining_users(
+    conn: &rusqlite::Connection,
+    plan: &PlanHeader,
+    changed: &[ExportUser],
+) -> Result<Vec<ExportUser>> {
+    let current = match plan.applied_by {
+        None => state::digest_hex(state::summary(conn, &plan.tenant)?.0) == plan.state_digest,
+        Some(apply) => applies::latest(conn, &plan.tenant)? == Some(apply),
+    };
+    if !current {
+        return Err(Error::Refused(format!(
+            "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; run `roster plan --sync` again",
+            plan.id, plan.tenant
+        )));
+    }
+    let changed: HashSet<&str> = changed.iter().map(|u| u.key.as_str()).collect();
+    let mut remaining = Vec::new();
+    state::for_each(conn, &plan.tenant, |key, user| {
+        if !changed.contains(key) {
+            remaining.push(ExportUser::unchanged(key, user.record, user.platform_ids));
+        }
+        Ok(())
+    })?;
+    Ok(remaining)
+}
+
+fn manifest(
+    plan: &PlanHeader,
+    vendor: Vendor,
+    batches: &[vendor::Batch],
+    passwords: bool,
+) -> Manifest {
+    let mut counts = Counts::default();
+    let files = batches
+        .iter()
+        .enumerate()
+        .map(|(index, batch)| {
+            counts.add(&batch.counts);
+            ManifestFile {
+                file: vendor::file_name(vendor, index),
+                plan_id: plan.id,
+                method: batch.method.to_string(),
+                path: batch.path.clone(),
+                counts: batch.counts,
+                keys: batch.keys.clone(),
+                deleted_by_sync: batch.deleted_by_sync.clone(),
+            }
+        })
+        .collect();
+    Manifest {
+        plan_id: plan.id,
+        tenant: plan.tenant.clone(),
+        vendor,
+        passwords,
+        counts,
+        files,
+    }
+}
+
+/// Writes the payloads and the manifest into a new private folder beside `out`.
+fn write_temp(out: &Path, manifest: &Manifest, batches: &[vendor::Batch]) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("`--out {}` names no folder", out.display())))?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let temp = parent.join(format!(
+        ".{}.roster-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write_error = |source| Error::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&temp).map_err(write_error)?;
+    let written = (|| {
+        for (file, batch) in manifest.files.iter().zip(batches) {
+            write_json(&temp.join(&file.file), &batch.body)?;
+        }
+        write_json(&temp.join(Manifest::FILE), manifest)
+    })();
+    match written {
+        Ok(()) => Ok(temp),
+        Err(error) => Err(discard(&temp, error)),
+    }
+}
+
+/// Pretty JSON with a final newline: stable bytes for the same value.
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("payloads serialise");
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Renames the finished folder to `out` (replacing an empty folder there).
+fn place(temp: &Path, out: &Path) -> Result<()> {
+    let error = |source| Error::Write {
+        path: out.to_path_buf(),
+        source,
+    };
+    if out.is_dir() {
+        std::fs::remove_dir(out).map_err(error)?;
+    }
+    std::fs::rename(temp, out).map_err(error)
+}
+
+/// Removes the temporary folder after a failure, and passes the failure on.
+fn discard(temp: &Path, error: impl Into<Error>) -> Error {
+    let _ = std::fs::remove_dir_all(temp);
+    error.into()
+}
+
+fn report(
+    out: &mut dyn Write,
+    cli: &Cli,
+    folder: &Path,
+    manifest: &Manifest,
+    passwords: usize,
+    held: usize,
+) -> Result<()> {
+    let c = &manifest.counts;
+    let files = manifest.files.len();
+    let mut line = format!(
+        "Wrote {files} {} file{} for plan {} to `{}`: {} to create, {} to update, {} to delete",
+        manifest.vendor,
+        if files == 1 { "" } else { "s" },
+        manifest.plan_id,
+        folder.display(),
+        c.create,
+        c.update,
+        c.delete
+    );
+    if c.unchanged > 0 {
+        line.push_str(&format!(
+            ", {} unchanged sent so `DeleteNotExists` keeps them",
+            c.unchanged
+        ));
+    }
+    writeln!(out, "{line}.").map_err(stdout_error)?;
+    if passwords > 0 {
+        writeln!(
+            out,
+            "The files set {passwords} password(s); the workspace no longer holds them, so exporting plan {} again will not send them.",
+            manifest.plan_id
+        )
+        .map_err(stdout_error)?;
+    } else if held > 0 {
+        writeln!(
+            out,
+            "The {held} password(s) plan {} held are not in these files and are now wiped from the workspace.",
+            manifest.plan_id
+        )
+        .map_err(stdout_error)?;
+    }
+    if !cli.quiet {
+        writeln!(
+            out,
+            "Send the files in the order of `{}`, then map the answers back with `roster results {} --vendor {} RESPONSE…`.",
+            Path::new(folder).join(Manifest::FILE).display(),
+            manifest.plan_id,
+            manifest.vendor
+        )
+        .map_err(stdout_error)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Vendor results: what a platform answered for each exported user (`roster results`), kept
+//! so that `history` can show which users the vendor accepted.
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::store::plans;
+use crate::vendor::results::Status;
+use crate::vendor::Vendor;
+
+/// The vendor's word on one user of one batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VendorResult {
+    /// The payload file.
+    pub batch_file: String,
+    /// The user's key.
+    pub key: String,
+    /// `file:line` of the user's row in the plan's input.
+    pub source: Option<String>,
+    /// How the vendor took the user.
+    pub status: Status,
+    /// Where in the item the vendor pointed.
+    pub path: Option<String>,
+    /// The vendor's message.
+    pub message: String,
+}
+
+/// The counts of one plan's results for one vendor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultCounts {
+    /// The exported plan.
+    pub plan_id: i64,
+    /// The vendor.
+    pub vendor: String,
+    /// Users loaded.
+    pub accepted: u64,
+    /// Users loaded with a warning.
+    pub warning: u64,
+    /// Users the vendor refused.
+    pub rejected: u64,
+    /// Users of failed batches.
+    pub failed: u64,
+}
+
+/// Records results (inside the caller's transaction), replacing earlier ones for the same
+/// batch and user.
+pub fn record(
+    conn: &Connection,
+    plan_id: i64,
+    vendor: Vendor,
+    results: &[VendorResult],
+) -> Result<()> {
+    let now = plans::now();
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO vendor_results
+           (plan_id, vendor, batch_file, external_id, status, message, path, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for r in results {
+        insert.execute(params![
+            plan_id,
+            vendor.name(),
+            r.batch_file,
+            r.key,
+            r.status.as_str(),
+            r.message,
+            r.path,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+/// The tenant's recorded results, counted per plan and vendor, oldest plan first.
+pub fn counts(conn: &Connection, tenant: &str) -> Result<Vec<ResultCounts>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.plan_id, r.vendor,
+                sum(r.status = 'accepted'), sum(r.status = 'warning'),
+                sum(r.status = 'rejected'), sum(r.status = 'failed')
+         FROM vendor_results r JOIN plans p ON p.id = r.plan_id
+         WHERE p.tenant = ?1 GROUP BY r.plan_id, r.vendor ORDER BY r.plan_id, r.vendor",
+    )?;
+    let rows = stmt.query_map([tenant], |r| {
+        Ok(ResultCounts {
+            plan_id: r.get(0)?,
+            vendor: r.get(1)?,
+            accepted: r.get(2)?,
+            warning: r.get(3)?,
+            rejected: r.get(4)?,
+            failed: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

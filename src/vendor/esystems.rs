@@ -1,0 +1,369 @@
+//! eSystems: `PATCH /Endpoint/rest/api/v1/Location/{Id}/Users` (seed 003), one payload group
+//! per canonical `location`, and its `{Errors[], …}` / `{Meta, Type, Data[]}` responses.
+//!
+//! - Users are upserted by the field the query `Name` names: the tenant's
+//!   `esystems_key_field`, `External_Id` by default. A user without a value for it is refused.
+//! - `LocationId` is a text foreign key, resolved by the vendor through the `Extra` entry
+//!   `{"Name": "LocationId", "FieldName": "Name"}`.
+//! - The path's `{Id}` is the location as it is when it is URL-safe (letters, digits, `-._~`),
+//!   else `base64|` and its standard base64 (the seed's form), percent-encoded.
+//! - A user without a `location` cannot be sent: the export is refused, naming them.
+//! - eSystems deletes only through `DeleteNotExists=true`, which removes every user of the
+//!   location missing from the request. So only a plan made with `--sync` may delete, and its
+//!   export puts each touched location's remaining users (changed or not) in ONE file,
+//!   whatever `--batch-size` says. A delete in a plan without `--sync` is refused.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::results::{self, Outcome, Status};
+use super::{
+    boolean, column, items_in_batches, percent_encode, put, split_items, text_or_null, Batch,
+    Context, ExportUser, Hook, Operation, Vendor,
+};
+use crate::error::{Error, Result};
+use crate::user::Field;
+
+/// The HTTP method of the endpoint.
+pub const METHOD: &str = "PATCH";
+
+/// The key field used when the tenant names none.
+pub const DEFAULT_KEY_FIELD: &str = "External_Id";
+
+/// User record properties that can identify a user for the upsert.
+const KEY_FIELDS: &[&str] = &[
+    "Id",
+    "Name",
+    "Username",
+    "Email",
+    "MobilePhone",
+    "External_Id",
+];
+
+/// Most keys listed in one message.
+const SHOWN_KEYS: usize = 5;
+
+/// The files of an eSystems export, grouped by location (in location order).
+pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Result<Vec<Batch>> {
+    let key_field = key_field(context)?;
+    let deletes: Vec<&ExportUser> = users
+        .iter()
+        .filter(|u| u.operation == Operation::Delete)
+        .collect();
+    if !context.sync && !deletes.is_empty() {
+        return Err(Error::Refused(format!(
+            "plan {} deletes {}, but eSystems deletes users only through `DeleteNotExists`, which needs every remaining user of the location; plan with `--sync` to delete users absent from the input",
+            context.plan_id,
+            list_keys(&deletes)
+        )));
+    }
+    let sent: Vec<&ExportUser> = users
+        .iter()
+        .filter(|u| u.operation != Operation::Delete)
+        .filter(|u| context.sync || u.operation != Operation::Unchanged)
+        .filter(|u| u.operation != Operation::Unchanged || location(u).is_some())
+        .collect();
+    let homeless: Vec<&ExportUser> = users
+        .iter()
+        .filter(|u| u.operation != Operation::Unchanged && location(u).is_none())
+        .collect();
+    if !homeless.is_empty() {
+        return Err(Error::Refused(format!(
+            "eSystems loads users per location, but {} {} no `location`; set `location` in the source or the tenant's rules",
+            list_keys(&homeless),
+            if homeless.len() == 1 { "has" } else { "have" }
+        )));
+    }
+    let mut groups: BTreeMap<&str, (Vec<&ExportUser>, Vec<String>)> = BTreeMap::new();
+    for user in &sent {
+        groups
+            .entry(location(user).unwrap_or_default())
+            .or_default()
+            .0
+            .push(user);
+    }
+    for user in &deletes {
+        let group = groups
+            .entry(location(user).unwrap_or_default())
+            .or_default();
+        group.1.push(user.key.clone());
+    }
+    let mut batches = Vec::new();
+    for (location, (members, deleted)) in groups {
+        let changed = |u: &&ExportUser| u.operation != Operation::Unchanged;
+        if !deleted.is_empty() || members.iter().any(changed) {
+            if members.is_empty() {
+                return Err(Error::Refused(format!(
+                    "plan {} deletes every user of location `{location}` ({}); eSystems cannot send an empty `DeleteNotExists` request: delete them in the platform itself",
+                    context.plan_id,
+                    deleted.join(", ")
+                )));
+            }
+            let size = if context.sync {
+                usize::MAX
+            } else {
+                context.batch_size
+            };
+            let path = path(location, key_field, context.sync);
+            let mut make = |user: &ExportUser| item(user, key_field);
+            for items in items_in_batches(members, size, hook, &mut make)? {
+                let (keys, mut counts, users) = split_items(items);
+                counts.delete = deleted.len() as u64;
+                let body =
+                    json!({"Extra": [{"Name": "LocationId", "FieldName": "Name"}], "Users": users});
+                batches.push(Batch {
+                    method: METHOD,
+                    path: path.clone(),
+                    body,
+                    keys,
+                    deleted_by_sync: deleted.clone(),
+                    counts,
+                });
+            }
+        }
+    }
+    Ok(batches)
+}
+
+fn key_field<'c>(context: &'c Context) -> Result<&'c str> {
+    let field = context
+        .settings
+        .esystems_key_field
+        .as_deref()
+        .unwrap_or(DEFAULT_KEY_FIELD);
+    if KEY_FIELDS.contains(&field) {
+        Ok(field)
+    } else {
+        Err(Error::Rules(format!(
+            "`esystems_key_field` is `{field}`, which is not a user field eSystems can upsert by; use one of {}",
+            KEY_FIELDS.join(", ")
+        )))
+    }
+}
+
+fn location(user: &ExportUser) -> Option<&str> {
+    user.text(Field::Location).filter(|l| !l.trim().is_empty())
+}
+
+fn list_keys(users: &[&ExportUser]) -> String {
+    let mut text = users
+        .iter()
+        .take(SHOWN_KEYS)
+        .map(|u| u.describe())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if users.len() > SHOWN_KEYS {
+        text.push_str(&format!(" and {} more", users.len() - SHOWN_KEYS));
+    }
+    text
+}
+
+/// The request path for one location: `…/Location/{Id}/Users?Name=…[&DeleteNotExists=true]`.
+pub fn path(location: &str, key_field: &str, sync: bool) -> String {
+    let id = if super::is_url_safe(location) {
+        location.to_string()
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(location);
+        percent_encode(&format!("base64|{encoded}"))
+    };
+    let delete = if sync { "&DeleteNotExists=true" } else { "" };
+    format!("/Endpoint/rest/api/v1/Location/{id}/Users?Name={key_field}{delete}")
+}
+
+/// One user record with the seed's property names.
+pub fn item(user: &ExportUser, key_field: &str) -> Result<Value> {
+    let mut item = Map::new();
+    put(&mut item, "Id", user.platform_id(Vendor::ESystems).cloned());
+    put(&mut item, "Name", text_or_null(user.get(Field::Name)));
+    put(
+        &mut item,
+        "Username",
+        text_or_null(user.get(Field::Username)),
+    );
+    put(&mut item, "Email", text_or_null(user.get(Field::Email)));
+    put(
+        &mut item,
+        "MobilePhone",
+        user.get(Field::Phones).map(mobile),
+    );
+    put(
+        &mut item,
+        "External_Id",
+        text_or_null(user.get(Field::ExternalId)),
+    );
+    put(&mut item, "Is_Active", boolean(user.get(Field::Active)));
+    put(
+        &mut item,
+        "LocationId",
+        text_or_null(user.get(Field::Location)),
+    );
+    let has_key = item
+        .get(key_field)
+        .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+    if !has_key {
+        return Err(Error::Refused(format!(
+            "user {} has no `{key_field}`, the field eSystems upserts by (`esystems_key_field`); give it one or choose another key field",
+            user.describe()
+        )));
+    }
+    Ok(Value::Object(item))
+}
+
+/// The mobile phone: the first of type `mobile`, else the first; `null` when cleared.
+fn mobile(phones: &Value) -> Value {
+    let phones = phones.as_array().map(Vec::as_slice).unwrap_or_default();
+    phones
+        .iter()
+        .find(|p| {
+            p.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("mobile"))
+        })
+        .or(phones.first())
+        .map(|p| p["number"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// An eSystems user record (a response's `Data` item, or a request's `Users` item) as
+/// canonical columns; `Id` becomes `platform_id.esystems`. A foreign key given as an object
+/// (the extended representation) gives its `Name`.
+pub fn esystems_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
+    let mut columns = Vec::new();
+    for (name, value) in item {
+        match name.as_str() {
+            "Id" => columns.push(column("platform_id.esystems", value)),
+            "Name" => columns.push(column(Field::Name.name(), value)),
+            "Username" => columns.push(column(Field::Username.name(), value)),
+            "Email" => columns.push(column(Field::Email.name(), value)),
+            "MobilePhone" => {
+                let phones = match value {
+                    Value::String(n) if !n.trim().is_empty() => {
+                        json!([{"number": n, "type": "mobile"}])
+                    }
+                    _ => Value::Null,
+                };
+                columns.push((Field::Phones.name().into(), phones));
+            }
+            "External_Id" => columns.push(column(Field::ExternalId.name(), value)),
+            "Is_Active" => columns.push(column(Field::Active.name(), value)),
+            "LocationId" => {
+                let location = match value {
+                    Value::Object(o) => o.get("Name").or(o.get("Value")).cloned(),
+                    other => Some(other.clone()),
+                };
+                columns.push((Field::Location.name().into(), location.unwrap_or_default()));
+            }
+            _ => columns.push(column(name, value)),
+        }
+    }
+    columns
+}
+
+/// What a response says about each user of the batch. An error body
+/// `{Errors[], Type, Title, StatusCode, Instance, RequestKey}` rejects the users an error
+/// message names by key and fails the rest; a `{Meta, Type, Data[]}` body accepts them,
+/// with a warning for a user missing from `Data`.
+pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
+    let status = response["StatusCode"].as_i64().unwrap_or(200);
+    let errors: Vec<&str> = response["Errors"]
+        .as_array()
+        .map(|e| e.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if status >= 400 || !errors.is_empty() {
+        let mut named = Vec::new();
+        for error in &errors {
+            for (index, key) in keys.iter().enumerate() {
+                if mentions(error, key) {
+                    named.push(Outcome::named(index, true, "", error));
+                }
+            }
+        }
+        let title = response["Title"].as_str().unwrap_or("error");
+        let failure = format!(
+            "the vendor answered {status} {title}: {}",
+            errors.join("; ")
+        );
+        return results::complete(named, Some(failure), keys);
+    }
+    let mut outcomes = results::complete(Vec::new(), None, keys);
+    let returned: Vec<&str> = response["Data"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|u| u["External_Id"].as_str()).collect())
+        .unwrap_or_default();
+    if !returned.is_empty() {
+        for outcome in &mut outcomes {
+            if !returned.contains(&keys[outcome.index].as_str()) {
+                outcome.status = Status::Warning;
+                outcome.message = "not in the vendor's answer (`Data`)".into();
+            }
+        }
+    }
+    outcomes
+}
+
+/// Whether `text` names `key` as a whole word (so `T1` is not found in `T10`).
+fn mentions(text: &str, key: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(key).any(|(at, _)| {
+        !word(text[..at].chars().next_back()) && !word(text[at + key.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_safe_locations_stay_others_are_base64() {
+        assert_eq!(
+            path("Oslo", "External_Id", false),
+            "/Endpoint/rest/api/v1/Location/Oslo/Users?Name=External_Id"
+        );
+        // The seed's example: name@domain.com is base64|bmFtZUBkb21haW4uY29t.
+        assert_eq!(
+            path("name@domain.com", "Username", true),
+            "/Endpoint/rest/api/v1/Location/base64%7CbmFtZUBkb21haW4uY29t/Users?Name=Username&DeleteNotExists=true"
+        );
+    }
+
+    #[test]
+    fn a_response_user_maps_back_to_canonical_columns() {
+        // The 200 response's User record of seed 003.
+        let record = json!({"Id": 0, "Name": "Ada Lovelace", "Username": "ada",
+            "Email": "ada@x", "MobilePhone": "+1 555", "External_Id": "T1",
+            "Creation_Date": "1900-01-01T12:00:00Z", "Last_Login": "1900-01-01T12:00:00Z",
+            "Is_Active": false, "LocationId": {"Id": 4, "Name": "Oslo"}});
+        let columns: Map<String, Value> = esystems_columns(record.as_object().unwrap())
+            .into_iter()
+            .collect();
+        assert_eq!(columns["platform_id.esystems"], 0);
+        assert_eq!(columns["external_id"], "T1");
+        assert_eq!(
+            columns["phones"],
+            json!([{"number": "+1 555", "type": "mobile"}])
+        );
+        assert_eq!(columns["active"], false);
+        assert_eq!(columns["location"], "Oslo");
+        assert_eq!(columns["Creation_Date"], "1900-01-01T12:00:00Z");
+    }
+
+    #[test]
+    fn errors_name_users_by_key_and_fail_the_rest() {
+        let keys: Vec<String> = ["T1", "T10"].map(String::from).to_vec();
+        // The 400 body of seed 003, with a message naming a user.
+        let response = json!({"Errors": ["There are multiple rows in the database for the same value T10"],
+            "Type": "/Errors/Bad Input", "Title": "Bad Request", "StatusCode": 400,
+            "Instance": "/OpenApi/rest/Xzy", "RequestKey": "894ea43c-b8a6-4195-9a9c-82c07d9cc33a"});
+        let failed = outcomes(&response, &keys);
+        assert_eq!(failed[1].status, Status::Rejected);
+        assert_eq!(failed[0].status, Status::Failed);
+        assert!(failed[0].message.contains("400 Bad Request"));
+        let ok =
+            json!({"Meta": {"TotalItems": 1}, "Type": "User", "Data": [{"External_Id": "T1"}]});
+        let loaded = outcomes(&ok, &keys);
+        assert_eq!(loaded[0].status, Status::Accepted);
+        assert_eq!(loaded[1].status, Status::Warning);
+    }
+}

@@ -1,0 +1,383 @@
+//! ServicePower ServiceMobility: `POST /seiapi/v3/bulk/Users` (seeds 000, 001) with User
+//! Objects (seed 002), and its `{code, detail}` responses.
+//!
+//! `UserID` is the canonical `username` when set, else `external_id`. `Roles`, `Password` and
+//! `ResetPassword` are sent only when the plan sets them: the vendor leaves an absent `Roles`
+//! or `Password` unmodified, and a stored `reset_password: true` must not reset the password
+//! again on every later update. `ResetPassword: true` makes the vendor ignore `Password`, so
+//! the two are never sent together. Updates carry the whole record, so the vendor ends up
+//! with what the state holds.
+
+use serde_json::{Map, Value};
+
+use super::results::{self, Outcome};
+use super::{
+    attributes, boolean, column, items_in_batches, list, put, split_items, text_or_null, Batch,
+    Context, ExportUser, Hook, Operation,
+};
+use crate::error::{Error, Result};
+use crate::user::{Field, CUD};
+
+/// The HTTP method of the bulk endpoint.
+pub const METHOD: &str = "POST";
+
+/// The bulk endpoint. The deprecated `customerid`/`customercode` query is left out: the
+/// vendor authenticates with the `x-access-token` header.
+pub const PATH: &str = "/seiapi/v3/bulk/Users";
+
+/// The files of a ServicePower export: `{"Users": […]}`, at most `batch_size` users each.
+/// An update that changes a `username` is refused: the username is the `UserID`, and
+/// sending the new one would create a second user rather than rename the first.
+pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Result<Vec<Batch>> {
+    if let Some(user) = users
+        .iter()
+        .find(|u| u.operation == Operation::Update && u.plan_touches(Field::Username))
+    {
+        return Err(Error::Refused(format!(
+            "user {} changes `username`, which is its ServicePower `UserID` and cannot be renamed by the bulk API; keep the username, or delete the user and create it again",
+            user.describe()
+        )));
+    }
+    let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u)))?;
+    Ok(batches
+        .into_iter()
+        .map(|items| {
+            let (keys, counts, users) = split_items(items);
+            let mut body = Map::new();
+            body.insert("Users".into(), users);
+            Batch {
+                method: METHOD,
+                path: PATH.to_string(),
+                body: Value::Object(body),
+                keys,
+                deleted_by_sync: Vec::new(),
+                counts,
+            }
+        })
+        .collect())
+}
+
+/// One User Object with its `CUD`: 1 create, 2 update, 3 delete (`UserID` and `CUD` only).
+pub fn item(user: &ExportUser) -> Value {
+    let mut item = Map::new();
+    let user_id = user
+        .text(Field::Username)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(&user.key);
+    item.insert("UserID".into(), Value::String(user_id.to_string()));
+    let cud = match user.operation {
+        Operation::Create => 1,
+        Operation::Update | Operation::Unchanged => 2,
+        Operation::Delete => 3,
+    };
+    item.insert("CUD".into(), cud.into());
+    if user.operation == Operation::Delete {
+        return Value::Object(item);
+    }
+    put(
+        &mut item,
+        "FirstName",
+        text_or_null(user.get(Field::FirstName)),
+    );
+    put(
+        &mut item,
+        "LastName",
+        text_or_null(user.get(Field::LastName)),
+    );
+    put(&mut item, "Email", text_or_null(user.get(Field::Email)));
+    put(&mut item, "Phones", user.get(Field::Phones).map(phones));
+    put(
+        &mut item,
+        "ServiceTeamID",
+        user.get(Field::Teams).map(|teams| {
+            teams
+                .as_array()
+                .and_then(|t| t.first())
+                .cloned()
+                .unwrap_or(Value::Null)
+        }),
+    );
+    put(
+        &mut item,
+        "LanguageCode",
+        text_or_null(user.get(Field::Language)),
+    );
+    put(
+        &mut item,
+        "IsMobileWorker",
+        boolean(user.get(Field::MobileWorker)),
+    );
+    put(&mut item, "Activated", boolean(user.get(Field::Active)));
+    put(&mut item, "Locked", boolean(user.get(Field::Locked)));
+    put(
+        &mut item,
+        "Extensions",
+        attributes(user.get(Field::Attributes)),
+    );
+    if user.plan_touches(Field::Roles) {
+        put(&mut item, "Roles", list(user.get(Field::Roles)));
+    }
+    let reset = user.plan_touches(Field::ResetPassword)
+        && user.get(Field::ResetPassword) == Some(&Value::Bool(true));
+    if user.plan_touches(Field::ResetPassword) {
+        put(
+            &mut item,
+            "ResetPassword",
+            boolean(user.get(Field::ResetPassword)),
+        );
+    }
+    if let Some(password) = user.password.as_deref().filter(|_| !reset) {
+        item.insert("Password".into(), Value::String(password.to_string()));
+    }
+    Value::Object(item)
+}
+
+fn phones(value: &Value) -> Value {
+    let phones = value.as_array().map(Vec::as_slice).unwrap_or_default();
+    Value::Array(
+        phones
+            .iter()
+            .map(|phone| {
+                let mut item = Map::new();
+                item.insert("PhoneNum".into(), phone["number"].clone());
+                put(&mut item, "PhoneType", phone.get("type").cloned());
+                Value::Object(item)
+            })
+            .collect(),
+    )
+}
+
+/// A User Object (from a vendor file given as input) as canonical columns: `UserID` fills
+/// both `external_id` and `username`, `ServiceTeamID` the one team, `CUD` the `cud` column.
+/// Properties roster does not model keep their name, so the reader reports them.
+pub fn servicepower_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
+    let mut columns = Vec::new();
+    for (name, value) in item {
+        match name.as_str() {
+            "UserID" => {
+                columns.push(column(Field::ExternalId.name(), value));
+                columns.push(column(Field::Username.name(), value));
+            }
+            "CUD" => columns.push(column(CUD, value)),
+            "FirstName" => columns.push(column(Field::FirstName.name(), value)),
+            "LastName" => columns.push(column(Field::LastName.name(), value)),
+            "Email" => columns.push(column(Field::Email.name(), value)),
+            "Phones" => columns.push((Field::Phones.name().into(), canonical_phones(value))),
+            "ServiceTeamID" => {
+                let teams = match value {
+                    Value::Null => Value::Null,
+                    team => Value::Array(vec![team.clone()]),
+                };
+                columns.push((Field::Teams.name().into(), teams));
+            }
+            "Roles" => columns.push(column(Field::Roles.name(), value)),
+            "LanguageCode" => columns.push(column(Field::Language.name(), value)),
+            "IsMobileWorker" => columns.push(column(Field::MobileWorker.name(), value)),
+            "Activated" => columns.push(column(Field::Active.name(), value)),
+            "Locked" => columns.push(column(Field::Locked.name(), value)),
+            "ResetPassword" => columns.push(column(Field::ResetPassword.name(), value)),
+            "Password" => columns.push(column(Field::Password.name(), value)),
+            "Extensions" => columns.push(column(Field::Attributes.name(), value)),
+            _ => columns.push(column(name, value)),
+        }
+    }
+    columns
+}
+
+fn canonical_phones(value: &Value) -> Value {
+    match value {
+        Value::Array(phones) => Value::Array(
+            phones
+                .iter()
+                .map(|phone| {
+                    let mut out = Map::new();
+                    put(&mut out, "number", phone.get("PhoneNum").cloned());
+                    put(
+                        &mut out,
+                        "type",
+                        phone.get("PhoneType").filter(|t| !t.is_null()).cloned(),
+                    );
+                    Value::Object(out)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// What a response `{code, detail: {message, params, dataPath}}` (or an array of them) says
+/// about each user of the batch: a `dataPath` like `Users[3].Email` names `keys[3]` (rejected
+/// with a code of 400 or more, else accepted with a warning). A code of 400 or more means the
+/// request failed, so the users it does not name are `failed`, never assumed loaded.
+pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
+    let responses = match response {
+        Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    let mut named = Vec::new();
+    let mut failure = None;
+    for response in responses {
+        let code = response["code"].as_i64().unwrap_or(200);
+        let detail = &response["detail"];
+        let message = detail["message"].as_str().unwrap_or_default();
+        let message = match detail["params"].as_object().filter(|p| !p.is_empty()) {
+            Some(params) => format!("{message} ({})", Value::Object(params.clone())),
+            None => message.to_string(),
+        };
+        let path = detail["dataPath"].as_str().unwrap_or_default();
+        if let Some(index) = results::item_index(path).filter(|i| *i < keys.len()) {
+            named.push(Outcome::named(index, code >= 400, path, &message));
+        }
+        if code >= 400 {
+            failure = Some(format!("the vendor answered {code}: {message}"));
+        }
+    }
+    results::complete(named, failure, keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::change::{Action, Change};
+    use crate::vendor::results::Status;
+    use serde_json::json;
+
+    fn user(action: Action, after: Value, password: Option<&str>) -> ExportUser {
+        let change = Change {
+            action,
+            key: "T1".into(),
+            source: None,
+            fields: Vec::new(),
+            before: Some(
+                json!({"external_id": "T1", "username": "ada"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+            after: after.as_object().cloned(),
+            platform_ids: None,
+        };
+        ExportUser::from_change(&change, password.map(str::to_string))
+    }
+
+    #[test]
+    fn a_create_carries_the_user_object_names() {
+        let after = json!({
+            "external_id": "T1", "first_name": "Ada", "email": "ada@x",
+            "phones": [{"number": "+1 555", "type": "mobile"}], "teams": ["North", "South"],
+            "language": "en", "mobile_worker": true, "active": false, "roles": ["tech"],
+            "attributes": {"Cost Center": "42"}
+        });
+        let item = item(&user(Action::Create, after, Some("pw")));
+        assert_eq!(
+            item,
+            json!({
+                "UserID": "T1", "CUD": 1, "FirstName": "Ada", "Email": "ada@x",
+                "Phones": [{"PhoneNum": "+1 555", "PhoneType": "mobile"}],
+                "ServiceTeamID": "North", "LanguageCode": "en", "IsMobileWorker": true,
+                "Activated": false, "Roles": ["tech"], "Extensions": {"Cost Center": "42"},
+                "Password": "pw"
+            })
+        );
+    }
+
+    #[test]
+    fn reset_password_wins_over_password() {
+        let after = json!({"external_id": "T1", "username": "ada", "reset_password": true});
+        let item = item(&user(Action::Create, after, Some("pw")));
+        assert_eq!(item["UserID"], "ada");
+        assert_eq!(item["ResetPassword"], true);
+        assert!(item.get("Password").is_none());
+    }
+
+    #[test]
+    fn a_username_change_is_refused() {
+        let change = Change {
+            action: Action::Update,
+            key: "T1".into(),
+            source: Some("in.csv:3".into()),
+            fields: vec![crate::plan::change::FieldChange {
+                field: "username".into(),
+                before: json!("ada"),
+                after: json!("ada.l"),
+            }],
+            before: None,
+            after: json!({"external_id": "T1", "username": "ada.l"})
+                .as_object()
+                .cloned(),
+            platform_ids: None,
+        };
+        let users = [ExportUser::from_change(&change, None)];
+        let settings = crate::rules::RulePack::load(std::path::Path::new("rules"), "default")
+            .unwrap()
+            .settings()
+            .clone();
+        let context = Context {
+            plan_id: 1,
+            sync: false,
+            batch_size: 1,
+            settings: &settings,
+            workspace: None,
+        };
+        let error = batches(&users, &context, &mut |_, item| Ok(item))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`T1` (in.csv:3) changes `username`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_delete_is_the_user_id_and_cud_only() {
+        let item = item(&user(Action::Delete, Value::Null, None));
+        assert_eq!(item, json!({"UserID": "ada", "CUD": 3}));
+    }
+
+    #[test]
+    fn a_user_object_maps_back_to_canonical_columns() {
+        // The User Object of seed 002, filled in.
+        let object = json!({
+            "Activated": true, "AuthenticationID": "", "Email": "ada@x",
+            "Extensions": {"key1": "value1"}, "FirstName": "Ada", "IsMobileWorker": true,
+            "LanguageCode": "en", "LastName": "Lovelace", "Locked": false,
+            "Phones": [{"PhoneNum": "555", "PhoneType": "Mobile"}], "ResetPassword": false,
+            "ServiceTeamID": "North", "UserID": "T1", "CUD": 2
+        });
+        let columns: Map<String, Value> = servicepower_columns(object.as_object().unwrap())
+            .into_iter()
+            .collect();
+        assert_eq!(columns["external_id"], "T1");
+        assert_eq!(columns["username"], "T1");
+        assert_eq!(columns["cud"], 2);
+        assert_eq!(columns["teams"], json!(["North"]));
+        assert_eq!(
+            columns["phones"],
+            json!([{"number": "555", "type": "Mobile"}])
+        );
+        assert_eq!(columns["attributes"], json!({"key1": "value1"}));
+        assert_eq!(columns["active"], true);
+        assert_eq!(columns["AuthenticationID"], "");
+    }
+
+    #[test]
+    fn a_data_path_names_the_user_and_the_rest_fail_with_the_batch() {
+        let keys: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let response = json!({"code": 400, "detail": {"message": "invalid e-mail",
+            "params": {"value": "x@"}, "dataPath": "Users[1].Email"}});
+        let failed = outcomes(&response, &keys);
+        assert_eq!(failed[1].status, Status::Rejected);
+        assert_eq!(failed[1].path.as_deref(), Some("Users[1].Email"));
+        assert!(failed[1].message.contains("invalid e-mail"));
+        assert_eq!(failed[0].status, Status::Failed);
+        assert!(failed[0].message.contains("answered 400"));
+        let ok = outcomes(&json!({"code": 200, "detail": {"message": ""}}), &keys);
+        assert!(ok.iter().all(|o| o.status == Status::Accepted));
+        let warned = outcomes(
+            &json!({"code": 200, "detail": {"message": "deprecated", "dataPath": "Users[2].SMS"}}),
+            &keys,
+        );
+        assert_eq!(warned[2].status, Status::Warning);
+        assert_eq!(warned[0].status, Status::Accepted);
+    }
+}
