@@ -14,6 +14,7 @@ use roster::plan::planner::{self, PlanRequest};
 use roster::progress::Progress;
 use roster::read::{self, ReadOptions, Row};
 use roster::rules::{RefTable, RefTables, RulePack};
+use roster::store::plans::PlanKind;
 use roster::store::{applies, plans, Workspace};
 
 /// The sizes measured: both under `cargo bench`, the small one only under `cargo test`.
@@ -124,6 +125,7 @@ fn request(inputs: &[String], sync: bool) -> PlanRequest<'_> {
         sync,
         max_delete_percent: Some(100.0),
         progress: Progress::hidden(),
+        kind: PlanKind::Plan,
     }
 }
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::read::Format;
+
 use crate::vendor::Vendor;
 
 /// Plan, check and load bulk user imports for field-service platforms.
@@ -223,6 +225,33 @@ pub struct HistoryArgs {
 pub enum StateCommand {
     /// List the tenant's stored users.
     Show(StateShowArgs),
+    /// Replace the tenant's state with a vendor's export of its current users (planned,
+    /// shown, and applied).
+    Load(StateLoadArgs),
+}
+
+/// `roster state load`.
+#[derive(Debug, Args)]
+pub struct StateLoadArgs {
+    /// The vendor's export: ServicePower User Objects, an eSystems `{"Meta", "Type", "Data"}`
+    /// response, or a Field Squared user list.
+    pub file: String,
+
+    /// Whose export it is.
+    #[arg(long, value_enum)]
+    pub vendor: Vendor,
+
+    /// Show what the load would change, and keep it as a plan, without applying it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Allow the load to delete up to N percent of the stored users (default 20).
+    #[arg(long, value_name = "N")]
+    pub max_delete_percent: Option<f64>,
+
+    /// Rows shown per table (0 for all).
+    #[arg(long, default_value_t = 500)]
+    pub limit: usize,
 }
 
 /// `roster state show`.
@@ -264,4 +293,28 @@ pub enum FormatArg {
     Json,
     /// One user object per line.
     Ndjson,
+    /// A ServicePower bulk Users payload or User Object list (`CUD` honoured).
+    #[value(name = "servicepower")]
+    ServicePower,
+    /// An eSystems Location Users body or `{"Meta", "Type", "Data"}` response.
+    #[value(name = "esystems")]
+    ESystems,
+    /// A Field Squared UserImport body or user list.
+    #[value(name = "fieldsquared")]
+    FieldSquared,
+}
+
+impl FormatArg {
+    /// The reader this format means.
+    pub fn format(self) -> Format {
+        match self {
+            FormatArg::Auto => Format::Auto,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Json => Format::Json,
+            FormatArg::Ndjson => Format::Ndjson,
+            FormatArg::ServicePower => Format::Vendor(Vendor::ServicePower),
+            FormatArg::ESystems => Format::Vendor(Vendor::ESystems),
+            FormatArg::FieldSquared => Format::Vendor(Vendor::FieldSquared),
+        }
+    }
 }

@@ -20,7 +20,12 @@ pub struct Mapped {
     pub problems: Vec<Problem>,
     /// Column names that are not canonical fields (reported once per run by the planner).
     pub unknown_columns: Vec<String>,
+    /// Ids the platforms assigned, from `platform_id.<vendor>` columns (vendor exports).
+    pub platform_ids: Map<String, Value>,
 }
+
+/// The prefix of the columns that carry platform-assigned ids (`platform_id.esystems`).
+pub const PLATFORM_ID: &str = "platform_id.";
 
 /// Maps named values (source columns, or a map hook's result) to a canonical user.
 pub fn map_columns<'a>(
@@ -32,6 +37,12 @@ pub fn map_columns<'a>(
     for (name, raw) in columns {
         if name.eq_ignore_ascii_case(CUD) {
             set_op(&mut mapped, raw);
+            continue;
+        }
+        if let Some(vendor) = name.strip_prefix(PLATFORM_ID) {
+            if !user::is_empty(raw) {
+                mapped.platform_ids.insert(vendor.to_string(), raw.clone());
+            }
             continue;
         }
         if let Some(field) = Field::parse(name) {
@@ -145,6 +156,16 @@ mod tests {
             m.user.get(Field::Attributes),
             Some(&json!({"Cost Center": "42"}))
         );
+    }
+
+    #[test]
+    fn platform_id_columns_are_kept_beside_the_user() {
+        let m = map(&[
+            ("external_id", json!("u1")),
+            ("platform_id.esystems", json!(12)),
+        ]);
+        assert_eq!(m.platform_ids.get("esystems"), Some(&json!(12)));
+        assert!(m.unknown_columns.is_empty() && !m.user.has(Field::Attributes));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use roster::plan::planner::{self, PlanRequest};
 use roster::progress::Progress;
 use roster::read::ReadOptions;
 use roster::rules::{RefTables, RulePack};
-use roster::store::plans::{self, Summary};
+use roster::store::plans::{self, PlanKind, Summary};
 use roster::store::{applies, state, Workspace};
 
 const COLUMNS: &[&str] = &["email", "first_name", "active", "roles", "cud"];
@@ -94,6 +94,7 @@ impl Scratch {
             sync,
             max_delete_percent: Some(100.0),
             progress: Progress::hidden(),
+            kind: PlanKind::Plan,
         };
         let tx = self.workspace.write().unwrap();
         let planned =

@@ -41,6 +41,7 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Apply(args) => apply::run(cli, args, out),
         Command::History(args) => history::run(cli, args, out),
         Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
+        Command::State(StateCommand::Load(args)) => state::load(cli, args, out),
         Command::Export(args) => export::run(cli, args, out),
         Command::Results(args) => results::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),

@@ -4,15 +4,15 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::{load_pack, open_workspace, suggest};
-use crate::cli::{Cli, FormatArg, Output, PlanArgs};
+use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
-use crate::read::{Encoding, Format, ReadOptions};
+use crate::read::{Encoding, ReadOptions};
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
-use crate::store::plans::{self, Summary};
+use crate::store::plans::{self, PlanKind, Summary};
 use crate::store::{applies, refs, Workspace};
 
 /// Exit status bits of `--detailed-exitcode`.
@@ -33,6 +33,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 sync: args.sync,
                 max_delete_percent: args.max_delete_percent,
                 progress: Progress::counter("planning", Progress::wanted(cli.quiet)),
+                kind: PlanKind::Plan,
             };
             let tx = workspace.write()?;
             let refs = Arc::new(RefTables::new(refs::all(&tx, &cli.tenant)?));
@@ -41,7 +42,15 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
             planned
         }
     };
-    show(&workspace, cli, args, plan_id, &summary, out)?;
+    show(
+        &workspace,
+        cli,
+        args.output,
+        args.limit,
+        plan_id,
+        &summary,
+        out,
+    )?;
     Ok(exit_status(args, &summary))
 }
 
@@ -62,14 +71,8 @@ fn read_options(args: &PlanArgs) -> Result<ReadOptions> {
             args.encoding
         ))
     })?;
-    let format = match args.format {
-        FormatArg::Auto => Format::Auto,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Json => Format::Json,
-        FormatArg::Ndjson => Format::Ndjson,
-    };
     Ok(ReadOptions {
-        format,
+        format: args.format.format(),
         delimiter,
         encoding,
     })
@@ -93,19 +96,21 @@ fn revert(
     Ok(planned)
 }
 
-fn show(
+/// Shows a stored plan: its tables (at most `limit` rows each, 0 for all) or its JSON.
+pub(super) fn show(
     workspace: &Workspace,
     cli: &Cli,
-    args: &PlanArgs,
+    output: Output,
+    limit: usize,
     plan_id: i64,
     summary: &Summary,
     out: &mut dyn Write,
 ) -> Result<()> {
     let conn = &workspace.conn;
-    match args.output {
+    match output {
         Output::Json => json::write_plan(out, conn, plan_id, &cli.tenant, summary),
         Output::Table => {
-            let limit = (args.limit > 0).then_some(args.limit as u64);
+            let limit = (limit > 0).then_some(limit as u64);
             let mut changes = ChangeTable::new(summary.create + summary.update + summary.delete);
             plans::first_changes(conn, plan_id, limit, |c| {
                 changes.push(&c);

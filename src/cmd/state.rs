@@ -5,13 +5,21 @@ use std::io::Write;
 use serde_json::{Map, Value};
 
 use super::open_workspace;
-use crate::cli::{Cli, StateOutput, StateShowArgs};
+use std::sync::Arc;
+
+use crate::cli::{Cli, Output, StateLoadArgs, StateOutput, StateShowArgs};
 use crate::error::Result;
+use crate::plan::planner::{self, PlanRequest};
+use crate::progress::Progress;
+use crate::read::{Format, ReadOptions};
 use crate::render::{
     cell,
     table::{self, stdout_error},
 };
+use crate::rules::{RefTables, RulePack};
 use crate::secret;
+use crate::store::applies;
+use crate::store::plans::{self, PlanKind};
 use crate::store::state::{self, Record};
 use crate::user::Field;
 
@@ -89,4 +97,61 @@ fn csv_cell(value: Option<&Value>) -> String {
 
 fn csv_error(error: csv::Error) -> crate::Error {
     stdout_error(error.into())
+}
+
+/// Replaces the state with a vendor's export: planned with `--sync` semantics and no rules,
+/// shown, and applied in the same transaction (or only stored, with `--dry-run`).
+pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32> {
+    RulePack::load(&cli.rules, &cli.tenant)?;
+    let pack = RulePack::none();
+    let mut workspace = open_workspace(cli)?;
+    let tx = workspace.write()?;
+    let inputs = [args.file.clone()];
+    let request = PlanRequest {
+        tenant: &cli.tenant,
+        inputs: &inputs,
+        read: ReadOptions {
+            format: Format::Vendor(args.vendor),
+            ..ReadOptions::default()
+        },
+        sync: true,
+        max_delete_percent: args.max_delete_percent,
+        progress: Progress::counter("loading", Progress::wanted(cli.quiet)),
+        kind: PlanKind::StateLoad,
+    };
+    let (plan_id, summary) = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+    let applied = match args.dry_run {
+        true => None,
+        false => {
+            let plan = plans::find(&tx, &cli.tenant, &plan_id.to_string())?;
+            Some(applies::apply(
+                &tx,
+                &plan,
+                pack.digest(),
+                &Progress::hidden(),
+            )?)
+        }
+    };
+    tx.commit()?;
+    super::plan::show(
+        &workspace,
+        cli,
+        Output::Table,
+        args.limit,
+        plan_id,
+        &summary,
+        out,
+    )?;
+    let said = match applied {
+        Some(apply) => format!(
+            "Loaded the {} export into the state of tenant `{}` as apply {}: {} created, {} updated, {} deleted.",
+            args.vendor, cli.tenant, apply.id, apply.created, apply.updated, apply.deleted
+        ),
+        None => format!(
+            "Dry run: nothing applied. Apply the load with {}.",
+            super::suggest(cli, &format!("apply {plan_id}"))
+        ),
+    };
+    writeln!(out, "{said}").map_err(stdout_error)?;
+    Ok(0)
 }

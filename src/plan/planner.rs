@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use rusqlite::Connection;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::plan::change::{self, Action, Change};
+use crate::map::PLATFORM_ID;
+use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
 use crate::progress::Progress;
 use crate::read::{self, Position, ReadOptions, Row};
@@ -46,6 +47,8 @@ pub struct PlanRequest<'a> {
     pub max_delete_percent: Option<f64>,
     /// Where to count rows as they are planned.
     pub progress: Progress,
+    /// A plan of source files, or a state load of a vendor's export.
+    pub kind: PlanKind,
 }
 
 /// Makes and stores a plan inside the caller's transaction; returns its id and counts.
@@ -59,7 +62,7 @@ pub fn plan(
     let mut writer = PlanWriter::begin(
         conn,
         request.tenant,
-        PlanKind::Plan,
+        request.kind,
         pack.digest(),
         &digest_hex(digest),
         request.sync,
@@ -213,6 +216,7 @@ impl Settler<'_, '_> {
             user,
             mut problems,
             unknown_columns,
+            platform_ids,
         } = evaluated;
         for column in unknown_columns {
             if self.warned_columns.insert(column.clone()) {
@@ -255,7 +259,7 @@ impl Settler<'_, '_> {
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
         if !rejected {
             if let Some(key) = &key {
-                if let Some(problem) = self.diff(key, op, user, position)? {
+                if let Some(problem) = self.diff(key, op, user, platform_ids, position)? {
                     problems.push(problem);
                 }
             }
@@ -275,10 +279,13 @@ impl Settler<'_, '_> {
         key: &str,
         op: Op,
         user: User,
+        ids: Map<String, Value>,
         position: &Position,
     ) -> Result<Option<Problem>> {
         let stored = match self.index.get(&state::text_hash(key)) {
-            Some(hash) if op == Op::Upsert && is_exactly_stored(key, &user, *hash) => {
+            Some(hash)
+                if op == Op::Upsert && ids.is_empty() && is_exactly_stored(key, &user, *hash) =>
+            {
                 self.summary.unchanged += 1;
                 return Ok(None);
             }
@@ -313,7 +320,11 @@ impl Settler<'_, '_> {
             },
             (Op::Create | Op::Upsert, stored) => {
                 let before = stored.as_ref().map(|s| &s.record);
-                let merged = change::merge(before, user);
+                let mut merged = change::merge(before, user);
+                let (platform_ids, id_changes) = merge_ids(stored.as_ref().and_then(|s| s.platform_ids.as_ref()), ids);
+                if before.is_some() {
+                    merged.fields.extend(id_changes);
+                }
                 if merged.fields.is_empty() && before.is_some() {
                     self.summary.unchanged += 1;
                     return Ok(None);
@@ -328,9 +339,9 @@ impl Settler<'_, '_> {
                     key: key.to_string(),
                     source,
                     fields: merged.fields,
-                    before: stored.as_ref().map(|s| s.record.clone()),
+                    before: stored.map(|s| s.record),
                     after: Some(after),
-                    platform_ids: stored.and_then(|s| s.platform_ids),
+                    platform_ids,
                 }
             }
         };
@@ -366,6 +377,30 @@ impl Settler<'_, '_> {
         }
         self.writer.problem(problem)
     }
+}
+
+/// The platform ids after a row: the stored ones, with those the row carries set over them;
+/// each id that changes is listed as a field change (`platform_id.esystems`).
+fn merge_ids(
+    stored: Option<&Value>,
+    given: Map<String, Value>,
+) -> (Option<Value>, Vec<FieldChange>) {
+    let mut ids = stored
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut changes = Vec::new();
+    for (vendor, id) in given {
+        if ids.get(&vendor) != Some(&id) {
+            changes.push(FieldChange {
+                field: format!("{PLATFORM_ID}{vendor}"),
+                before: ids.get(&vendor).cloned().unwrap_or(Value::Null),
+                after: id.clone(),
+            });
+            ids.insert(vendor, id);
+        }
+    }
+    ((!ids.is_empty()).then_some(Value::Object(ids)), changes)
 }
 
 /// Whether the stored record is exactly the user's fields: then nothing changes, and the

@@ -53,6 +53,7 @@ use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
+use crate::vendor::{self, Vendor};
 use crate::Result;
 
 /// The reader to use (`--format`).
@@ -70,6 +71,8 @@ pub enum Format {
     Json,
     /// One user object per line.
     Ndjson,
+    /// A vendor's payload or export of users (JSON), mapped to canonical columns.
+    Vendor(Vendor),
 }
 
 impl Format {
@@ -80,7 +83,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             "ndjson" | "jsonl" => Some(Format::Ndjson),
-            _ => None,
+            other => Vendor::parse(other).map(Format::Vendor),
         }
     }
 
@@ -91,6 +94,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Ndjson => "ndjson",
+            Format::Vendor(vendor) => vendor.name(),
         }
     }
 }
@@ -169,7 +173,16 @@ pub fn read_from(
         let file: Arc<str> = Arc::from(name);
         match text.kind {
             source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
-            source::Kind::Json => (json::read_document(file, text, sink)?, Vec::new()),
+            source::Kind::Json => match options.format {
+                Format::Vendor(vendor) => {
+                    let mut vendor_sink = |row: Row| sink(vendor_row(vendor, row));
+                    (
+                        json::read_document(file, text, &mut vendor_sink)?,
+                        Vec::new(),
+                    )
+                }
+                _ => (json::read_document(file, text, sink)?, Vec::new()),
+            },
             source::Kind::Ndjson => (json::read_lines(file, text, sink)?, Vec::new()),
         }
     };
@@ -181,6 +194,23 @@ pub fn read_from(
 }
 
 /// Helpers for the readers' tests: read bytes, keep the rows or the error text.
+/// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
+/// `platform_id.esystems`, …).
+fn vendor_row(vendor: Vendor, row: Row) -> Row {
+    let object: serde_json::Map<String, Value> = row
+        .columns
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+    Row {
+        position: row.position,
+        columns: vendor::columns(vendor, &object)
+            .into_iter()
+            .map(|(name, value)| (Arc::from(name), value))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod testing {
     use super::*;

@@ -131,7 +131,7 @@ pub(super) fn open<'a>(
     let (prefix, first_line) = first_line(&mut text).map_err(|e| io_error(name, e))?;
     let kind = match options.format {
         Format::Csv => Kind::Csv,
-        Format::Json => Kind::Json,
+        Format::Json | Format::Vendor(_) => Kind::Json,
         Format::Ndjson => Kind::Ndjson,
         Format::Auto => by_extension(name).unwrap_or_else(|| sniff(&first_line)),
     };

@@ -29,6 +29,8 @@ pub struct Evaluated {
     pub problems: Vec<Problem>,
     /// Source columns that are not canonical fields (only without a `map` hook).
     pub unknown_columns: Vec<String>,
+    /// Ids the platforms assigned (`platform_id.<vendor>` columns of a vendor export).
+    pub platform_ids: serde_json::Map<String, Value>,
 }
 
 /// Runs rows through a pack; one per worker thread (it owns its Rhai engine).
@@ -87,6 +89,7 @@ impl Evaluator {
         };
         out.op = mapped.op;
         out.user = mapped.user;
+        out.platform_ids = mapped.platform_ids;
         problems.extend(mapped.problems);
         checks::apply_defaults(&compiled.rules, &mut out.user);
         checks::apply_lookups(&compiled.rules, &self.refs, &mut out.user, &mut problems);

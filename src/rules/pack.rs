@@ -82,6 +82,19 @@ impl RulePack {
         })
     }
 
+    /// No rules at all: source columns that carry canonical names are the user. Used for a
+    /// vendor's export loaded as the state, which is the platform's truth, not a tenant's input.
+    pub fn none() -> RulePack {
+        RulePack {
+            compiled: Arc::new(Compiled {
+                settings: Settings::default(),
+                rules: Vec::new(),
+                scripts: Vec::new(),
+            }),
+            digest: format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b"")),
+        }
+    }
+
     /// xxh3-128 (hex) over every pack file's relative path and bytes, in load order: two runs
     /// with the same digest ran the same rules.
     pub fn digest(&self) -> &str {

@@ -40,6 +40,14 @@ pub enum Vendor {
 }
 
 impl Vendor {
+    /// Every vendor.
+    pub const ALL: [Vendor; 3] = [Vendor::ServicePower, Vendor::ESystems, Vendor::FieldSquared];
+
+    /// Finds a vendor by its lowercase name.
+    pub fn parse(name: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|v| v.name() == name)
+    }
+
     /// The lowercase name used on the command line, in file names and in export hooks.
     pub fn name(self) -> &'static str {
         match self {
@@ -66,13 +74,15 @@ impl std::fmt::Display for Vendor {
     }
 }
 
-/// The property of a vendor's file or response that holds the array of user objects:
-/// `Users` for ServicePower and Field Squared payloads, `Data` for an eSystems response
-/// (`{"Meta": …, "Type": "User", "Data": […]}`).
-pub fn users_array_key(vendor: Vendor) -> &'static str {
+/// A vendor's user object as canonical columns.
+pub fn columns(
+    vendor: Vendor,
+    item: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<(String, serde_json::Value)> {
     match vendor {
-        Vendor::ServicePower | Vendor::FieldSquared => "Users",
-        Vendor::ESystems => "Data",
+        Vendor::ServicePower => servicepower_columns(item),
+        Vendor::ESystems => esystems_columns(item),
+        Vendor::FieldSquared => fieldsquared_columns(item),
     }
 }
 
