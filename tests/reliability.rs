@@ -89,6 +89,96 @@ fn a_killed_apply_leaves_the_state_before_or_after() {
     );
 }
 
+/// Kills `roster ARGS` at spread-out moments of its run; `check` sees the workspace after
+/// each kill and says whether the command had finished (`Some(true)`), had not started
+/// (`Some(false)`), or left it half-done (`None`, a failure).
+fn kill_at_spread_moments(
+    w: &Workdir,
+    args: &[&str],
+    check: impl Fn(&Workdir) -> Option<bool>,
+) -> u32 {
+    let probe = w.path().join("probe.db");
+    std::fs::copy(w.db(), &probe).unwrap();
+    let mut timed = roster(w, args);
+    timed.arg("--db").arg(&probe);
+    let started = Instant::now();
+    assert!(timed.status().unwrap().success());
+    let length = started.elapsed();
+    std::fs::remove_file(probe).unwrap();
+    let mut kills = 0;
+    for attempt in 1..=10u32 {
+        let mut child = roster(w, args).spawn().unwrap();
+        std::thread::sleep(length * attempt / 11);
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok();
+        child.wait().unwrap();
+        match check(w) {
+            None => panic!("half-done after a kill at attempt {attempt}"),
+            Some(true) => break,
+            Some(false) => kills += u32::from(!finished),
+        }
+    }
+    kills
+}
+
+#[test]
+fn a_killed_state_load_leaves_the_state_before_or_after() {
+    let w = Workdir::new();
+    let users: Vec<_> = (0..60_000)
+        .map(|i| serde_json::json!({"Id": i, "External_Id": format!("E{i}"), "Email": format!("e{i}@x.example"), "Is_Active": true}))
+        .collect();
+    w.write(
+        "export.json",
+        serde_json::json!({"Meta": {}, "Type": "User", "Data": users}).to_string(),
+    );
+    w.write("one.csv", "external_id\nE0\n");
+    w.ok(&["plan", "one.csv"]);
+    w.ok(&["apply", "latest"]);
+    let kills = kill_at_spread_moments(
+        &w,
+        &["state", "load", "export.json", "--vendor", "esystems"],
+        |w| match stored_users(w) {
+            (1, 1) => Some(false),
+            (60_000, 60_000) => Some(true),
+            _ => None,
+        },
+    );
+    assert!(kills >= 2, "only {kills} kills landed inside a state load");
+    w.ok(&["state", "load", "export.json", "--vendor", "esystems"]);
+    assert_eq!(stored_users(&w), (60_000, 60_000));
+}
+
+#[test]
+fn a_killed_reference_load_leaves_the_table_before_or_after() {
+    let w = Workdir::new();
+    let mut csv = String::from("id,name\n");
+    for i in 0..300_000 {
+        csv.push_str(&format!("L{i},Location {i}\n"));
+    }
+    w.write("big.csv", csv);
+    w.write("small.csv", "id,name\nL0,Old\n");
+    w.ok(&["ref", "load", "location", "small.csv"]);
+    let rows = |w: &Workdir| -> i64 {
+        let conn = rusqlite::Connection::open(w.db()).unwrap();
+        conn.query_row("SELECT count(*) FROM ref_rows", [], |r| r.get(0))
+            .unwrap()
+    };
+    let kills = kill_at_spread_moments(
+        &w,
+        &["ref", "load", "location", "big.csv"],
+        |w| match rows(w) {
+            1 => Some(false),
+            300_000 => Some(true),
+            _ => None,
+        },
+    );
+    assert!(
+        kills >= 2,
+        "only {kills} kills landed inside a reference load"
+    );
+    w.ok(&["ref", "show", "location"]);
+}
+
 #[test]
 fn two_applies_of_one_plan_apply_it_once() {
     let w = Workdir::new();

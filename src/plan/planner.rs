@@ -502,13 +502,17 @@ impl UniqueIndex {
             let Some(value) = user.get(*field).and_then(unique_text) else {
                 continue;
             };
+            let shown = match field.is_secret() {
+                true => crate::secret::MASK,
+                false => value.as_str(),
+            };
             let taken = self.taken.entry(*field).or_default();
             let holder = self
                 .stored
                 .get(field)
                 .and_then(|s| s.get(&state::text_hash(&value)));
             let message = match taken.first(&value, position) {
-                Some(first) => Some(format!("`{value}` is already used by the row at {first}")),
+                Some(first) => Some(format!("`{shown}` is already used by the row at {first}")),
                 None => holder
                     .filter(|holder| Some(&***holder) != key)
                     .map(|holder| format!("`{value}` is already held by stored user `{holder}`")),

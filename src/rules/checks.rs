@@ -115,7 +115,7 @@ fn texts(value: &Value) -> Vec<String> {
 
 fn shown(field: Field, text: &str) -> String {
     if field.is_secret() {
-        "***".into()
+        crate::secret::MASK.into()
     } else {
         text.into()
     }

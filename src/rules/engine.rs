@@ -6,6 +6,7 @@
 //! checked through `on_progress`. Each evaluator has its own engine: a shared one would
 //! serialise the worker threads on its string interner.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,9 +65,17 @@ pub fn build(refs: Arc<RefTables>) -> (Engine, Clock) {
         .set_max_string_size(MAX_STRING_SIZE)
         .set_max_array_size(MAX_ARRAY_SIZE)
         .set_max_map_size(MAX_MAP_SIZE)
-        .on_print(|text| eprintln!("{text}"))
+        // A script's print is a log line: stderr, and only on a terminal (DESIGN.md), so that
+        // nothing a script prints about a user ends up in a file or a CI log.
+        .on_print(|text| {
+            if std::io::stderr().is_terminal() {
+                eprintln!("{text}")
+            }
+        })
         .on_debug(|text, source, position| {
-            eprintln!("{}:{position:?}: {text}", source.unwrap_or("script"))
+            if std::io::stderr().is_terminal() {
+                eprintln!("{}:{position:?}: {text}", source.unwrap_or("script"))
+            }
         });
     let clock = Clock {
         base: Instant::now(),

@@ -167,7 +167,7 @@ impl RulePack {
                     "DefaultValue {} = {}",
                     r.field,
                     if r.field.is_secret() {
-                        "***".into()
+                        crate::secret::MASK.into()
                     } else {
                         text(d)
                     }

@@ -88,6 +88,14 @@ pub fn apply(
     }
     progress.finish();
     writer.finish()?;
+    // Every other unapplied plan of the tenant is stale now: it can never be applied or
+    // exported, so the passwords it kept for export go.
+    conn.prepare_cached(
+        "DELETE FROM plan_secrets WHERE plan_id IN (
+           SELECT p.id FROM plans p LEFT JOIN applies a ON a.plan_id = p.id
+           WHERE p.tenant = ?1 AND p.id != ?2 AND a.id IS NULL)",
+    )?
+    .execute(params![plan.tenant, plan.id])?;
     let applied_at = plans::now();
     conn.prepare_cached(
         "INSERT INTO applies (plan_id, tenant, applied_at, created, updated, deleted)
