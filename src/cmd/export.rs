@@ -13,10 +13,11 @@ use super::{load_pack, open_workspace};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::plan::change::Change;
+use crate::progress::Progress;
 use crate::render::table::stdout_error;
 use crate::rules::RefTables;
 use crate::store::plans::{self, PlanHeader};
-use crate::store::{applies, state};
+use crate::store::{applies, refs, state};
 use crate::user::Field;
 use crate::vendor::manifest::{Manifest, ManifestFile};
 use crate::vendor::{self, Context, Counts, ExportUser, Vendor};
@@ -35,18 +36,8 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut workspace = open_workspace(cli)?;
     let conn = &workspace.conn;
     let plan = plans::find(conn, &cli.tenant, &args.plan)?;
-    let secrets = plans::secrets(conn, plan.id)?;
-    let mut users = Vec::new();
-    let mut wiped_passwords = 0;
-    plans::for_each_change(conn, plan.id, |change| {
-        let password = secrets.get(&change.key).cloned();
-        if password.is_none() && sets_password(&change) {
-            wiped_passwords += 1;
-        }
-        users.push(ExportUser::from_change(&change, password));
-        Ok(())
-    })?;
-    if users.is_empty() {
+    let total = plan.summary.create + plan.summary.update + plan.summary.delete;
+    if total == 0 {
         writeln!(
             out,
             "Plan {} has no changes: no payload files written.",
@@ -55,11 +46,9 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         .map_err(stdout_error)?;
         return Ok(0);
     }
-    if vendor == Vendor::ESystems && plan.sync {
-        let remaining = remaining_users(conn, &plan, &users)?;
-        users.extend(remaining);
-    }
-    let mut evaluator = pack.evaluator(Arc::new(RefTables::empty()))?;
+    let secrets = plans::secrets(conn, plan.id)?;
+    let refs = Arc::new(RefTables::new(refs::all(conn, &cli.tenant)?));
+    let mut evaluator = pack.evaluator(refs)?;
     let mut hook =
         |user: &ExportUser, item| evaluator.export_hook(vendor.name(), &user.hook_user(), item);
     let context = Context {
@@ -68,25 +57,77 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         batch_size,
         settings: pack.settings(),
         workspace: args.workspace.as_deref(),
+        first_batch: 0,
     };
-    let export = vendor::export(vendor, &users, &context, &mut hook)?;
-    let passwords = export.batches.iter().map(passwords_in).sum::<usize>();
-    let manifest = manifest(&plan, vendor, &export.batches, passwords > 0);
-    let temp = write_temp(&args.out, &manifest, &export.batches)?;
+    let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
+    let mut files = Files::create(&args.out, vendor)?;
+    let mut wiped_passwords = 0;
+    let written = (|| {
+        let mut user_of = |change: &Change| {
+            let password = secrets.get(&change.key).cloned();
+            if password.is_none() && sets_password(change) {
+                wiped_passwords += 1;
+            }
+            progress.inc(1);
+            ExportUser::from_change(change, password)
+        };
+        if vendor == Vendor::ESystems {
+            // Each location's users go in the same files, so the whole plan is grouped at once.
+            let mut users = Vec::new();
+            plans::for_each_change(conn, plan.id, |change| {
+                users.push(user_of(&change));
+                Ok(())
+            })?;
+            if plan.sync {
+                let remaining = remaining_users(conn, &plan, &users)?;
+                users.extend(remaining);
+            }
+            return files.add(vendor::export(vendor, &users, &context, &mut hook)?);
+        }
+        // Batches are consecutive runs of the plan's changes: export a few at a time, so a
+        // million-user plan never sits in memory.
+        let chunk_size = batch_size * (EXPORT_CHUNK_USERS / batch_size).max(1);
+        let mut chunk = Vec::with_capacity(chunk_size);
+        let mut flush = |chunk: &mut Vec<ExportUser>, files: &mut Files| -> Result<()> {
+            let context = Context {
+                first_batch: files.count(),
+                ..context
+            };
+            files.add(vendor::export(vendor, chunk, &context, &mut hook)?)?;
+            chunk.clear();
+            Ok(())
+        };
+        plans::for_each_change(conn, plan.id, |change| {
+            chunk.push(user_of(&change));
+            if chunk.len() == chunk_size {
+                flush(&mut chunk, &mut files)?;
+            }
+            Ok(())
+        })?;
+        if !chunk.is_empty() {
+            flush(&mut chunk, &mut files)?;
+        }
+        Ok(())
+    })();
+    progress.finish();
+    if let Err(error) = written {
+        return Err(discard(&files.temp, error));
+    }
+    let manifest = files.manifest(&plan)?;
     let tx = match workspace.write() {
         Ok(tx) => tx,
-        Err(error) => return Err(discard(&temp, error)),
+        Err(error) => return Err(discard(&files.temp, error)),
     };
-    let placed = plans::wipe_secrets(&tx, plan.id).and_then(|_| place(&temp, &args.out));
+    let placed = plans::wipe_secrets(&tx, plan.id).and_then(|_| place(&files.temp, &args.out));
     if let Err(error) = placed {
-        return Err(discard(&temp, error));
+        return Err(discard(&files.temp, error));
     }
     if let Err(error) = tx.commit() {
         // The passwords stay in the workspace, so the folder holding them must go.
         let _ = std::fs::remove_dir_all(&args.out);
         return Err(error.into());
     }
-    for warning in &export.warnings {
+    for warning in &files.warnings {
         eprintln!("warning: {warning}");
     }
     if wiped_passwords > 0 {
@@ -95,8 +136,89 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             plan.id
         );
     }
-    report(out, cli, &args.out, &manifest, passwords, secrets.len())?;
+    report(
+        out,
+        cli,
+        &args.out,
+        &manifest,
+        files.passwords,
+        secrets.len(),
+    )?;
     Ok(0)
+}
+
+/// Users exported together: enough to amortise the per-call work, few enough to keep a
+/// million-user export in tens of megabytes.
+const EXPORT_CHUNK_USERS: usize = 10_000;
+
+/// The payload files of an export, written into a private temporary folder as they come.
+struct Files {
+    temp: PathBuf,
+    vendor: Vendor,
+    entries: Vec<ManifestFile>,
+    counts: Counts,
+    passwords: usize,
+    warnings: Vec<String>,
+}
+
+impl Files {
+    /// Creates the temporary folder beside `out`.
+    fn create(out: &Path, vendor: Vendor) -> Result<Files> {
+        Ok(Files {
+            temp: create_temp(out)?,
+            vendor,
+            entries: Vec::new(),
+            counts: Counts::default(),
+            passwords: 0,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Files written so far.
+    fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Writes an export's batches as the next files.
+    fn add(&mut self, export: vendor::Export) -> Result<()> {
+        self.warnings.extend(export.warnings);
+        for batch in export.batches {
+            let file = vendor::file_name(self.vendor, self.entries.len());
+            write_json(&self.temp.join(&file), &batch.body)?;
+            self.passwords += passwords_in(&batch);
+            self.counts.add(&batch.counts);
+            self.entries.push(ManifestFile {
+                file,
+                plan_id: 0,
+                method: batch.method.to_string(),
+                path: batch.path,
+                counts: batch.counts,
+                keys: batch.keys,
+                deleted_by_sync: batch.deleted_by_sync,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `manifest.json` and returns it.
+    fn manifest(&mut self, plan: &PlanHeader) -> Result<Manifest> {
+        let manifest = Manifest {
+            plan_id: plan.id,
+            tenant: plan.tenant.clone(),
+            vendor: self.vendor,
+            passwords: self.passwords > 0,
+            counts: self.counts,
+            files: std::mem::take(&mut self.entries)
+                .into_iter()
+                .map(|entry| ManifestFile {
+                    plan_id: plan.id,
+                    ..entry
+                })
+                .collect(),
+        };
+        write_json(&self.temp.join(Manifest::FILE), &manifest)?;
+        Ok(manifest)
+    }
 }
 
 /// How many items of a batch set a password.
@@ -166,41 +288,8 @@ fn remaining_users(
     Ok(remaining)
 }
 
-fn manifest(
-    plan: &PlanHeader,
-    vendor: Vendor,
-    batches: &[vendor::Batch],
-    passwords: bool,
-) -> Manifest {
-    let mut counts = Counts::default();
-    let files = batches
-        .iter()
-        .enumerate()
-        .map(|(index, batch)| {
-            counts.add(&batch.counts);
-            ManifestFile {
-                file: vendor::file_name(vendor, index),
-                plan_id: plan.id,
-                method: batch.method.to_string(),
-                path: batch.path.clone(),
-                counts: batch.counts,
-                keys: batch.keys.clone(),
-                deleted_by_sync: batch.deleted_by_sync.clone(),
-            }
-        })
-        .collect();
-    Manifest {
-        plan_id: plan.id,
-        tenant: plan.tenant.clone(),
-        vendor,
-        passwords,
-        counts,
-        files,
-    }
-}
-
-/// Writes the payloads and the manifest into a new private folder beside `out`.
-fn write_temp(out: &Path, manifest: &Manifest, batches: &[vendor::Batch]) -> Result<PathBuf> {
+/// Creates a new private folder beside `out` for the files.
+fn create_temp(out: &Path) -> Result<PathBuf> {
     let name = out
         .file_name()
         .ok_or_else(|| Error::Usage(format!("`--out {}` names no folder", out.display())))?;
@@ -213,24 +302,14 @@ fn write_temp(out: &Path, manifest: &Manifest, batches: &[vendor::Batch]) -> Res
         name.to_string_lossy(),
         std::process::id()
     ));
-    let write_error = |source| Error::Write {
-        path: out.to_path_buf(),
-        source,
-    };
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(&temp).map_err(write_error)?;
-    let written = (|| {
-        for (file, batch) in manifest.files.iter().zip(batches) {
-            write_json(&temp.join(&file.file), &batch.body)?;
-        }
-        write_json(&temp.join(Manifest::FILE), manifest)
-    })();
-    match written {
-        Ok(()) => Ok(temp),
-        Err(error) => Err(discard(&temp, error)),
-    }
+    builder.create(&temp).map_err(|source| Error::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    Ok(temp)
 }
 
 /// Pretty JSON with a final newline: stable bytes for the same value.

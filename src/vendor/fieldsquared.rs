@@ -85,7 +85,7 @@ pub fn batches(
                 body: json!({
                     "Workspace": workspace,
                     "Users": users,
-                    "RequestId": request_id(context.plan_id, number + 1),
+                    "RequestId": request_id(context.plan_id, context.first_batch + number + 1),
                 }),
                 keys,
                 deleted_by_sync: Vec::new(),

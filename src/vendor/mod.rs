@@ -227,6 +227,8 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// `--workspace`, which wins over the tenant's `fieldsquared_workspace`.
     pub workspace: Option<&'a str>,
+    /// How many files of the export came before these users (exports go in chunks).
+    pub first_batch: usize,
 }
 
 /// The tenant's `export_<vendor>` hook: may adjust each item.
@@ -490,6 +492,7 @@ mod tests {
             batch_size: 10,
             settings: &settings,
             workspace: None,
+            first_batch: 0,
         };
         let mut seen = Vec::new();
         let mut hook = |user: &ExportUser, mut item: Value| {

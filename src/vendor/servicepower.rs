@@ -318,6 +318,7 @@ mod tests {
             batch_size: 1,
             settings: &settings,
             workspace: None,
+            first_batch: 0,
         };
         let error = batches(&users, &context, &mut |_, item| Ok(item))
             .unwrap_err()
