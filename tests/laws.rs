@@ -169,6 +169,7 @@ fn plan_contents(s: &Scratch, plan_id: i64) -> (Vec<String>, Vec<String>) {
     plans::for_each_change(&s.workspace.conn, plan_id, |c| {
         let line = c
             .source
+            .clone()
             .unwrap_or_default()
             .rsplit(':')
             .next()
@@ -178,7 +179,7 @@ fn plan_contents(s: &Scratch, plan_id: i64) -> (Vec<String>, Vec<String>) {
             "{} {} {line} {}",
             c.action.as_str(),
             c.key,
-            serde_json::to_string(&c.fields).unwrap()
+            serde_json::to_string(&c.field_changes()).unwrap()
         ));
         Ok(())
     })

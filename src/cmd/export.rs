@@ -231,7 +231,7 @@ fn passwords_in(batch: &vendor::Batch) -> usize {
 /// Whether a change sets a password (whose plain text the plan may still hold).
 fn sets_password(change: &Change) -> bool {
     change
-        .fields
+        .field_changes()
         .iter()
         .any(|f| f.field == Field::Password.name() && !f.after.is_null())
 }

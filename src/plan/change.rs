@@ -69,7 +69,8 @@ pub struct Change {
     pub key: String,
     /// `file:line` of the row, or why the change is there (e.g. a delete under `--sync`).
     pub source: Option<String>,
-    /// The fields that change (for a delete: every field going).
+    /// For an update, the fields that change; empty for a create or delete, whose fields are
+    /// the whole record (see [`Change::field_changes`]).
     pub fields: Vec<FieldChange>,
     /// The whole stored record before (none for a create).
     pub before: Option<Record>,
@@ -77,6 +78,17 @@ pub struct Change {
     pub after: Option<Record>,
     /// Platform-assigned ids kept beside the user.
     pub platform_ids: Option<Value>,
+}
+
+impl Change {
+    /// Every field that changes, with before and after: for a create or delete, each field
+    /// of the record.
+    pub fn field_changes(&self) -> std::borrow::Cow<'_, [FieldChange]> {
+        match self.action {
+            Action::Update => std::borrow::Cow::Borrowed(&self.fields),
+            _ => std::borrow::Cow::Owned(difference(self.before.as_ref(), self.after.as_ref())),
+        }
+    }
 }
 
 /// The result of merging a user's present fields into a stored record.

@@ -20,7 +20,7 @@ struct ChangeDocument<'a> {
     action: &'static str,
     key: &'a str,
     source: &'a Option<String>,
-    fields: &'a [FieldChange],
+    fields: std::borrow::Cow<'a, [FieldChange]>,
 }
 
 impl<'a> From<&'a Change> for ChangeDocument<'a> {
@@ -29,7 +29,7 @@ impl<'a> From<&'a Change> for ChangeDocument<'a> {
             action: change.action.as_str(),
             key: &change.key,
             source: &change.source,
-            fields: &change.fields,
+            fields: change.field_changes(),
         }
     }
 }

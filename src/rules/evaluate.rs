@@ -155,6 +155,13 @@ impl Evaluator {
     /// Runs `export_<vendor>(user, item)` of every script that defines it, in order.
     pub fn export_hook(&mut self, vendor: &str, user: &Value, item: Value) -> Result<Value> {
         let compiled = self.compiled.clone();
+        if !compiled
+            .scripts
+            .iter()
+            .any(|s| s.exports.iter().any(|v| v == vendor))
+        {
+            return Ok(item);
+        }
         let name = format!("export_{vendor}");
         let mut item = item;
         let user = to_dynamic(user);

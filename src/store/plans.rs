@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::plan::change::{self, Action, Change, FieldChange};
+use crate::plan::change::{Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
 use crate::store::state::Record;
 
@@ -297,10 +297,9 @@ pub fn first_changes(
         let fields: Option<String> = row.get(3)?;
         let before = parse_record(row.get(4)?);
         let after = parse_record(row.get(5)?);
-        let fields = match fields {
-            Some(fields) => serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default(),
-            None => change::difference(before.as_ref(), after.as_ref()),
-        };
+        let fields = fields
+            .map(|fields| serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default())
+            .unwrap_or_default();
         visit(Change {
             action: Action::parse(&row.get::<_, String>(0)?).unwrap_or(Action::Update),
             key: row.get(1)?,
