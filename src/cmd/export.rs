@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{load_pack, open_workspace};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
-use crate::plan::change::Change;
+use crate::plan::change::{Action, Change};
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
 use crate::rules::RefTables;
@@ -63,9 +63,9 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut files = Files::create(&args.out, vendor)?;
     let mut wiped_passwords = 0;
     let written = (|| {
-        let mut user_of = |change: &Change| {
+        let mut user_of = |change: Change| {
             let password = secrets.get(&change.key).cloned();
-            if password.is_none() && sets_password(change) {
+            if password.is_none() && sets_password(&change) {
                 wiped_passwords += 1;
             }
             progress.inc(1);
@@ -75,7 +75,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             // Each location's users go in the same files, so the whole plan is grouped at once.
             let mut users = Vec::new();
             plans::for_each_change(conn, plan.id, |change| {
-                users.push(user_of(&change));
+                users.push(user_of(change));
                 Ok(())
             })?;
             if plan.sync {
@@ -98,7 +98,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             Ok(())
         };
         plans::for_each_change(conn, plan.id, |change| {
-            chunk.push(user_of(&change));
+            chunk.push(user_of(change));
             if chunk.len() == chunk_size {
                 flush(&mut chunk, &mut files)?;
             }
@@ -230,10 +230,18 @@ fn passwords_in(batch: &vendor::Batch) -> usize {
 
 /// Whether a change sets a password (whose plain text the plan may still hold).
 fn sets_password(change: &Change) -> bool {
-    change
-        .field_changes()
-        .iter()
-        .any(|f| f.field == Field::Password.name() && !f.after.is_null())
+    let password = Field::Password.name();
+    match change.action {
+        Action::Create => change
+            .after
+            .as_ref()
+            .is_some_and(|a| a.contains_key(password)),
+        Action::Update => change
+            .fields
+            .iter()
+            .any(|f| f.field == password && !f.after.is_null()),
+        Action::Delete => false,
+    }
 }
 
 /// Refuses an `--out` that holds anything, or is not a folder.
@@ -314,12 +322,15 @@ fn create_temp(out: &Path) -> Result<PathBuf> {
 
 /// Pretty JSON with a final newline: stable bytes for the same value.
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("payloads serialise");
-    bytes.push(b'\n');
-    std::fs::write(path, bytes).map_err(|source| Error::Write {
+    let failed = |source| Error::Write {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let file = std::fs::File::create(path).map_err(failed)?;
+    let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
+    serde_json::to_writer_pretty(&mut writer, value).map_err(|e| failed(e.into()))?;
+    writer.write_all(b"\n").map_err(failed)?;
+    writer.flush().map_err(failed)
 }
 
 /// Renames the finished folder to `out` (replacing an empty folder there).

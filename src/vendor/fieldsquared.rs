@@ -390,7 +390,7 @@ mod tests {
             after: after.as_object().cloned(),
             platform_ids: Some(json!({"fieldsquared": "5f1"})),
         };
-        ExportUser::from_change(&change, Some("pw".into()))
+        ExportUser::from_change(change, Some("pw".into()))
     }
 
     #[test]

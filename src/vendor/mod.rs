@@ -123,14 +123,14 @@ pub struct ExportUser {
 
 impl ExportUser {
     /// The user a planned change exports; `password` is the plain password the plan sets.
-    pub fn from_change(change: &Change, password: Option<String>) -> ExportUser {
+    pub fn from_change(change: Change, password: Option<String>) -> ExportUser {
         let password_name = Field::Password.name();
         let (operation, record) = match change.action {
-            Action::Create => (Operation::Create, &change.after),
-            Action::Update => (Operation::Update, &change.after),
-            Action::Delete => (Operation::Delete, &change.before),
+            Action::Create => (Operation::Create, change.after),
+            Action::Update => (Operation::Update, change.after),
+            Action::Delete => (Operation::Delete, change.before),
         };
-        let mut record = record.clone().unwrap_or_default();
+        let mut record = record.unwrap_or_default();
         record.remove(password_name);
         let changed = |cleared: bool| -> Vec<String> {
             change
@@ -146,14 +146,14 @@ impl ExportUser {
             _ => (Vec::new(), Vec::new()),
         };
         ExportUser {
-            key: change.key.clone(),
+            key: change.key,
             operation,
-            source: change.source.clone(),
+            source: change.source,
             record,
             cleared,
             set,
             password,
-            platform_ids: change.platform_ids.clone(),
+            platform_ids: change.platform_ids,
         }
     }
 
@@ -328,7 +328,11 @@ fn items_in_batches<'u>(
         let item = hook(user, make(user)?)?;
         match batches.last_mut() {
             Some(batch) if batch.len() < size => batch.push((user, item)),
-            _ => batches.push(vec![(user, item)]),
+            _ => {
+                let mut batch = Vec::with_capacity(size.min(1 << 12));
+                batch.push((user, item));
+                batches.push(batch);
+            }
         }
     }
     Ok(batches)
@@ -443,7 +447,7 @@ mod tests {
             },
         ];
         let after = json!({"external_id": "u1", "roles": ["tech"], "password": "$sha256$aa$bb"});
-        let user = ExportUser::from_change(&change(Action::Update, fields, after), None);
+        let user = ExportUser::from_change(change(Action::Update, fields, after), None);
         assert_eq!(user.get(Field::Email), Some(&Value::Null));
         assert_eq!(user.get(Field::Language), None);
         assert!(user.plan_touches(Field::Roles) && user.plan_touches(Field::Email));
@@ -456,7 +460,7 @@ mod tests {
     #[test]
     fn a_create_sets_every_field_it_has() {
         let after = json!({"external_id": "u1", "roles": ["tech"]});
-        let user = ExportUser::from_change(&change(Action::Create, vec![], after), None);
+        let user = ExportUser::from_change(change(Action::Create, vec![], after), None);
         assert!(user.plan_touches(Field::Roles));
         assert_eq!(user.describe(), "`u1` (in.csv:2)");
     }
@@ -477,7 +481,7 @@ mod tests {
         let mut after = json!({"external_id": "u1", "password": "$sha256$aa$bb"});
         let users = vec![
             ExportUser::from_change(
-                &change(Action::Create, vec![], after.take()),
+                change(Action::Create, vec![], after.take()),
                 Some("pw".into()),
             ),
             ExportUser::unchanged("u2", Record::new(), None),

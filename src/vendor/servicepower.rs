@@ -257,7 +257,7 @@ mod tests {
             after: after.as_object().cloned(),
             platform_ids: None,
         };
-        ExportUser::from_change(&change, password.map(str::to_string))
+        ExportUser::from_change(change, password.map(str::to_string))
     }
 
     #[test]
@@ -307,7 +307,7 @@ mod tests {
                 .cloned(),
             platform_ids: None,
         };
-        let users = [ExportUser::from_change(&change, None)];
+        let users = [ExportUser::from_change(change, None)];
         let settings = crate::rules::RulePack::load(std::path::Path::new("rules"), "default")
             .unwrap()
             .settings()
