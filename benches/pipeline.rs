@@ -1,6 +1,7 @@
 //! Criterion benchmarks of each stage of the pipeline at 10k and 100k generated users:
 //! read, rules (map hooks; declarative checks and lookups), plan (first load and weekly
-//! delta, stored), apply. `cargo bench` runs them; under `cargo test` each runs once on 10k.
+//! delta, stored), apply, export (ServicePower payloads). `cargo bench` runs them; under
+//! `cargo test` each runs once on 10k.
 //!
 //! The tenant packs are in `benches/rules/`: `hooks` (a map and a validate hook), `checks`
 //! (Required, Unique, Pattern and a lookup), `bench` (both).
@@ -16,6 +17,7 @@ use roster::read::{self, ReadOptions, Row};
 use roster::rules::{RefTable, RefTables, RulePack};
 use roster::store::plans::PlanKind;
 use roster::store::{applies, plans, Workspace};
+use roster::vendor::{self, Context, ExportUser, Vendor};
 
 /// The sizes measured: both under `cargo bench`, the small one only under `cargo test`.
 fn sizes() -> Vec<u64> {
@@ -239,5 +241,60 @@ fn bench_apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_read, bench_rules, bench_plan, bench_apply);
+fn bench_export(c: &mut Criterion) {
+    let mut group = c.benchmark_group("export_servicepower");
+    group.sample_size(10);
+    for users in sizes() {
+        let data = Data::new(users);
+        let pack = default_pack();
+        let mut workspace = data.workspace(&pack, false);
+        let tx = workspace.write().unwrap();
+        let (id, _) = planner::plan(
+            &tx,
+            &pack,
+            refs(),
+            &request(&[data.file("base.csv")], false),
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let settings = pack.settings().clone();
+        let context = Context {
+            plan_id: id,
+            sync: false,
+            batch_size: Vendor::ServicePower.default_batch_size(),
+            settings: &settings,
+            workspace: None,
+            first_batch: 0,
+        };
+        group.throughput(Throughput::Elements(users));
+        group.bench_function(BenchmarkId::from_parameter(users), |b| {
+            b.iter(|| {
+                let mut exported = Vec::new();
+                plans::for_each_change(&workspace.conn, id, |change| {
+                    exported.push(ExportUser::from_change(change, None));
+                    Ok(())
+                })
+                .unwrap();
+                let mut hook = |_: &ExportUser, item| Ok(item);
+                let export =
+                    vendor::export(Vendor::ServicePower, &exported, &context, &mut hook).unwrap();
+                export
+                    .batches
+                    .iter()
+                    .map(|b| serde_json::to_vec_pretty(&b.body).unwrap().len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_read,
+    bench_rules,
+    bench_plan,
+    bench_apply,
+    bench_export
+);
 criterion_main!(benches);

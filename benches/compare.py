@@ -1,0 +1,192 @@
+"""Whole-process comparisons of roster with the tools a consultant would otherwise use.
+
+Run through benches/compare.sh, which installs the Python tools into benches/.venv and builds
+roster in release mode. Each workload runs RUNS times (default 3); the median is reported,
+with the peak memory of the median run (GNU time's maximum resident set size). The results,
+with the commands and the machine, go to BENCHMARKS.md at the repository root.
+"""
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROSTER = ROOT / "target" / "release" / "roster"
+RULES = ROOT / "benches" / "rules"
+VENV_BIN = ROOT / "benches" / ".venv" / "bin"
+USERS = int(os.environ.get("USERS", "1000000"))
+SMALL = USERS // 10
+RUNS = int(os.environ.get("RUNS", "3"))
+LOCATIONS = "id,code\nL0,OSL\nL1,BER\nL2,CHI\nL3,LYO\nL4,MAD\n"
+
+
+def run(command, cwd, setup=None):
+    """Runs `command` RUNS times (after `setup` each time); returns (median s, its peak MiB)."""
+    samples = []
+    for _ in range(RUNS):
+        if setup:
+            setup()
+        timed = ["/usr/bin/time", "-f", "%M", *map(str, command)]
+        started = time.perf_counter()
+        done = subprocess.run(timed, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - started
+        if done.returncode not in (0, 2, 4, 6):
+            sys.exit(f"failed ({done.returncode}): {' '.join(map(str, command))}\n{done.stderr}")
+        peak_kib = int(done.stderr.strip().splitlines()[-1])
+        samples.append((elapsed, peak_kib / 1024))
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def roster(*args, db, tenant="bench"):
+    return [ROSTER, "--db", db, "--rules", RULES, "--tenant", tenant, "-q", *args]
+
+
+def sh(command, cwd):
+    subprocess.run(list(map(str, command)), cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
+def fresh(path):
+    def setup():
+        for suffix in ("", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    return setup
+
+
+def copy_of(source, target):
+    def setup():
+        shutil.copyfile(source, target)
+    return setup
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    sqlite = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {platform.system()} {platform.release()}; sqlite3 {sqlite}; roster {commit}"
+
+
+def main():
+    work = Path(tempfile.mkdtemp(prefix="roster-bench-"))
+    rows = []
+
+    def record(name, command, ours, theirs=None, target=None, compare=None, note=""):
+        ratio = ours[0] / theirs[0] if theirs else None
+        rows.append((name, command, ours, theirs, ratio, target, compare, note))
+        print(f"{name}: {ours[0]:.2f} s, {ours[1]:.0f} MiB" + (f" vs {theirs[0]:.2f} s (x{ratio:.2f})" if theirs else ""), flush=True)
+
+    # Data: a base snapshot and a next one (5% changed, 2% removed, 3% added), at both sizes.
+    for users, tag in ((USERS, "big"), (SMALL, "small")):
+        sh([ROSTER, "generate", "--users", users, "--base", f"base-{tag}.csv", "--next", f"next-{tag}.csv"], work)
+        sh([ROSTER, "generate", "--users", users, "--base", f"clean-base-{tag}.csv", "--next", f"clean-next-{tag}.csv", "--clean"], work)
+    (work / "locations.csv").write_text(LOCATIONS)
+    empty = work / "empty.db"
+    sh(roster("ref", "load", "location", "locations.csv", db=empty), work)
+
+    def loaded(tag):
+        db = work / f"loaded-{tag}.db"
+        shutil.copyfile(empty, db)
+        sh(roster("plan", f"base-{tag}.csv", "--limit", "1", db=db), work)
+        sh(roster("apply", "latest", db=db), work)
+        return db
+
+    # 1. First load: plan + apply into an empty state, against sqlite3 .import.
+    sqlite_import = run(["sqlite3", "import.db", ".import --csv base-big.csv t"], work, fresh(work / "import.db"))
+    first = work / "first.db"
+    plan_first = run(roster("plan", "base-big.csv", "--limit", "1", db=first), work, copy_of(empty, first))
+    apply_first = run(roster("apply", "latest", db=first), work, lambda: (shutil.copyfile(empty, first), sh(roster("plan", "base-big.csv", "--limit", "1", db=first), work)))
+    together = (plan_first[0] + apply_first[0], max(plan_first[1], apply_first[1]))
+    record(f"first load of {USERS:,} users (plan + apply)", "roster plan base.csv && roster apply latest", together,
+           sqlite_import, "≤ 1.5×", "sqlite3 new.db \".import --csv base.csv t\"",
+           f"plan {plan_first[0]:.2f} s + apply {apply_first[0]:.2f} s")
+
+    # 2./3. The delta plan against the stored users, --sync.
+    big = loaded("big")
+    delta_db = work / "delta.db"
+    delta = run(roster("plan", "next-big.csv", "--sync", "--limit", "1", db=delta_db), work, copy_of(big, delta_db))
+    import_next = run(["sqlite3", "import.db", ".import --csv next-big.csv t"], work, fresh(work / "import.db"))
+    record(f"delta plan, {USERS:,} against {USERS:,} stored, --sync", "roster plan next.csv --sync", delta, import_next,
+           "≤ 2.0×", "sqlite3 new.db \".import --csv next.csv t\"")
+    utils_db = work / "utils.db"
+    sh([VENV_BIN / "sqlite-utils", "insert", "utils-base.db", "t", "clean-base-big.csv", "--csv", "--pk", "external_id"], work)
+    upsert = run([VENV_BIN / "sqlite-utils", "upsert", utils_db, "t", "clean-next-big.csv", "--csv", "--pk", "external_id"], work,
+                 copy_of(work / "utils-base.db", utils_db))
+    record("the same delta", "roster plan next.csv --sync", delta, upsert, "≤ 0.06×",
+           "sqlite-utils upsert db t next.csv --csv --pk external_id (cannot delete)")
+
+    # 4. Keyed diff alone, at the small size, without rules.
+    plain = work / "plain.db"
+    fresh(plain)()
+    sh(roster("plan", "clean-base-small.csv", "--limit", "1", db=plain, tenant="default"), work)
+    sh(roster("apply", "latest", db=plain, tenant="default"), work)
+    plain_delta = work / "plain-delta.db"
+    diff = run(roster("plan", "clean-next-small.csv", "--sync", "--limit", "1", db=plain_delta, tenant="default"), work, copy_of(plain, plain_delta))
+    csv_diff = run([VENV_BIN / "csv-diff", "clean-base-small.csv", "clean-next-small.csv", "--key=external_id"], work)
+    record(f"keyed diff alone, {SMALL:,}", "roster plan next.csv --sync (no rules)", diff, csv_diff, "≤ 0.05×",
+           "csv-diff base.csv next.csv --key=external_id")
+
+    # 5. Declarative checks alone, at the small size.
+    checks_db = work / "checks.db"
+    checks = run(roster("plan", "clean-base-small.csv", "--limit", "1", db=checks_db, tenant="constraints"), work, fresh(checks_db))
+    shutil.copyfile(ROOT / "benches" / "constraints.schema.json", work / "schema.json")
+    frictionless = run([VENV_BIN / "frictionless", "validate", "--schema", "schema.json", "clean-base-small.csv"], work)
+    record(f"declarative checks alone, {SMALL:,}", "roster plan base.csv (Required, Unique, Pattern)", checks, frictionless,
+           "≤ 0.03×", "frictionless validate --schema schema.json base.csv")
+
+    # 6. Export of a 1M-create plan to ServicePower files.
+    out = work / "out"
+    export = run(roster("export", "1", "--vendor", "servicepower", "--out", out, db=big), work,
+                 lambda: shutil.rmtree(out, ignore_errors=True))
+    record(f"export of a {USERS:,}-create plan to ServicePower", "roster export 1 --vendor servicepower --out DIR", export,
+           target="≤ 1.5 s per million")
+
+    # 7./8. Memory of the delta plan, and growth from the small size to the big one.
+    small = loaded("small")
+    small_delta = run(roster("plan", "next-small.csv", "--sync", "--limit", "1", db=delta_db), work, copy_of(small, delta_db))
+    record(f"peak memory of the {USERS:,} delta plan", "as 2.", delta, target="≤ 300 MiB")
+    record(f"growth {SMALL:,} → {USERS:,} (delta plan)", "as 2., at both sizes", delta,
+           small_delta, "time ≤ 11×, memory ≤ 2×", note=f"memory ×{delta[1] / small_delta[1]:.2f}")
+
+    write(rows)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def write(rows):
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `bash benches/compare.sh` on {time.strftime('%Y-%m-%d')}: {machine()}.",
+        f"Each figure is the median of {RUNS} runs (wall-clock seconds, and the peak resident memory of that run).",
+        f"Data: `roster generate` ({USERS:,} users, 12 columns, with dirt; next snapshot 5% changed, 2% removed, 3% added).",
+        "Tenant `bench` (benches/rules/bench): a Rhai `map` and `validate` hook, Required, Unique and Pattern checks and one lookup.",
+        "",
+        "| workload | roster | compared with | their time | ratio | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, command, ours, theirs, ratio, target, compare, note in rows:
+        ours_text = f"{ours[0]:.2f} s, {ours[1]:.0f} MiB" + (f" ({note})" if note else "")
+        lines.append(
+            f"| {name} | {ours_text}<br>`{command}` | {compare or '—'} | "
+            f"{f'{theirs[0]:.2f} s' if theirs else '—'} | {f'{ratio:.2f}×' if ratio else '—'} | {target or '—'} |"
+        )
+    # The hand-written analysis below the table survives a new run.
+    target = ROOT / "BENCHMARKS.md"
+    previous = target.read_text() if target.exists() else ""
+    analysis = previous[previous.index("## Analysis"):] if "## Analysis" in previous else ""
+    target.write_text("\n".join(lines) + "\n\n" + analysis)
+    print("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
