@@ -83,28 +83,42 @@ pub fn plan(
         writer: &mut writer,
     };
     let mut inputs = Vec::new();
-    for name in request.inputs {
-        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-        let check_columns = !pack.has_map_hook();
-        let read = read::read_source(name, &request.read, &mut |row| {
-            if check_columns && row.position.index == 0 {
-                check_canonical_columns(&row)?;
+    // While one chunk is settled (in order, on this thread), the next is evaluated by the
+    // rules on the others: the two stages overlap instead of taking turns.
+    std::thread::scope(|scope| -> Result<()> {
+        let evaluators = &evaluators;
+        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Result<Evaluations>>> = None;
+        let mut hand_over = |next: Option<Vec<Row>>, settle: &mut Settler| -> Result<()> {
+            let running = next.map(|rows| scope.spawn(move || evaluate(evaluators, rows)));
+            match std::mem::replace(&mut pending, running) {
+                Some(done) => settle.chunk(done.join().expect("rule evaluation does not panic")?),
+                None => Ok(()),
             }
-            chunk.push(row);
-            if chunk.len() == CHUNK_ROWS {
-                request.progress.inc(CHUNK_ROWS as u64);
-                settle.chunk(evaluate(&evaluators, std::mem::take(&mut chunk))?)?;
-            }
-            Ok(())
-        })?;
-        request.progress.inc(chunk.len() as u64);
-        settle.chunk(evaluate(&evaluators, chunk)?)?;
-        inputs.push(Input {
-            file: name.clone(),
-            digest: read.digest,
-            rows: read.rows,
-        });
-    }
+        };
+        for name in request.inputs {
+            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+            let check_columns = !pack.has_map_hook();
+            let read = read::read_source(name, &request.read, &mut |row| {
+                if check_columns && row.position.index == 0 {
+                    check_canonical_columns(&row)?;
+                }
+                chunk.push(row);
+                if chunk.len() == CHUNK_ROWS {
+                    request.progress.inc(CHUNK_ROWS as u64);
+                    hand_over(Some(std::mem::take(&mut chunk)), &mut settle)?;
+                }
+                Ok(())
+            })?;
+            request.progress.inc(chunk.len() as u64);
+            hand_over(Some(chunk), &mut settle)?;
+            inputs.push(Input {
+                file: name.clone(),
+                digest: read.digest,
+                rows: read.rows,
+            });
+        }
+        hand_over(None, &mut settle)
+    })?;
     if request.sync {
         settle.delete_absent()?;
     }
@@ -160,7 +174,10 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
     ))
 }
 
-fn evaluate(evaluators: &[Mutex<Evaluator>], rows: Vec<Row>) -> Result<Vec<(Position, Evaluated)>> {
+/// A chunk of rows after the rules, each with its position.
+type Evaluations = Vec<(Position, Evaluated)>;
+
+fn evaluate(evaluators: &[Mutex<Evaluator>], rows: Vec<Row>) -> Result<Evaluations> {
     let run = |row: Row| {
         let slot = rayon::current_thread_index().unwrap_or(0) % evaluators.len();
         let mut evaluator = evaluators[slot].lock().unwrap_or_else(|e| e.into_inner());
@@ -205,7 +222,7 @@ struct Settler<'a, 'w> {
 }
 
 impl Settler<'_, '_> {
-    fn chunk(&mut self, rows: Vec<(Position, Evaluated)>) -> Result<()> {
+    fn chunk(&mut self, rows: Evaluations) -> Result<()> {
         rows.into_iter()
             .try_for_each(|(position, evaluated)| self.row(&position, evaluated))
     }
