@@ -417,3 +417,71 @@ fn a_large_plan_exports_in_chunks_that_read_as_one() {
     let expected: Vec<String> = (0..10050).map(|i| format!("U{i:07}")).collect();
     assert_eq!(keys, expected);
 }
+
+/// The contoso-entra pack's `export_fieldsquared` hook sets each user's type from the Entra
+/// job title; the adjusted payload still passes the vendor's schema.
+#[test]
+fn a_tenants_export_hook_adjusts_items_from_the_command_line() {
+    let w = Workdir::new();
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for folder in ["common", "contoso-entra"] {
+        std::fs::create_dir_all(w.path().join("rules").join(folder)).unwrap();
+        for entry in std::fs::read_dir(rules.join(folder)).unwrap().flatten() {
+            if entry.path().is_file() {
+                std::fs::copy(
+                    entry.path(),
+                    w.path().join("rules").join(folder).join(entry.file_name()),
+                )
+                .unwrap();
+            }
+        }
+    }
+    let users = w.fixture("contoso-entra/users.csv");
+    let locations = w.fixture("contoso-entra/location.csv");
+    let tenant = ["--tenant", "contoso-entra"];
+    w.ok(&[
+        &["ref", "load", "location", locations.to_str().unwrap()][..],
+        &tenant,
+    ]
+    .concat());
+    w.ok(&[&["plan", users.to_str().unwrap()][..], &tenant].concat());
+    w.ok(&[
+        &[
+            "export",
+            "latest",
+            "--vendor",
+            "fieldsquared",
+            "--out",
+            "out",
+        ][..],
+        &tenant,
+    ]
+    .concat());
+    let body: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(w.path().join("out/fieldsquared-0001.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        body["Workspace"], "contoso",
+        "the workspace comes from tenant.toml"
+    );
+    let first = &body["Users"][0];
+    assert_eq!(first["UserType"], "Field Technician", "{first}");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/schemas/fieldsquared_userimport.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(
+        validator.is_valid(&body),
+        "{:?}",
+        validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
+}

@@ -42,11 +42,18 @@ pub(super) fn read(
         byte: 0,
     };
 
-    if !csv.next(&mut reader)? {
-        return Err(Error::input(
+    let empty = |csv: &Csv| {
+        Error::input(
             format!("{}:1", csv.file),
             "the file is empty; expected a header row",
-        ));
+        )
+    };
+    if !csv.next(&mut reader)? {
+        return Err(empty(&csv));
+    }
+    // The Microsoft Entra bulk-create template has a `version:v1.0` line above its header.
+    if csv.record.len() == 1 && csv.record[0].starts_with(b"version:") && !csv.next(&mut reader)? {
+        return Err(empty(&csv));
     }
     let names = csv.header()?;
 
@@ -356,6 +363,17 @@ mod tests {
             [("id", "1".into()), ("name", "Ann".into())]
         );
         assert_eq!(rows[1].position.line, 3);
+    }
+
+    #[test]
+    fn the_entra_template_version_line_is_skipped() {
+        let rows = rows(
+            "entra.csv",
+            b"version:v1.0\nName [displayName] Required,User name\nAda,ada@x\n",
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].position.line, 3);
+        assert_eq!(&*rows[0].columns[0].0, "Name [displayName] Required");
     }
 
     #[test]
