@@ -264,29 +264,17 @@ mod tests {
             let pack = RulePack::load(&root().join("rules"), tenant).unwrap();
             let mut ev = pack.evaluator(refs(tenant)).unwrap();
             let path = root().join("fixtures").join(tenant).join(file);
-            let mut reader = csv::Reader::from_path(&path).unwrap();
-            let header: Vec<Arc<str>> = reader.headers().unwrap().iter().map(Arc::from).collect();
             let mut found = Vec::new();
-            for (i, record) in reader.records().enumerate() {
-                let record = record.unwrap();
-                let row = Row {
-                    position: Position {
-                        file: file.into(),
-                        line: i as u64 + 2,
-                        index: i as u64,
-                    },
-                    columns: header
-                        .iter()
-                        .cloned()
-                        .zip(record.iter().map(|v| Value::String(v.into())))
-                        .collect(),
-                };
-                for p in ev.evaluate(&row).unwrap().problems {
+            let options = crate::read::ReadOptions::default();
+            crate::read::read_source(&path.to_string_lossy(), &options, &mut |row| {
+                for p in ev.evaluate(&row)?.problems {
                     if p.severity == crate::plan::problem::Severity::Error {
                         found.push((p.key.unwrap_or_default(), p.rule));
                     }
                 }
-            }
+                Ok(())
+            })
+            .unwrap();
             let want: Vec<(String, String)> = errors
                 .iter()
                 .map(|(k, r)| (k.to_string(), r.to_string()))
