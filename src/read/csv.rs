@@ -280,6 +280,11 @@ impl<R> Tail<R> {
             return None;
         }
         let text = self.kept.get((start - self.kept_from) as usize..)?;
+        // The line breaks before the record's first byte are counted in its line already.
+        let text = &text[text
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count()..];
         let mut state = Quote::FieldStart;
         let mut opened = 0;
         for (i, &b) in text.iter().enumerate() {
@@ -540,6 +545,9 @@ mod tests {
             e.starts_with("x.csv:2: a quoted value starts here and is never closed"),
             "{e}"
         );
+        // With CRLF line ends (the `\n` of a `\r\n` is skipped before the record starts).
+        let e = error("x.csv", b"id,note\r\n1,x\r\n2,\"open\r\n");
+        assert!(e.starts_with("x.csv:3: a quoted value starts here"), "{e}");
         // Deeper in a record that spans lines.
         let e = error("x.csv", b"id,a,b\n1,\"x\ny\",\"z\nw\n");
         assert!(e.starts_with("x.csv:3: a quoted value starts here"), "{e}");

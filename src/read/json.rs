@@ -124,10 +124,15 @@ fn syntax_error(
     } else if e.is_eof() {
         "the file ends before the JSON document does; check that every `[`, `{` and `\"` is closed"
             .to_string()
+    } else if what.starts_with("control character") {
+        "a text value holds a line break or another control character; close the `\"` on the \
+         line the value starts on, or write the break as `\\n`"
+            .to_string()
     } else {
         format!("invalid JSON ({what}); fix the JSON at this spot")
     };
-    Error::input(format!("{file}:{line}:{column}"), message)
+    // serde_json says column 0 for an error at a line break; columns here are 1-based.
+    Error::input(format!("{file}:{line}:{}", column.max(1)), message)
 }
 
 /// The line and column (1-based, in bytes) of the last byte the parser took.
@@ -257,7 +262,7 @@ impl<'a, 's> Walk<'a, 's> {
     }
 
     fn at(&self, (line, column): (u64, u64)) -> String {
-        format!("{}:{line}:{column}", self.file)
+        format!("{}:{line}:{}", self.file, column.max(1))
     }
 
     /// Stops the parse with our own error.
@@ -660,6 +665,12 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_line_and_column() {
+        // An error at a line break is at column 1 of the next line, never column 0.
+        let e = error("x.json", b"[\n  {\"id\": \"1,\n  \"x\": 2}\n]");
+        assert!(
+            e.starts_with("x.json:3:1: a text value holds a line break"),
+            "{e}"
+        );
         let e = error("x.json", b"[\n  {\"id\": 1},\n  {\"id\": 2,}\n]");
         assert!(
             e.starts_with("x.json:3:12: invalid JSON (trailing comma); "),
