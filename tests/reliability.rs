@@ -227,3 +227,79 @@ fn a_plan_during_an_apply_waits_or_refuses_but_never_corrupts() {
     let (rows, counted) = stored_users(&w);
     assert_eq!((rows, counted), (20000, 20000));
 }
+
+/// Kills `roster export` at spread-out moments: `--out` is then absent or a whole payload set
+/// (every file its manifest lists, each whole JSON), and the next export cleans up after the
+/// killed one and succeeds.
+#[test]
+fn a_killed_export_leaves_no_payload_set_that_looks_complete() {
+    let w = Workdir::new();
+    w.ok(&[
+        "generate", "--users", "30000", "--base", "base.csv", "--clean",
+    ]);
+    w.ok(&["plan", "base.csv", "-q", "--limit", "1"]);
+    let export = [
+        "export",
+        "1",
+        "--vendor",
+        "servicepower",
+        "--out",
+        "out",
+        "--batch-size",
+        "100",
+    ];
+    let out = w.path().join("out");
+    let complete = |out: &std::path::Path| -> bool {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let files = manifest["files"].as_array().unwrap();
+        assert_eq!(files.len(), 300, "a whole set has every batch");
+        for file in files {
+            let path = out.join(file["file"].as_str().unwrap());
+            let body: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap())
+                .expect("every listed file is whole JSON");
+            assert_eq!(body["Users"].as_array().unwrap().len(), 100);
+        }
+        true
+    };
+
+    let started = Instant::now();
+    assert!(roster(&w, &export).status().unwrap().success());
+    let length = started.elapsed();
+    assert!(complete(&out));
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let mut kills = 0;
+    for attempt in 1..=10u32 {
+        let mut child = roster(&w, &export).spawn().unwrap();
+        std::thread::sleep(length * attempt / 11);
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok();
+        child.wait().unwrap();
+        if out.exists() {
+            assert!(complete(&out), "attempt {attempt}");
+            break;
+        }
+        kills += u32::from(!finished);
+    }
+    assert!(kills >= 3, "only {kills} kills landed inside an export");
+
+    // A killed export leaves only its hidden temporary folder, which the next one removes.
+    if out.exists() {
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(w.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".out.roster-"))
+            .collect()
+    };
+    assert!(
+        !leftovers().is_empty(),
+        "the killed exports left their temporary folders"
+    );
+    assert!(roster(&w, &export).status().unwrap().success());
+    assert!(complete(&out));
+    assert_eq!(leftovers(), Vec::<String>::new());
+}

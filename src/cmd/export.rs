@@ -305,11 +305,9 @@ fn create_temp(out: &Path) -> Result<PathBuf> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let temp = parent.join(format!(
-        ".{}.roster-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let prefix = format!(".{}.roster-", name.to_string_lossy());
+    remove_abandoned(parent, &prefix);
+    let temp = parent.join(format!("{prefix}{}", std::process::id()));
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
@@ -318,6 +316,27 @@ fn create_temp(out: &Path) -> Result<PathBuf> {
         source,
     })?;
     Ok(temp)
+}
+
+/// Removes the temporary folders (`{prefix}{pid}`) that killed exports to the same `--out`
+/// left behind: those whose process is gone. Only where `/proc` tells which processes run.
+fn remove_abandoned(parent: &Path, prefix: &str) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let gone = pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists();
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Pretty JSON with a final newline: stable bytes for the same value.
