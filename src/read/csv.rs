@@ -3,6 +3,7 @@
 //! Records are read into one reused `ByteRecord`, checked for shape and UTF-8, and handed on
 //! with the header names shared as `Arc<str>`, so a row costs its cell strings and nothing more.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -135,6 +136,8 @@ impl Csv {
     fn header(&self) -> Result<Vec<Arc<str>>> {
         let line = self.line;
         let mut names: Vec<Arc<str>> = Vec::with_capacity(self.record.len());
+        // Column numbers by name: a header of thousands of columns is checked in one pass.
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.record.len());
         for (i, raw) in self.record.iter().enumerate() {
             let name = std::str::from_utf8(raw)
                 .map_err(|_| not_utf8(self.at(line), &format!("the header's column {}", i + 1)))?
@@ -149,7 +152,7 @@ impl Csv {
                     ),
                 ));
             }
-            if let Some(first) = names.iter().position(|n| &**n == name) {
+            if let Some(first) = seen.insert(name, i) {
                 return Err(Error::input(
                     self.at(line),
                     format!(
@@ -582,6 +585,16 @@ mod tests {
             error("x.csv", b"email,name, email\n"),
             "x.csv:1: column `email` appears twice in the header (columns 1 and 3); \
              rename or remove one of them"
+        );
+        // A header of many thousands of columns is checked in one pass.
+        let mut wide: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+        wide.push("c7".into());
+        let e = error("x.csv", format!("{}\n", wide.join(",")).as_bytes());
+        assert!(
+            e.starts_with(
+                "x.csv:1: column `c7` appears twice in the header (columns 8 and 100001)"
+            ),
+            "{e}"
         );
     }
 

@@ -323,6 +323,24 @@ macro_rules! scalars {
     };
 }
 
+/// The first key that a user object repeats, in the object's order. A user has a dozen keys,
+/// where comparing pairs beats hashing; a hostile object of thousands is hashed.
+fn first_repeated(columns: &[(Arc<str>, Value)]) -> Option<&str> {
+    const PAIRWISE_LIMIT: usize = 32;
+    if columns.len() <= PAIRWISE_LIMIT {
+        return columns
+            .iter()
+            .enumerate()
+            .find(|(i, (key, _))| columns[..*i].iter().any(|(other, _)| other == key))
+            .map(|(_, (key, _))| &**key);
+    }
+    let mut seen = HashSet::with_capacity(columns.len());
+    columns
+        .iter()
+        .map(|(key, _)| &**key)
+        .find(|key| !seen.insert(*key))
+}
+
 /// The whole document: an array of users, or an object holding one.
 struct Document<'w, 'a, 's> {
     walk: &'w mut Walk<'a, 's>,
@@ -509,17 +527,17 @@ impl<'de> Visitor<'de> for UserVisitor<'_, '_, '_, '_> {
         let mut columns: Vec<(Arc<str>, Value)> = Vec::with_capacity(walk.width);
         while let Some(key) = map.next_key_seed(Key(&mut *walk))? {
             let value = map.next_value::<Value>()?;
-            if columns.iter().any(|(name, _)| *name == key) {
-                let error = Error::input(
-                    walk.at(self.start),
-                    format!(
-                        "{} has the key `{key}` twice; keep one of them",
-                        self.user.what
-                    ),
-                );
-                return Err(walk.fail(error));
-            }
             columns.push((key, value));
+        }
+        if let Some(key) = first_repeated(&columns) {
+            let error = Error::input(
+                walk.at(self.start),
+                format!(
+                    "{} has the key `{key}` twice; keep one of them",
+                    self.user.what
+                ),
+            );
+            return Err(walk.fail(error));
         }
         walk.width = walk.width.max(columns.len());
         let row = Row {
@@ -660,6 +678,20 @@ mod tests {
         assert_eq!(
             error("x.json", b"[{\"id\": 1},\n {\"id\": 2, \"id\": 3}]"),
             "x.json:2:2: [1] has the key `id` twice; keep one of them"
+        );
+        // The first key repeated, in the object's order, however wide the object.
+        assert_eq!(
+            error("x.json", b"[{\"a\": 1, \"b\": 2, \"b\": 3, \"a\": 4}]"),
+            "x.json:1:2: [0] has the key `b` twice; keep one of them"
+        );
+        let mut wide = String::from("[{");
+        for i in 0..100_000 {
+            wide.push_str(&format!("\"k{i}\": {i}, "));
+        }
+        wide.push_str("\"k99999\": 0}]");
+        assert_eq!(
+            error("x.json", wide.as_bytes()),
+            "x.json:1:2: [0] has the key `k99999` twice; keep one of them"
         );
     }
 
