@@ -193,7 +193,6 @@ pub fn read_from(
     })
 }
 
-/// Helpers for the readers' tests: read bytes, keep the rows or the error text.
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
 /// `platform_id.esystems`, …).
 fn vendor_row(vendor: Vendor, row: Row) -> Row {
@@ -211,6 +210,7 @@ fn vendor_row(vendor: Vendor, row: Row) -> Row {
     }
 }
 
+/// Helpers for the readers' tests: read bytes, keep the rows or the error text.
 #[cfg(test)]
 mod testing {
     use super::*;

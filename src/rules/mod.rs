@@ -23,3 +23,4 @@ pub use examples::{run_examples, ExampleResult};
 pub use lookup::{RefTable, RefTables};
 pub use pack::{RulePack, COMMON, DEFAULT_TENANT};
 pub use settings::{DeletePolicy, Settings};
+pub use validation::{parse as parse_validation, Bound, FieldRule};

@@ -1,0 +1,3 @@
+//! The fuzz targets' checks, shared with the replay test of the main crate.
+
+pub mod targets;
