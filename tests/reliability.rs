@@ -76,6 +76,7 @@ fn a_killed_apply_leaves_the_state_before_or_after() {
         }
         kills += u32::from(!finished);
     }
+    eprintln!("{kills} kills landed inside a {USERS}-user apply");
     assert!(kills >= 3, "only {kills} kills landed inside an apply");
     // The next commands work without repair and see a consistent state.
     let status = roster(&w, &["apply", "1"]).status().unwrap();
@@ -143,6 +144,7 @@ fn a_killed_state_load_leaves_the_state_before_or_after() {
             _ => None,
         },
     );
+    eprintln!("{kills} kills landed inside a 60000-user state load");
     assert!(kills >= 2, "only {kills} kills landed inside a state load");
     w.ok(&["state", "load", "export.json", "--vendor", "esystems"]);
     assert_eq!(stored_users(&w), (60_000, 60_000));
@@ -172,6 +174,7 @@ fn a_killed_reference_load_leaves_the_table_before_or_after() {
             _ => None,
         },
     );
+    eprintln!("{kills} kills landed inside a 300000-row reference load");
     assert!(
         kills >= 2,
         "only {kills} kills landed inside a reference load"
@@ -282,6 +285,7 @@ fn a_killed_export_leaves_no_payload_set_that_looks_complete() {
         }
         kills += u32::from(!finished);
     }
+    eprintln!("{kills} kills landed inside a 300-file export");
     assert!(kills >= 3, "only {kills} kills landed inside an export");
 
     // A killed export leaves only its hidden temporary folder, which the next one removes.
