@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod generate;
+pub mod hash;
 pub mod map;
 pub mod plan;
 pub mod progress;

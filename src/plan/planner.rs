@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::hash::{Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
 use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
@@ -211,8 +212,8 @@ fn check_mass_delete(summary: &Summary, user_count: u64, max_percent: Option<f64
 struct Settler<'a, 'w> {
     conn: &'a Connection,
     tenant: &'a str,
-    /// Stored keys (by hash) with their record hash.
-    index: HashMap<u128, u128>,
+    /// Stored keys (by hash) with the low word of their record hash.
+    index: HashedMap<u64>,
     /// Keys seen in the input (rejected rows included), with the first row's place.
     seen: FirstSeen,
     unique: UniqueIndex,
@@ -271,7 +272,10 @@ impl Settler<'_, '_> {
             }
         }
         if op != Op::Delete {
-            problems.extend(self.unique.check(&user, key.as_deref(), position));
+            problems.extend(
+                self.unique
+                    .check(self.conn, &user, key.as_deref(), position)?,
+            );
         }
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
         if !rejected {
@@ -299,7 +303,7 @@ impl Settler<'_, '_> {
         ids: Map<String, Value>,
         position: &Position,
     ) -> Result<Option<Problem>> {
-        let stored = match self.index.get(&state::text_hash(key)) {
+        let stored = match self.index.get(&Hash128::of(key)) {
             Some(hash)
                 if op == Op::Upsert && ids.is_empty() && is_exactly_stored(key, &user, *hash) =>
             {
@@ -422,7 +426,7 @@ fn merge_ids(
 
 /// Whether the stored record is exactly the user's fields: then nothing changes, and the
 /// stored record need not be read. Most rows of a weekly full export take this path.
-fn is_exactly_stored(key: &str, user: &User, stored_hash: u128) -> bool {
+fn is_exactly_stored(key: &str, user: &User, stored_hash: u64) -> bool {
     if user.has(Field::Password) {
         return false; // a password hash is salted: only the stored record can tell
     }
@@ -432,7 +436,7 @@ fn is_exactly_stored(key: &str, user: &User, stored_hash: u128) -> bool {
         Value::String(key.to_string()),
     );
     let json = serde_json::to_string(&record).expect("records serialise");
-    state::user_hash(key, &json) == stored_hash
+    state::user_hash(key, &json) as u64 == stored_hash
 }
 
 fn deletion(key: &str, stored: StoredUser) -> Change {
@@ -462,30 +466,39 @@ fn unknown_column(column: &str, position: &Position) -> Problem {
 }
 
 /// Texts (keys, unique values) by hash, with the place of the first row that carried each.
-/// A place is a file number and a line: 16 bytes, not a `Position` and a copy of the text.
+/// A place is a file number and a line packed in 8 bytes (see [`pack_place`]), not a
+/// `Position` and a copy of the text: an entry is 24 bytes.
 #[derive(Default)]
 struct FirstSeen {
-    first: HashMap<u128, (u32, u64)>,
+    first: HashedMap<u64>,
     files: Vec<Arc<str>>,
+}
+
+/// Bits of a packed place that hold the line: files up to 2^24, lines up to 2^40.
+const LINE_BITS: u32 = 40;
+
+fn pack_place(file: usize, line: u64) -> u64 {
+    ((file as u64) << LINE_BITS) | line.min((1 << LINE_BITS) - 1)
 }
 
 impl FirstSeen {
     /// The place of the first row that carried `text`, or `None` (and `position` is recorded).
     fn first(&mut self, text: &str, position: &Position) -> Option<String> {
-        let hash = state::text_hash(text);
-        if let Some((file, line)) = self.first.get(&hash) {
-            return Some(format!("{}:{line}", self.files[*file as usize]));
+        let hash = Hash128::of(text);
+        if let Some(place) = self.first.get(&hash) {
+            let (file, line) = (place >> LINE_BITS, place & ((1 << LINE_BITS) - 1));
+            return Some(format!("{}:{line}", self.files[file as usize]));
         }
         if self.files.last() != Some(&position.file) {
             self.files.push(position.file.clone());
         }
         self.first
-            .insert(hash, ((self.files.len() - 1) as u32, position.line));
+            .insert(hash, pack_place(self.files.len() - 1, position.line));
         None
     }
 
     fn contains(&self, text: &str) -> bool {
-        self.first.contains_key(&state::text_hash(text))
+        self.first.contains_key(&Hash128::of(text))
     }
 }
 
@@ -495,8 +508,8 @@ struct UniqueIndex {
     fields: Vec<Field>,
     /// Per field: the values rows carried.
     taken: HashMap<Field, FirstSeen>,
-    /// Per field: value hash → key of the stored user holding it.
-    stored: HashMap<Field, HashMap<u128, Box<str>>>,
+    /// Per field: value hash → the stored user holding it (see [`state::values_of`]).
+    stored: HashMap<Field, HashedMap<(u64, i64)>>,
 }
 
 impl UniqueIndex {
@@ -512,7 +525,13 @@ impl UniqueIndex {
         })
     }
 
-    fn check(&mut self, user: &User, key: Option<&str>, position: &Position) -> Vec<Problem> {
+    fn check(
+        &mut self,
+        conn: &Connection,
+        user: &User,
+        key: Option<&str>,
+        position: &Position,
+    ) -> Result<Vec<Problem>> {
         let mut problems = Vec::new();
         // The key's uniqueness is the duplicate-key check's, which names the first row too.
         for field in self.fields.iter().filter(|f| **f != Field::ExternalId) {
@@ -527,12 +546,19 @@ impl UniqueIndex {
             let holder = self
                 .stored
                 .get(field)
-                .and_then(|s| s.get(&state::text_hash(&value)));
-            let message = match taken.first(&value, position) {
-                Some(first) => Some(format!("`{shown}` is already used by the row at {first}")),
-                None => holder
-                    .filter(|holder| Some(&***holder) != key)
-                    .map(|holder| format!("`{value}` is already held by stored user `{holder}`")),
+                .and_then(|s| s.get(&Hash128::of(&value)))
+                .filter(|(holder, _)| key.map(|k| Hash128::of(k).short()) != Some(*holder));
+            let message = match (taken.first(&value, position), holder) {
+                (Some(first), _) => {
+                    Some(format!("`{shown}` is already used by the row at {first}"))
+                }
+                (None, Some((_, rowid))) => {
+                    let holder = state::key_at(conn, *rowid)?.unwrap_or_default();
+                    Some(format!(
+                        "`{shown}` is already held by stored user `{holder}`"
+                    ))
+                }
+                (None, None) => None,
             };
             if let Some(message) = message {
                 problems.push(
@@ -542,7 +568,7 @@ impl UniqueIndex {
                 );
             }
         }
-        problems
+        Ok(problems)
     }
 }
 

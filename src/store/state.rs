@@ -4,13 +4,12 @@
 //! of every user's hash, so it can be kept up to date from the changes alone and a plan can
 //! tell in O(1) whether the state moved since it was made.
 
-use std::collections::HashMap;
-
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Result;
+use crate::hash::{hashed_map, Hash128, HashedMap};
 
 /// A stored user: canonical field name → value (no nulls; the password hashed).
 pub type Record = Map<String, Value>;
@@ -52,24 +51,20 @@ pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {
     })
 }
 
-/// The 128-bit hash a text is known by in the planner's in-memory indexes (keys, unique
-/// values): a million of them fit in 16 MB, and a collision is as likely as never.
-pub fn text_hash(text: &str) -> u128 {
-    xxh3_128(text.as_bytes())
-}
-
-/// Every key of the tenant, by [`text_hash`], with its record hash.
-pub fn index(conn: &Connection, tenant: &str) -> Result<HashMap<u128, u128>> {
+/// Every key of the tenant, by [`Hash128`], with the low word of its record hash (enough to
+/// tell an unchanged user: a changed one matches it once in 2^64).
+pub fn index(conn: &Connection, tenant: &str) -> Result<HashedMap<u64>> {
+    let (_, count) = summary(conn, tenant)?;
     let mut stmt =
         conn.prepare_cached("SELECT external_id, record_hash FROM users WHERE tenant = ?1")?;
     let mut rows = stmt.query([tenant])?;
-    let mut index = HashMap::new();
+    let mut index = hashed_map(count as usize);
     while let Some(row) = rows.next()? {
         let key: String = row.get(0)?;
         let hash: String = row.get(1)?;
         index.insert(
-            text_hash(&key),
-            u128::from_str_radix(&hash, 16).unwrap_or(0),
+            Hash128::of(&key),
+            u128::from_str_radix(&hash, 16).unwrap_or(0) as u64,
         );
     }
     Ok(index)
@@ -107,15 +102,17 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
     }))
 }
 
-/// For each stored value of a field (by [`text_hash`]), the key of the user holding it (for
-/// Unique checks).
-pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashMap<u128, Box<str>>> {
+/// Who holds a stored value of a field (for Unique checks): value → the low word of the
+/// holder's key hash, to tell whether a row is that user, and its rowid, for [`key_at`].
+/// No key text is held: a million of them would cost tens of megabytes.
+pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashedMap<(u64, i64)>> {
+    let (_, count) = summary(conn, tenant)?;
     let mut stmt = conn.prepare_cached(
-        "SELECT json_extract(record, '$.' || ?2), external_id FROM users
+        "SELECT json_extract(record, '$.' || ?2), external_id, rowid FROM users
          WHERE tenant = ?1 AND json_extract(record, '$.' || ?2) IS NOT NULL",
     )?;
     let mut rows = stmt.query(params![tenant, field])?;
-    let mut values = HashMap::new();
+    let mut values = hashed_map(count as usize);
     while let Some(row) = rows.next()? {
         let value: rusqlite::types::Value = row.get(0)?;
         let text = match value {
@@ -125,9 +122,17 @@ pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashMap
             _ => continue,
         };
         let key: String = row.get(1)?;
-        values.insert(text_hash(&text), key.into_boxed_str());
+        values.insert(Hash128::of(&text), (Hash128::of(&key).short(), row.get(2)?));
     }
     Ok(values)
+}
+
+/// The key of the user stored at `rowid` (from [`values_of`]).
+pub fn key_at(conn: &Connection, rowid: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT external_id FROM users WHERE rowid = ?1")?
+        .query_row([rowid], |r| r.get(0))
+        .optional()?)
 }
 
 /// Calls `visit` with every stored user of the tenant, in key order.
