@@ -2,7 +2,8 @@
 //!
 //! The planner holds one entry per stored user and per input row in such maps, so entries
 //! are kept small: a 128-bit hash is two words (8-byte aligned, where a `u128` would pad every
-//! entry to 16), and a key that is already a uniform hash is not hashed a second time.
+//! entry to 16), and a key that is already a uniform hash is not hashed a second time. Maps
+//! built once and only read ([`FrozenMap`]) have no empty slots at all.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -10,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use xxhash_rust::xxh3::xxh3_128;
 
 /// A 128-bit hash, kept as two words. A million of them collide about as often as never.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hash128([u64; 2]);
 
 impl Hash128 {
@@ -61,9 +62,68 @@ impl Hasher for PassThrough {
 /// A map from [`Hash128`] keys.
 pub type HashedMap<V> = HashMap<Hash128, V, BuildHasherDefault<PassThrough>>;
 
-/// An empty [`HashedMap`] with room for `capacity` entries.
-pub fn hashed_map<V>(capacity: usize) -> HashedMap<V> {
-    HashedMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default())
+/// A read-only map from [`Hash128`] keys, built once from all its entries: they sit sorted by
+/// hash in one vector, with no empty slots (24 bytes an entry for a `u64` value, where a hash
+/// table at its usual load needs about twice that), and a directory of where each run of
+/// hashes with the same top bits starts finds a key in two memory reads.
+pub struct FrozenMap<V> {
+    entries: Vec<(Hash128, V)>,
+    /// `starts[b]` is the first entry whose hash has `b` as its top bits; then the length.
+    starts: Vec<u32>,
+    /// 64 minus the number of top bits the directory is indexed by.
+    shift: u32,
+}
+
+impl<V> FrozenMap<V> {
+    /// The map of `entries`; a key given twice keeps both (see [`FrozenMap::get_all`]).
+    pub fn new(mut entries: Vec<(Hash128, V)>) -> FrozenMap<V> {
+        assert!(
+            entries.len() < u32::MAX as usize,
+            "a FrozenMap holds under 2^32 entries"
+        );
+        entries.sort_unstable_by_key(|(hash, _)| *hash);
+        // About four entries to a directory slot: a directory of a byte per entry.
+        let bits = (entries.len() / 4).max(2).ilog2().min(32);
+        let shift = 64 - bits;
+        let mut starts = Vec::with_capacity((1 << bits) + 1);
+        let mut next = 0;
+        for slot in 0..1u64 << bits {
+            while next < entries.len() && entries[next].0 .0[0] >> shift < slot {
+                next += 1;
+            }
+            starts.push(next as u32);
+        }
+        starts.push(entries.len() as u32);
+        FrozenMap {
+            entries,
+            starts,
+            shift,
+        }
+    }
+
+    /// Every value stored under `key`.
+    pub fn get_all(&self, key: Hash128) -> impl Iterator<Item = &V> + '_ {
+        let slot = (key.0[0] >> self.shift) as usize;
+        let run = &self.entries[self.starts[slot] as usize..self.starts[slot + 1] as usize];
+        run.iter()
+            .filter(move |(hash, _)| *hash == key)
+            .map(|(_, value)| value)
+    }
+
+    /// A value stored under `key`.
+    pub fn get(&self, key: &Hash128) -> Option<&V> {
+        self.get_all(*key).next()
+    }
+
+    /// How many entries the map holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the map holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -80,11 +140,54 @@ mod tests {
         // Same low word, different high word: still different keys.
         assert_ne!(Hash128::from(1u128), Hash128::from(1u128 | (1 << 64)));
 
-        let mut map = hashed_map(2);
+        let mut map = HashedMap::default();
         map.insert(Hash128::from(1u128), "a");
         map.insert(Hash128::from(1u128 | (1 << 64)), "b");
         assert_eq!(map.len(), 2);
         assert_eq!(map[&Hash128::from(1u128 | (1 << 64))], "b");
         assert_eq!(std::mem::size_of::<(Hash128, u64)>(), 24);
+    }
+
+    #[test]
+    fn a_frozen_map_finds_every_key_it_was_given_and_no_other() {
+        for n in [0usize, 1, 3, 12, 1000, 50_000] {
+            let entries: Vec<(Hash128, usize)> =
+                (0..n).map(|i| (Hash128::of(&format!("k{i}")), i)).collect();
+            let map = FrozenMap::new(entries);
+            assert_eq!(map.len(), n);
+            for i in 0..n {
+                assert_eq!(
+                    map.get(&Hash128::of(&format!("k{i}"))),
+                    Some(&i),
+                    "n={n} i={i}"
+                );
+            }
+            for i in n..n + 100 {
+                assert_eq!(map.get(&Hash128::of(&format!("k{i}"))), None, "n={n} i={i}");
+            }
+        }
+        // Keys at the edges of the hash space, and a key given twice.
+        let edges = [
+            0u128,
+            1,
+            u64::MAX as u128,
+            u128::MAX,
+            1 << 64,
+            u128::MAX - 1,
+        ];
+        let mut entries: Vec<(Hash128, u32)> = edges
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| (Hash128::from(h), i as u32))
+            .collect();
+        entries.push((Hash128::from(u128::MAX), 99));
+        let map = FrozenMap::new(entries);
+        for (i, &h) in edges.iter().enumerate().filter(|(i, _)| *i != 3) {
+            assert_eq!(map.get(&Hash128::from(h)), Some(&(i as u32)));
+        }
+        let mut both: Vec<u32> = map.get_all(Hash128::from(u128::MAX)).copied().collect();
+        both.sort();
+        assert_eq!(both, [3, 99]);
+        assert_eq!(map.get(&Hash128::from(2u128)), None);
     }
 }

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::hash::{Hash128, HashedMap};
+use crate::hash::{FrozenMap, Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
 use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
@@ -213,7 +213,7 @@ struct Settler<'a, 'w> {
     conn: &'a Connection,
     tenant: &'a str,
     /// Stored keys (by hash) with the low word of their record hash.
-    index: HashedMap<u64>,
+    index: FrozenMap<u64>,
     /// Keys seen in the input (rejected rows included), with the first row's place.
     seen: FirstSeen,
     unique: UniqueIndex,
@@ -509,7 +509,7 @@ struct UniqueIndex {
     /// Per field: the values rows carried.
     taken: HashMap<Field, FirstSeen>,
     /// Per field: value hash → the stored user holding it (see [`state::values_of`]).
-    stored: HashMap<Field, HashedMap<(u64, i64)>>,
+    stored: HashMap<Field, FrozenMap<(u64, i64)>>,
 }
 
 impl UniqueIndex {
@@ -543,11 +543,13 @@ impl UniqueIndex {
                 false => value.as_str(),
             };
             let taken = self.taken.entry(*field).or_default();
-            let holder = self
-                .stored
-                .get(field)
-                .and_then(|s| s.get(&Hash128::of(&value)))
-                .filter(|(holder, _)| key.map(|k| Hash128::of(k).short()) != Some(*holder));
+            let own = key.map(|k| Hash128::of(k).short());
+            let hash = Hash128::of(&value);
+            let holder = self.stored.get(field).and_then(|stored| {
+                stored
+                    .get_all(hash)
+                    .find(|(holder, _)| Some(*holder) != own)
+            });
             let message = match (taken.first(&value, position), holder) {
                 (Some(first), _) => {
                     Some(format!("`{shown}` is already used by the row at {first}"))

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Result;
-use crate::hash::{hashed_map, Hash128, HashedMap};
+use crate::hash::{FrozenMap, Hash128};
 
 /// A stored user: canonical field name → value (no nulls; the password hashed).
 pub type Record = Map<String, Value>;
@@ -53,21 +53,21 @@ pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {
 
 /// Every key of the tenant, by [`Hash128`], with the low word of its record hash (enough to
 /// tell an unchanged user: a changed one matches it once in 2^64).
-pub fn index(conn: &Connection, tenant: &str) -> Result<HashedMap<u64>> {
+pub fn index(conn: &Connection, tenant: &str) -> Result<FrozenMap<u64>> {
     let (_, count) = summary(conn, tenant)?;
     let mut stmt =
         conn.prepare_cached("SELECT external_id, record_hash FROM users WHERE tenant = ?1")?;
     let mut rows = stmt.query([tenant])?;
-    let mut index = hashed_map(count as usize);
+    let mut index = Vec::with_capacity(count as usize);
     while let Some(row) = rows.next()? {
         let key: String = row.get(0)?;
         let hash: String = row.get(1)?;
-        index.insert(
+        index.push((
             Hash128::of(&key),
             u128::from_str_radix(&hash, 16).unwrap_or(0) as u64,
-        );
+        ));
     }
-    Ok(index)
+    Ok(FrozenMap::new(index))
 }
 
 /// Calls `visit` with every key of the tenant, in key order.
@@ -105,14 +105,14 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
 /// Who holds a stored value of a field (for Unique checks): value → the low word of the
 /// holder's key hash, to tell whether a row is that user, and its rowid, for [`key_at`].
 /// No key text is held: a million of them would cost tens of megabytes.
-pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashedMap<(u64, i64)>> {
+pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<FrozenMap<(u64, i64)>> {
     let (_, count) = summary(conn, tenant)?;
     let mut stmt = conn.prepare_cached(
         "SELECT json_extract(record, '$.' || ?2), external_id, rowid FROM users
          WHERE tenant = ?1 AND json_extract(record, '$.' || ?2) IS NOT NULL",
     )?;
     let mut rows = stmt.query(params![tenant, field])?;
-    let mut values = hashed_map(count as usize);
+    let mut values = Vec::with_capacity(count as usize);
     while let Some(row) = rows.next()? {
         let value: rusqlite::types::Value = row.get(0)?;
         let text = match value {
@@ -122,9 +122,9 @@ pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<HashedM
             _ => continue,
         };
         let key: String = row.get(1)?;
-        values.insert(Hash128::of(&text), (Hash128::of(&key).short(), row.get(2)?));
+        values.push((Hash128::of(&text), (Hash128::of(&key).short(), row.get(2)?)));
     }
-    Ok(values)
+    Ok(FrozenMap::new(values))
 }
 
 /// The key of the user stored at `rowid` (from [`values_of`]).
