@@ -50,7 +50,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let refs = Arc::new(RefTables::new(refs::all(conn, &cli.tenant)?));
     let mut evaluator = pack.evaluator(refs)?;
     let mut hook =
-        |user: &ExportUser, item| evaluator.export_hook(vendor.name(), &user.hook_user(), item);
+        |user: &ExportUser, item| evaluator.export_hook(vendor.name(), || user.hook_user(), item);
     let context = Context {
         plan_id: plan.id,
         sync: plan.sync,

@@ -152,8 +152,14 @@ impl Evaluator {
         }
     }
 
-    /// Runs `export_<vendor>(user, item)` of every script that defines it, in order.
-    pub fn export_hook(&mut self, vendor: &str, user: &Value, item: Value) -> Result<Value> {
+    /// Runs `export_<vendor>(user, item)` of every script that defines it, in order. `user`
+    /// is only called when there is such a hook: building it costs a copy of the record.
+    pub fn export_hook(
+        &mut self,
+        vendor: &str,
+        user: impl FnOnce() -> Value,
+        item: Value,
+    ) -> Result<Value> {
         let compiled = self.compiled.clone();
         if !compiled
             .scripts
@@ -164,7 +170,7 @@ impl Evaluator {
         }
         let name = format!("export_{vendor}");
         let mut item = item;
-        let user = to_dynamic(user);
+        let user = to_dynamic(&user());
         for script in compiled
             .scripts
             .iter()
@@ -561,13 +567,17 @@ mod tests {
         let item = ev
             .export_hook(
                 "servicepower",
-                &json!({"user_type": null}),
+                || json!({"user_type": null}),
                 json!({"UserID": "u1"}),
             )
             .unwrap();
         assert_eq!(item, json!({"UserID": "u1", "UserType": "Tech"}));
         let item = ev
-            .export_hook("esystems", &json!({}), json!({"Name": "x"}))
+            .export_hook(
+                "esystems",
+                || unreachable!("no esystems hook"),
+                json!({"Name": "x"}),
+            )
             .unwrap();
         assert_eq!(item, json!({"Name": "x"}));
     }
