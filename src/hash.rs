@@ -114,16 +114,6 @@ impl<V> FrozenMap<V> {
     pub fn get(&self, key: &Hash128) -> Option<&V> {
         self.get_all(*key).next()
     }
-
-    /// How many entries the map holds.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the map holds no entries.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -154,7 +144,6 @@ mod tests {
             let entries: Vec<(Hash128, usize)> =
                 (0..n).map(|i| (Hash128::of(&format!("k{i}")), i)).collect();
             let map = FrozenMap::new(entries);
-            assert_eq!(map.len(), n);
             for i in 0..n {
                 assert_eq!(
                     map.get(&Hash128::of(&format!("k{i}"))),

@@ -92,7 +92,9 @@ fn a_killed_apply_leaves_the_state_before_or_after() {
 
 /// Kills `roster ARGS` at spread-out moments of its run; `check` sees the workspace after
 /// each kill and says whether the command had finished (`Some(true)`), had not started
-/// (`Some(false)`), or left it half-done (`None`, a failure).
+/// (`Some(false)`), or left it half-done (`None`, a failure). The run that times the command
+/// uses a copy of the workspace; `check` also sees what it left, so a command whose output
+/// lies outside the workspace (an export's folder) can clear it.
 fn kill_at_spread_moments(
     w: &Workdir,
     args: &[&str],
@@ -106,6 +108,7 @@ fn kill_at_spread_moments(
     assert!(timed.status().unwrap().success());
     let length = started.elapsed();
     std::fs::remove_file(probe).unwrap();
+    check(w);
     let mut kills = 0;
     for attempt in 1..=10u32 {
         let mut child = roster(w, args).spawn().unwrap();
@@ -266,34 +269,21 @@ fn a_killed_export_leaves_no_payload_set_that_looks_complete() {
         true
     };
 
-    let started = Instant::now();
-    assert!(roster(&w, &export).status().unwrap().success());
-    let length = started.elapsed();
-    assert!(complete(&out));
-    std::fs::remove_dir_all(&out).unwrap();
-
-    let mut kills = 0;
-    for attempt in 1..=10u32 {
-        let mut child = roster(&w, &export).spawn().unwrap();
-        std::thread::sleep(length * attempt / 11);
-        let finished = child.try_wait().unwrap().is_some();
-        child.kill().ok();
-        child.wait().unwrap();
-        if out.exists() {
-            assert!(complete(&out), "attempt {attempt}");
-            break;
+    // After a kill, `out` is absent or whole; whole once, it is cleared for the next attempt.
+    let kills = kill_at_spread_moments(&w, &export, |_| {
+        if !out.exists() {
+            return Some(false);
         }
-        kills += u32::from(!finished);
-    }
+        assert!(complete(&out));
+        std::fs::remove_dir_all(&out).unwrap();
+        Some(true)
+    });
     eprintln!("{kills} kills landed inside a 300-file export");
     assert!(kills >= 3, "only {kills} kills landed inside an export");
 
     // A killed export leaves only its hidden temporary folder, which the next one removes
     // (each export above removed those of the attempts before it). One more, as a process
     // that no longer exists would leave it (pids stop below 2^22 on Linux):
-    if out.exists() {
-        std::fs::remove_dir_all(&out).unwrap();
-    }
     let abandoned = w.path().join(".out.roster-4999999");
     std::fs::create_dir(&abandoned).unwrap();
     std::fs::write(abandoned.join("servicepower-0001.json"), "{\"Users\": [").unwrap();

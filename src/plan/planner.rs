@@ -259,7 +259,7 @@ impl Settler<'_, '_> {
                 }
             }
             Some(key) => {
-                if let Some(first) = self.seen.first(key, position) {
+                if let Some(first) = self.seen.first(Hash128::of(key), position) {
                     problems.push(
                         Problem::error(
                             "Duplicate",
@@ -482,9 +482,9 @@ fn pack_place(file: usize, line: u64) -> u64 {
 }
 
 impl FirstSeen {
-    /// The place of the first row that carried `text`, or `None` (and `position` is recorded).
-    fn first(&mut self, text: &str, position: &Position) -> Option<String> {
-        let hash = Hash128::of(text);
+    /// The place of the first row that carried the text of `hash`, or `None` (and `position`
+    /// is recorded).
+    fn first(&mut self, hash: Hash128, position: &Position) -> Option<String> {
         if let Some(place) = self.first.get(&hash) {
             let (file, line) = (place >> LINE_BITS, place & ((1 << LINE_BITS) - 1));
             return Some(format!("{}:{line}", self.files[file as usize]));
@@ -533,6 +533,7 @@ impl UniqueIndex {
         position: &Position,
     ) -> Result<Vec<Problem>> {
         let mut problems = Vec::new();
+        let own = key.map(|k| Hash128::of(k).short());
         // The key's uniqueness is the duplicate-key check's, which names the first row too.
         for field in self.fields.iter().filter(|f| **f != Field::ExternalId) {
             let Some(value) = user.get(*field).and_then(unique_text) else {
@@ -543,14 +544,13 @@ impl UniqueIndex {
                 false => value.as_str(),
             };
             let taken = self.taken.entry(*field).or_default();
-            let own = key.map(|k| Hash128::of(k).short());
             let hash = Hash128::of(&value);
             let holder = self.stored.get(field).and_then(|stored| {
                 stored
                     .get_all(hash)
                     .find(|(holder, _)| Some(*holder) != own)
             });
-            let message = match (taken.first(&value, position), holder) {
+            let message = match (taken.first(hash, position), holder) {
                 (Some(first), _) => {
                     Some(format!("`{shown}` is already used by the row at {first}"))
                 }
