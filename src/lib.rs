@@ -10,6 +10,7 @@ pub mod error;
 pub mod generate;
 pub mod hash;
 pub mod map;
+pub mod overlap;
 pub mod plan;
 pub mod progress;
 pub mod read;

@@ -369,8 +369,10 @@ fn an_unwritable_folder_is_refused_cleanly() {
     );
 }
 
-/// A large plan is exported a chunk at a time; the files must read as one export: batch
-/// sizes, consecutive `RequestId`s and the plan's order across chunk boundaries.
+/// A large plan is exported a chunk at a time, chunks in parallel; the files must read as one
+/// export: batch sizes, consecutive `RequestId`s and the plan's order across chunk boundaries.
+/// A batch of 7 makes two chunks of 9,996 users at most; a batch of 5,001 makes three chunks
+/// of one file each, so on two cores a second round of chunks follows the first.
 #[test]
 fn a_large_plan_exports_in_chunks_that_read_as_one() {
     let w = Workdir::new();
@@ -378,44 +380,42 @@ fn a_large_plan_exports_in_chunks_that_read_as_one() {
         "generate", "--users", "10050", "--base", "base.csv", "--clean",
     ]);
     w.ok(&["plan", "base.csv", "-q", "--limit", "1"]);
-    w.ok(&[
-        "export",
-        "latest",
-        "--vendor",
-        "fieldsquared",
-        "--workspace",
-        "acme",
-        "--out",
-        "out",
-        "--batch-size",
-        "7",
-    ]);
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(w.path().join("out/manifest.json")).unwrap())
-            .unwrap();
-    let files = manifest["files"].as_array().unwrap();
-    assert_eq!(files.len(), 10050usize.div_ceil(7));
-    let mut keys = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let body: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(w.path().join("out").join(file["file"].as_str().unwrap()))
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            body["RequestId"],
-            roster::vendor::fieldsquared::request_id(1, index + 1)
-        );
-        keys.extend(
-            body["Users"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["ExternalId"].as_str().unwrap().to_string()),
-        );
+    for batch_size in [7, 5001] {
+        let out = format!("out-{batch_size}");
+        w.ok(&[
+            "export",
+            "latest",
+            "--vendor",
+            "fieldsquared",
+            "--workspace",
+            "acme",
+            "--out",
+            &out,
+            "--batch-size",
+            &batch_size.to_string(),
+        ]);
+        let out = w.path().join(out);
+        let manifest = read_json(&out.join("manifest.json"));
+        let files = manifest["files"].as_array().unwrap();
+        assert_eq!(files.len(), 10050usize.div_ceil(batch_size));
+        let mut keys = Vec::new();
+        for (index, file) in files.iter().enumerate() {
+            let body = read_json(&out.join(file["file"].as_str().unwrap()));
+            assert_eq!(
+                body["RequestId"],
+                roster::vendor::fieldsquared::request_id(1, index + 1)
+            );
+            keys.extend(
+                body["Users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["ExternalId"].as_str().unwrap().to_string()),
+            );
+        }
+        let expected: Vec<String> = (0..10050).map(|i| format!("U{i:07}")).collect();
+        assert_eq!(keys, expected);
     }
-    let expected: Vec<String> = (0..10050).map(|i| format!("U{i:07}")).collect();
-    assert_eq!(keys, expected);
 }
 
 /// The contoso-entra pack's `export_fieldsquared` hook sets each user's type from the Entra

@@ -4,7 +4,7 @@
 //! in the same step that wipes the plan's passwords from the workspace, so a crash leaves
 //! either no folder or a whole one, and a password is never handed out twice.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,15 +12,17 @@ use std::sync::Arc;
 use super::{load_pack, open_workspace};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
+use crate::overlap::Overlap;
 use crate::plan::change::{Action, Change};
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
-use crate::rules::RefTables;
-use crate::store::plans::{self, PlanHeader};
+use crate::rules::{Evaluators, RefTables};
+use crate::store::plans::{self, PlanHeader, StoredChange};
 use crate::store::{applies, refs, state};
 use crate::user::Field;
 use crate::vendor::manifest::{Manifest, ManifestFile};
 use crate::vendor::{self, Context, Counts, ExportUser, Vendor};
+use rayon::prelude::*;
 
 pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let vendor = args.vendor;
@@ -48,67 +50,38 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     }
     let secrets = plans::secrets(conn, plan.id)?;
     let refs = Arc::new(RefTables::new(refs::all(conn, &cli.tenant)?));
-    let mut evaluator = pack.evaluator(refs)?;
-    let mut hook =
-        |user: &ExportUser, item| evaluator.export_hook(vendor.name(), || user.hook_user(), item);
-    let context = Context {
-        plan_id: plan.id,
-        sync: plan.sync,
-        batch_size,
-        settings: pack.settings(),
-        workspace: args.workspace.as_deref(),
-        first_batch: 0,
+    let exporter = ChunkExporter {
+        vendor,
+        context: Context {
+            plan_id: plan.id,
+            sync: plan.sync,
+            batch_size,
+            settings: pack.settings(),
+            workspace: args.workspace.as_deref(),
+            first_batch: 0,
+        },
+        secrets: &secrets,
+        evaluators: pack.evaluators(refs)?,
     };
     let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
     let mut files = Files::create(&args.out, vendor)?;
-    let mut wiped_passwords = 0;
-    let written = (|| {
-        let mut user_of = |change: Change| {
-            let password = secrets.get(&change.key).cloned();
-            if password.is_none() && sets_password(&change) {
-                wiped_passwords += 1;
-            }
-            progress.inc(1);
-            ExportUser::from_change(change, password)
-        };
-        if vendor == Vendor::ESystems {
-            // Each location's users go in the same files, so the whole plan is grouped at once.
-            let mut users = Vec::new();
-            plans::for_each_change(conn, plan.id, |change| {
-                users.push(user_of(change));
+    let written = if vendor == Vendor::ESystems {
+        // Each location's users go in the same files, so the whole plan is grouped at once.
+        (|| {
+            let mut changes = Vec::new();
+            plans::for_each_stored_change(conn, plan.id, |change| {
+                changes.push(change);
                 Ok(())
             })?;
-            if plan.sync {
-                let remaining = remaining_users(conn, &plan, &users)?;
-                users.extend(remaining);
-            }
-            return files.add(vendor::export(vendor, &users, &context, &mut hook)?);
-        }
-        // Batches are consecutive runs of the plan's changes: export a few at a time, so a
-        // million-user plan never sits in memory.
-        let chunk_size = batch_size * (EXPORT_CHUNK_USERS / batch_size).max(1);
-        let mut chunk = Vec::with_capacity(chunk_size);
-        let mut flush = |chunk: &mut Vec<ExportUser>, files: &mut Files| -> Result<()> {
-            let context = Context {
-                first_batch: files.count(),
-                ..context
+            let remaining = |changed: &[ExportUser]| match plan.sync {
+                true => remaining_users(conn, &plan, changed),
+                false => Ok(Vec::new()),
             };
-            files.add(vendor::export(vendor, chunk, &context, &mut hook)?)?;
-            chunk.clear();
-            Ok(())
-        };
-        plans::for_each_change(conn, plan.id, |change| {
-            chunk.push(user_of(change));
-            if chunk.len() == chunk_size {
-                flush(&mut chunk, &mut files)?;
-            }
-            Ok(())
-        })?;
-        if !chunk.is_empty() {
-            flush(&mut chunk, &mut files)?;
-        }
-        Ok(())
-    })();
+            files.write(exporter.export(changes, 0, remaining)?, &progress)
+        })()
+    } else {
+        export_in_chunks(conn, &plan, &exporter, &mut files, &progress)
+    };
     progress.finish();
     if let Err(error) = written {
         return Err(discard(&files.temp, error));
@@ -130,10 +103,10 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     for warning in &files.warnings {
         eprintln!("warning: {warning}");
     }
-    if wiped_passwords > 0 {
+    if files.wiped_passwords > 0 {
         eprintln!(
-            "warning: plan {} sets {wiped_passwords} password(s) that an earlier export already wrote and wiped; these files leave passwords unchanged",
-            plan.id
+            "warning: plan {} sets {} password(s) that an earlier export already wrote and wiped; these files leave passwords unchanged",
+            plan.id, files.wiped_passwords
         );
     }
     report(
@@ -151,6 +124,155 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
 /// million-user export in tens of megabytes.
 const EXPORT_CHUNK_USERS: usize = 10_000;
 
+/// Exports the plan's changes a chunk at a time: the chunks of a round are turned into files
+/// on the worker threads while this thread reads the next round and writes the last one's
+/// files, so a million-user plan never sits in memory. Batches are consecutive runs of the
+/// changes, so every chunk but the last makes the same number of files.
+fn export_in_chunks(
+    conn: &rusqlite::Connection,
+    plan: &PlanHeader,
+    exporter: &ChunkExporter,
+    files: &mut Files,
+    progress: &Progress,
+) -> Result<()> {
+    let batch_size = exporter.context.batch_size;
+    let files_per_chunk = (EXPORT_CHUNK_USERS / batch_size).max(1);
+    let chunk_size = batch_size * files_per_chunk;
+    let round_size = rayon::current_num_threads().max(1);
+    std::thread::scope(|scope| -> Result<()> {
+        let mut overlap = Overlap::new(scope);
+        let mut chunks_handed = 0;
+        let mut hand_over = |round: Option<Vec<Vec<StoredChange>>>, files: &mut Files| {
+            let job = round.map(|round| {
+                let first_chunk = chunks_handed;
+                chunks_handed += round.len();
+                move || {
+                    let export = |(n, chunk)| {
+                        let first_batch = (first_chunk + n) * files_per_chunk;
+                        exporter.export(chunk, first_batch, |_: &[ExportUser]| Ok(Vec::new()))
+                    };
+                    let done: Vec<Result<Rendered>> =
+                        round.into_par_iter().enumerate().map(export).collect();
+                    done.into_iter().collect::<Result<Vec<_>>>()
+                }
+            });
+            for rendered in overlap.hand_over(job)?.into_iter().flatten() {
+                files.write(rendered, progress)?;
+            }
+            Ok(())
+        };
+        let mut round = Vec::with_capacity(round_size);
+        let mut chunk = Vec::with_capacity(chunk_size);
+        plans::for_each_stored_change(conn, plan.id, |change| {
+            chunk.push(change);
+            if chunk.len() == chunk_size {
+                round.push(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(chunk_size),
+                ));
+                if round.len() == round_size {
+                    hand_over(Some(std::mem::take(&mut round)), files)?;
+                }
+            }
+            Ok(())
+        })?;
+        if !chunk.is_empty() {
+            round.push(chunk);
+        }
+        if !round.is_empty() {
+            hand_over(Some(round), files)?;
+        }
+        hand_over(None, files)
+    })
+}
+
+/// Turns stored changes into finished payload files; shared by the worker threads.
+struct ChunkExporter<'a> {
+    vendor: Vendor,
+    /// The context of the export's first file.
+    context: Context<'a>,
+    secrets: &'a HashMap<String, String>,
+    evaluators: Evaluators,
+}
+
+impl ChunkExporter<'_> {
+    /// The files of a run of changes whose first file is number `first_batch` (0-based).
+    /// `remaining` adds the users a `--sync` export must send unchanged.
+    fn export(
+        &self,
+        changes: Vec<StoredChange>,
+        first_batch: usize,
+        remaining: impl FnOnce(&[ExportUser]) -> Result<Vec<ExportUser>>,
+    ) -> Result<Rendered> {
+        let mut wiped_passwords = 0;
+        let mut users: Vec<ExportUser> = changes
+            .into_iter()
+            .map(|stored| {
+                let change = stored.parse();
+                let password = self.secrets.get(&change.key).cloned();
+                if password.is_none() && sets_password(&change) {
+                    wiped_passwords += 1;
+                }
+                ExportUser::from_change(change, password)
+            })
+            .collect();
+        let changed = users.len();
+        users.extend(remaining(&users)?);
+        let context = Context {
+            first_batch,
+            ..self.context
+        };
+        let vendor = self.vendor.name();
+        let export = self.evaluators.with(|evaluator| {
+            let mut hook =
+                |user: &ExportUser, item| evaluator.export_hook(vendor, || user.hook_user(), item);
+            vendor::export(self.vendor, &users, &context, &mut hook)
+        })?;
+        Ok(Rendered {
+            files: export.batches.into_iter().map(RenderedFile::new).collect(),
+            warnings: export.warnings,
+            changes: changed,
+            wiped_passwords,
+        })
+    }
+}
+
+/// The files of a run of changes, serialised, and what is reported about them.
+struct Rendered {
+    files: Vec<RenderedFile>,
+    warnings: Vec<String>,
+    /// How many of the plan's changes the files hold.
+    changes: usize,
+    /// Passwords the plan sets that an earlier export already wiped.
+    wiped_passwords: usize,
+}
+
+/// One payload file's bytes and its manifest entry.
+struct RenderedFile {
+    bytes: Vec<u8>,
+    entry: ManifestFile,
+    passwords: usize,
+}
+
+impl RenderedFile {
+    /// Serialises a batch.
+    fn new(batch: vendor::Batch) -> RenderedFile {
+        RenderedFile {
+            bytes: pretty(&batch.body),
+            passwords: passwords_in(&batch),
+            entry: ManifestFile {
+                file: String::new(),
+                plan_id: 0,
+                method: batch.method.to_string(),
+                path: batch.path,
+                counts: batch.counts,
+                keys: batch.keys,
+                deleted_by_sync: batch.deleted_by_sync,
+            },
+        }
+    }
+}
+
 /// The payload files of an export, written into a private temporary folder as they come.
 struct Files {
     temp: PathBuf,
@@ -158,6 +280,7 @@ struct Files {
     entries: Vec<ManifestFile>,
     counts: Counts,
     passwords: usize,
+    wiped_passwords: usize,
     warnings: Vec<String>,
 }
 
@@ -170,33 +293,29 @@ impl Files {
             entries: Vec::new(),
             counts: Counts::default(),
             passwords: 0,
+            wiped_passwords: 0,
             warnings: Vec::new(),
         })
     }
 
-    /// Files written so far.
-    fn count(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Writes an export's batches as the next files.
-    fn add(&mut self, export: vendor::Export) -> Result<()> {
-        self.warnings.extend(export.warnings);
-        for batch in export.batches {
-            let file = vendor::file_name(self.vendor, self.entries.len());
-            write_json(&self.temp.join(&file), &batch.body)?;
-            self.passwords += passwords_in(&batch);
-            self.counts.add(&batch.counts);
-            self.entries.push(ManifestFile {
-                file,
-                plan_id: 0,
-                method: batch.method.to_string(),
-                path: batch.path,
-                counts: batch.counts,
-                keys: batch.keys,
-                deleted_by_sync: batch.deleted_by_sync,
-            });
+    /// Writes rendered files as the next ones.
+    fn write(&mut self, rendered: Rendered, progress: &Progress) -> Result<()> {
+        self.warnings.extend(rendered.warnings);
+        self.wiped_passwords += rendered.wiped_passwords;
+        for RenderedFile {
+            bytes,
+            mut entry,
+            passwords,
+        } in rendered.files
+        {
+            entry.file = vendor::file_name(self.vendor, self.entries.len());
+            let path = self.temp.join(&entry.file);
+            std::fs::write(&path, bytes).map_err(|source| Error::Write { path, source })?;
+            self.passwords += passwords;
+            self.counts.add(&entry.counts);
+            self.entries.push(entry);
         }
+        progress.inc(rendered.changes as u64);
         Ok(())
     }
 
@@ -339,17 +458,19 @@ fn remove_abandoned(parent: &Path, prefix: &str) {
     }
 }
 
-/// Pretty JSON with a final newline: stable bytes for the same value.
+/// Writes `value` as [`pretty`] JSON.
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let failed = |source| Error::Write {
+    std::fs::write(path, pretty(value)).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let file = std::fs::File::create(path).map_err(failed)?;
-    let mut writer = std::io::BufWriter::with_capacity(1 << 16, file);
-    serde_json::to_writer_pretty(&mut writer, value).map_err(|e| failed(e.into()))?;
-    writer.write_all(b"\n").map_err(failed)?;
-    writer.flush().map_err(failed)
+    })
+}
+
+/// Pretty JSON with a final newline: stable bytes for the same value.
+fn pretty(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("payloads serialise to JSON");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Renames the finished folder to `out` (replacing an empty folder there).

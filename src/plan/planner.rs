@@ -6,7 +6,7 @@
 //! holds one chunk and the key index, never the whole input.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rusqlite::Connection;
@@ -15,11 +15,12 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::hash::{FrozenMap, Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
+use crate::overlap::Overlap;
 use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
 use crate::progress::Progress;
 use crate::read::{self, Position, ReadOptions, Row};
-use crate::rules::{Evaluated, Evaluator, RefTables, RulePack};
+use crate::rules::{Evaluated, Evaluators, RefTables, RulePack};
 use crate::store::plans::{Input, PlanKind, PlanWriter, Summary};
 use crate::store::state::{self, digest_hex, Record, StoredUser};
 use crate::user::{self, Field, Op, User};
@@ -69,10 +70,7 @@ pub fn plan(
         request.sync,
         None,
     )?;
-    let threads = rayon::current_num_threads().max(1);
-    let evaluators = (0..threads)
-        .map(|_| pack.evaluator(refs.clone()).map(Mutex::new))
-        .collect::<Result<Vec<_>>>()?;
+    let evaluators = pack.evaluators(refs.clone())?;
     let mut settle = Settler {
         conn,
         tenant: request.tenant,
@@ -88,11 +86,11 @@ pub fn plan(
     // rules on the others: the two stages overlap instead of taking turns.
     std::thread::scope(|scope| -> Result<()> {
         let evaluators = &evaluators;
-        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Result<Evaluations>>> = None;
+        let mut overlap = Overlap::new(scope);
         let mut hand_over = |next: Option<Vec<Row>>, settle: &mut Settler| -> Result<()> {
-            let running = next.map(|rows| scope.spawn(move || evaluate(evaluators, rows)));
-            match std::mem::replace(&mut pending, running) {
-                Some(done) => settle.chunk(done.join().expect("rule evaluation does not panic")?),
+            let job = next.map(|rows| move || evaluate(evaluators, rows));
+            match overlap.hand_over(job)? {
+                Some(done) => settle.chunk(done),
                 None => Ok(()),
             }
         };
@@ -178,13 +176,13 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
 /// A chunk of rows after the rules, each with its position.
 type Evaluations = Vec<(Position, Evaluated)>;
 
-fn evaluate(evaluators: &[Mutex<Evaluator>], rows: Vec<Row>) -> Result<Evaluations> {
+fn evaluate(evaluators: &Evaluators, rows: Vec<Row>) -> Result<Evaluations> {
     let run = |row: Row| {
-        let slot = rayon::current_thread_index().unwrap_or(0) % evaluators.len();
-        let mut evaluator = evaluators[slot].lock().unwrap_or_else(|e| e.into_inner());
-        evaluator.evaluate(&row).map(|e| (row.position, e))
+        evaluators
+            .with(|evaluator| evaluator.evaluate(&row))
+            .map(|e| (row.position, e))
     };
-    if evaluators.len() == 1 {
+    if evaluators.single() {
         rows.into_iter().map(run).collect()
     } else {
         rows.into_par_iter().map(run).collect()

@@ -1,7 +1,7 @@
 //! One row through the pack: map hooks → DefaultValue → lookups → declarative checks →
 //! validate hooks. Every problem of the row is collected, each placed at the row.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rhai::{Dynamic, Engine, Map, Scope};
 use serde_json::Value;
@@ -40,6 +40,26 @@ pub struct Evaluator {
     engine: Engine,
     clock: Clock,
     scope: Scope<'static>,
+}
+
+/// Evaluators for the rayon worker threads: each thread takes the one of its slot, so two
+/// threads never share a Rhai engine (and its string interner lock).
+pub struct Evaluators {
+    pub(super) slots: Vec<Mutex<Evaluator>>,
+}
+
+impl Evaluators {
+    /// Whether there is one evaluator only (work in parallel would only wait on it).
+    pub fn single(&self) -> bool {
+        self.slots.len() == 1
+    }
+
+    /// Runs `work` with the current thread's evaluator.
+    pub fn with<T>(&self, work: impl FnOnce(&mut Evaluator) -> T) -> T {
+        let slot = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
+        let mut evaluator = self.slots[slot].lock().unwrap_or_else(|e| e.into_inner());
+        work(&mut evaluator)
+    }
 }
 
 impl Evaluator {

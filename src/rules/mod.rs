@@ -18,7 +18,7 @@ mod settings;
 mod validation;
 mod value;
 
-pub use evaluate::{Evaluated, Evaluator};
+pub use evaluate::{Evaluated, Evaluator, Evaluators};
 pub use examples::{run_examples, ExampleResult};
 pub use lookup::{RefTable, RefTables};
 pub use pack::{RulePack, COMMON, DEFAULT_TENANT};

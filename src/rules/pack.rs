@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use xxhash_rust::xxh3::Xxh3;
 
 use super::engine;
-use super::evaluate::Evaluator;
+use super::evaluate::{Evaluator, Evaluators};
 use super::lookup::{Missing, RefTables};
 use super::script::Script;
 use super::settings::Settings;
@@ -146,6 +146,14 @@ impl RulePack {
             return Err(Error::Rules(format!("{}: {problem}", rule.file)));
         }
         Ok(Evaluator::new(self.compiled.clone(), refs))
+    }
+
+    /// One evaluator per rayon worker thread, for rows evaluated in parallel.
+    pub fn evaluators(&self, refs: Arc<RefTables>) -> Result<Evaluators> {
+        let slots = (0..rayon::current_num_threads().max(1))
+            .map(|_| self.evaluator(refs.clone()).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Evaluators { slots })
     }
 
     /// The ordered steps a row goes through, for `rules check`.

@@ -288,31 +288,76 @@ pub fn first_changes(
     limit: Option<u64>,
     mut visit: impl FnMut(Change) -> Result<()>,
 ) -> Result<()> {
+    first_stored_changes(conn, plan_id, limit, |stored| visit(stored.parse()))
+}
+
+/// Calls `visit` with each change of a plan as stored, in order: for callers that parse the
+/// records on other threads.
+pub fn for_each_stored_change(
+    conn: &Connection,
+    plan_id: i64,
+    visit: impl FnMut(StoredChange) -> Result<()>,
+) -> Result<()> {
+    first_stored_changes(conn, plan_id, None, visit)
+}
+
+fn first_stored_changes(
+    conn: &Connection,
+    plan_id: i64,
+    limit: Option<u64>,
+    mut visit: impl FnMut(StoredChange) -> Result<()>,
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT action, external_id, source, fields, before, after, platform_ids
          FROM plan_changes WHERE plan_id = ?1 ORDER BY seq LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![plan_id, sql_limit(limit)])?;
     while let Some(row) = rows.next()? {
-        let fields: Option<String> = row.get(3)?;
-        let before = parse_record(row.get(4)?);
-        let after = parse_record(row.get(5)?);
-        let fields = fields
-            .map(|fields| serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default())
-            .unwrap_or_default();
-        visit(Change {
-            action: Action::parse(&row.get::<_, String>(0)?).unwrap_or(Action::Update),
+        visit(StoredChange {
+            action: Action::parse(row.get_ref(0)?.as_str().unwrap_or_default())
+                .unwrap_or(Action::Update),
             key: row.get(1)?,
             source: row.get(2)?,
-            fields,
-            before,
-            after,
-            platform_ids: row
-                .get::<_, Option<String>>(6)?
-                .and_then(|ids| serde_json::from_str(&ids).ok()),
+            fields: row.get(3)?,
+            before: row.get(4)?,
+            after: row.get(5)?,
+            platform_ids: row.get(6)?,
         })?;
     }
     Ok(())
+}
+
+/// A planned change as its row holds it: the records still JSON text.
+#[derive(Debug, Clone)]
+pub struct StoredChange {
+    action: Action,
+    key: String,
+    source: Option<String>,
+    fields: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+    platform_ids: Option<String>,
+}
+
+impl StoredChange {
+    /// The change, its JSON parsed.
+    pub fn parse(self) -> Change {
+        let fields = self
+            .fields
+            .map(|fields| serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default())
+            .unwrap_or_default();
+        Change {
+            action: self.action,
+            key: self.key,
+            source: self.source,
+            fields,
+            before: parse_record(self.before),
+            after: parse_record(self.after),
+            platform_ids: self
+                .platform_ids
+                .and_then(|ids| serde_json::from_str(&ids).ok()),
+        }
+    }
 }
 
 /// Calls `visit` with each problem of a plan, in order.
