@@ -13,15 +13,13 @@ use super::{load_pack, open_workspace};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::overlap::Overlap;
-use crate::plan::change::{Action, Change};
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
 use crate::rules::{Evaluators, RefTables};
 use crate::store::plans::{self, PlanHeader, StoredChange};
 use crate::store::{applies, refs, state};
-use crate::user::Field;
 use crate::vendor::manifest::{Manifest, ManifestFile};
-use crate::vendor::{self, Context, Counts, ExportUser, Vendor};
+use crate::vendor::{self, Context, Counts, ExportUser, Hook, Vendor};
 use rayon::prelude::*;
 
 pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
@@ -50,8 +48,12 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     }
     let secrets = plans::secrets(conn, plan.id)?;
     let refs = Arc::new(RefTables::new(refs::all(conn, &cli.tenant)?));
+    let evaluators = pack.evaluators(refs)?;
+    let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
+    let mut files = Files::create(&args.out, vendor)?;
     let exporter = ChunkExporter {
         vendor,
+        folder: files.temp.clone(),
         context: Context {
             plan_id: plan.id,
             sync: plan.sync,
@@ -61,10 +63,8 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             first_batch: 0,
         },
         secrets: &secrets,
-        evaluators: pack.evaluators(refs)?,
+        evaluators,
     };
-    let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
-    let mut files = Files::create(&args.out, vendor)?;
     let written = if vendor == Vendor::ESystems {
         // Each location's users go in the same files, so the whole plan is grouped at once.
         (|| {
@@ -77,7 +77,8 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                 true => remaining_users(conn, &plan, changed),
                 false => Ok(Vec::new()),
             };
-            files.write(exporter.export(changes, 0, remaining)?, &progress)
+            files.record(exporter.export(changes, 0, remaining)?, &progress);
+            Ok(())
         })()
     } else {
         export_in_chunks(conn, &plan, &exporter, &mut files, &progress)
@@ -125,9 +126,9 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
 const EXPORT_CHUNK_USERS: usize = 10_000;
 
 /// Exports the plan's changes a chunk at a time: the chunks of a round are turned into files
-/// on the worker threads while this thread reads the next round and writes the last one's
-/// files, so a million-user plan never sits in memory. Batches are consecutive runs of the
-/// changes, so every chunk but the last makes the same number of files.
+/// on the worker threads while this thread reads the next round, so a million-user plan never
+/// sits in memory. Batches are consecutive runs of the changes, so every chunk but the last
+/// makes the same number of files, and each chunk knows the number of its first file.
 fn export_in_chunks(
     conn: &rusqlite::Connection,
     plan: &PlanHeader,
@@ -151,13 +152,13 @@ fn export_in_chunks(
                         let first_batch = (first_chunk + n) * files_per_chunk;
                         exporter.export(chunk, first_batch, |_: &[ExportUser]| Ok(Vec::new()))
                     };
-                    let done: Vec<Result<Rendered>> =
+                    let done: Vec<Result<Written>> =
                         round.into_par_iter().enumerate().map(export).collect();
                     done.into_iter().collect::<Result<Vec<_>>>()
                 }
             });
-            for rendered in overlap.hand_over(job)?.into_iter().flatten() {
-                files.write(rendered, progress)?;
+            for written in overlap.hand_over(job)?.into_iter().flatten() {
+                files.record(written, progress);
             }
             Ok(())
         };
@@ -186,9 +187,11 @@ fn export_in_chunks(
     })
 }
 
-/// Turns stored changes into finished payload files; shared by the worker threads.
+/// Turns stored changes into payload files in the temporary folder; shared by the worker
+/// threads.
 struct ChunkExporter<'a> {
     vendor: Vendor,
+    folder: PathBuf,
     /// The context of the export's first file.
     context: Context<'a>,
     secrets: &'a HashMap<String, String>,
@@ -196,24 +199,24 @@ struct ChunkExporter<'a> {
 }
 
 impl ChunkExporter<'_> {
-    /// The files of a run of changes whose first file is number `first_batch` (0-based).
+    /// Writes the files of a run of changes, the first numbered `first_batch` (0-based).
     /// `remaining` adds the users a `--sync` export must send unchanged.
     fn export(
         &self,
         changes: Vec<StoredChange>,
         first_batch: usize,
         remaining: impl FnOnce(&[ExportUser]) -> Result<Vec<ExportUser>>,
-    ) -> Result<Rendered> {
+    ) -> Result<Written> {
         let mut wiped_passwords = 0;
         let mut users: Vec<ExportUser> = changes
             .into_iter()
             .map(|stored| {
-                let change = stored.parse();
-                let password = self.secrets.get(&change.key).cloned();
-                if password.is_none() && sets_password(&change) {
+                let password = self.secrets.get(&stored.key).cloned();
+                let user = ExportUser::from_stored(stored, password);
+                if user.password.is_none() && user.plan_sets_password() {
                     wiped_passwords += 1;
                 }
-                ExportUser::from_change(change, password)
+                user
             })
             .collect();
         let changed = users.len();
@@ -224,12 +227,31 @@ impl ChunkExporter<'_> {
         };
         let vendor = self.vendor.name();
         let export = self.evaluators.with(|evaluator| {
+            let hooked = evaluator.has_export_hook(vendor);
             let mut hook =
                 |user: &ExportUser, item| evaluator.export_hook(vendor, || user.hook_user(), item);
-            vendor::export(self.vendor, &users, &context, &mut hook)
+            let hook: Option<&mut Hook> = if hooked { Some(&mut hook) } else { None };
+            vendor::export(self.vendor, &users, &context, hook)
         })?;
-        Ok(Rendered {
-            files: export.batches.into_iter().map(RenderedFile::new).collect(),
+        let mut files = Vec::with_capacity(export.batches.len());
+        let mut passwords = 0;
+        for (number, batch) in (first_batch..).zip(export.batches) {
+            let file = vendor::file_name(self.vendor, number);
+            write_new(&self.folder.join(&file), &batch.body)?;
+            passwords += batch.passwords;
+            files.push(ManifestFile {
+                file,
+                plan_id: 0,
+                method: batch.method.to_string(),
+                path: batch.path,
+                counts: batch.counts,
+                keys: batch.keys,
+                deleted_by_sync: batch.deleted_by_sync,
+            });
+        }
+        Ok(Written {
+            files,
+            passwords,
             warnings: export.warnings,
             changes: changed,
             wiped_passwords,
@@ -237,9 +259,11 @@ impl ChunkExporter<'_> {
     }
 }
 
-/// The files of a run of changes, serialised, and what is reported about them.
-struct Rendered {
-    files: Vec<RenderedFile>,
+/// The files written for a run of changes, and what is reported about them.
+struct Written {
+    files: Vec<ManifestFile>,
+    /// How many of their items set a password.
+    passwords: usize,
     warnings: Vec<String>,
     /// How many of the plan's changes the files hold.
     changes: usize,
@@ -247,30 +271,14 @@ struct Rendered {
     wiped_passwords: usize,
 }
 
-/// One payload file's bytes and its manifest entry.
-struct RenderedFile {
-    bytes: Vec<u8>,
-    entry: ManifestFile,
-    passwords: usize,
-}
-
-impl RenderedFile {
-    /// Serialises a batch.
-    fn new(batch: vendor::Batch) -> RenderedFile {
-        RenderedFile {
-            bytes: pretty(&batch.body),
-            passwords: passwords_in(&batch),
-            entry: ManifestFile {
-                file: String::new(),
-                plan_id: 0,
-                method: batch.method.to_string(),
-                path: batch.path,
-                counts: batch.counts,
-                keys: batch.keys,
-                deleted_by_sync: batch.deleted_by_sync,
-            },
-        }
-    }
+/// Creates a file that must not exist yet, with `bytes`.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let failed = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::create_new(path).map_err(failed)?;
+    file.write_all(bytes).map_err(failed)
 }
 
 /// The payload files of an export, written into a private temporary folder as they come.
@@ -298,25 +306,21 @@ impl Files {
         })
     }
 
-    /// Writes rendered files as the next ones.
-    fn write(&mut self, rendered: Rendered, progress: &Progress) -> Result<()> {
-        self.warnings.extend(rendered.warnings);
-        self.wiped_passwords += rendered.wiped_passwords;
-        for RenderedFile {
-            bytes,
-            mut entry,
-            passwords,
-        } in rendered.files
-        {
-            entry.file = vendor::file_name(self.vendor, self.entries.len());
-            let path = self.temp.join(&entry.file);
-            std::fs::write(&path, bytes).map_err(|source| Error::Write { path, source })?;
-            self.passwords += passwords;
+    /// Records written files as the next ones.
+    fn record(&mut self, written: Written, progress: &Progress) {
+        self.warnings.extend(written.warnings);
+        self.wiped_passwords += written.wiped_passwords;
+        self.passwords += written.passwords;
+        for entry in written.files {
+            assert_eq!(
+                entry.file,
+                vendor::file_name(self.vendor, self.entries.len()),
+                "the files of an export are numbered in order"
+            );
             self.counts.add(&entry.counts);
             self.entries.push(entry);
         }
-        progress.inc(rendered.changes as u64);
-        Ok(())
+        progress.inc(written.changes as u64);
     }
 
     /// Writes `manifest.json` and returns it.
@@ -337,29 +341,6 @@ impl Files {
         };
         write_json(&self.temp.join(Manifest::FILE), &manifest)?;
         Ok(manifest)
-    }
-}
-
-/// How many items of a batch set a password.
-fn passwords_in(batch: &vendor::Batch) -> usize {
-    batch.body["Users"].as_array().map_or(0, |users| {
-        users.iter().filter(|u| u.get("Password").is_some()).count()
-    })
-}
-
-/// Whether a change sets a password (whose plain text the plan may still hold).
-fn sets_password(change: &Change) -> bool {
-    let password = Field::Password.name();
-    match change.action {
-        Action::Create => change
-            .after
-            .as_ref()
-            .is_some_and(|a| a.contains_key(password)),
-        Action::Update => change
-            .fields
-            .iter()
-            .any(|f| f.field == password && !f.after.is_null()),
-        Action::Delete => false,
     }
 }
 
@@ -458,19 +439,12 @@ fn remove_abandoned(parent: &Path, prefix: &str) {
     }
 }
 
-/// Writes `value` as [`pretty`] JSON.
+/// Writes `value` as [`vendor::pretty`] JSON.
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    std::fs::write(path, pretty(value)).map_err(|source| Error::Write {
+    std::fs::write(path, vendor::pretty(value)).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Pretty JSON with a final newline: stable bytes for the same value.
-fn pretty(value: &impl serde::Serialize) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("payloads serialise to JSON");
-    bytes.push(b'\n');
-    bytes
 }
 
 /// Renames the finished folder to `out` (replacing an empty folder there).

@@ -172,6 +172,14 @@ impl Evaluator {
         }
     }
 
+    /// Whether a script of the pack defines `export_<vendor>`.
+    pub fn has_export_hook(&self, vendor: &str) -> bool {
+        self.compiled
+            .scripts
+            .iter()
+            .any(|s| s.exports.iter().any(|v| v == vendor))
+    }
+
     /// Runs `export_<vendor>(user, item)` of every script that defines it, in order. `user`
     /// is only called when there is such a hook: building it costs a copy of the record.
     pub fn export_hook(
@@ -180,14 +188,10 @@ impl Evaluator {
         user: impl FnOnce() -> Value,
         item: Value,
     ) -> Result<Value> {
-        let compiled = self.compiled.clone();
-        if !compiled
-            .scripts
-            .iter()
-            .any(|s| s.exports.iter().any(|v| v == vendor))
-        {
+        if !self.has_export_hook(vendor) {
             return Ok(item);
         }
+        let compiled = self.compiled.clone();
         let name = format!("export_{vendor}");
         let mut item = item;
         let user = to_dynamic(&user());

@@ -330,13 +330,20 @@ fn first_stored_changes(
 /// A planned change as its row holds it: the records still JSON text.
 #[derive(Debug, Clone)]
 pub struct StoredChange {
-    action: Action,
-    key: String,
-    source: Option<String>,
-    fields: Option<String>,
-    before: Option<String>,
-    after: Option<String>,
-    platform_ids: Option<String>,
+    /// Create, update or delete.
+    pub action: Action,
+    /// The user's key.
+    pub key: String,
+    /// Where the change comes from (see [`Change::source`]).
+    pub source: Option<String>,
+    /// The changed fields of an update, a JSON list of [`FieldChange`].
+    pub fields: Option<String>,
+    /// The record before, a JSON object.
+    pub before: Option<String>,
+    /// The record after, a JSON object.
+    pub after: Option<String>,
+    /// The platform ids, a JSON object.
+    pub platform_ids: Option<String>,
 }
 
 impl StoredChange {

@@ -20,8 +20,8 @@ use serde_json::{json, Map, Value};
 
 use super::results::{self, Outcome, Status};
 use super::{
-    boolean, column, items_in_batches, percent_encode, put, split_items, text_or_null, Batch,
-    Context, ExportUser, Hook, Operation, Vendor,
+    boolean, column, items_in_batches, percent_encode, pretty, put, text_or_null, Batch, Context,
+    ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, Result};
 use crate::user::Field;
@@ -46,7 +46,11 @@ const KEY_FIELDS: &[&str] = &[
 const SHOWN_KEYS: usize = 5;
 
 /// The files of an eSystems export, grouped by location (in location order).
-pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Result<Vec<Batch>> {
+pub fn batches(
+    users: &[ExportUser],
+    context: &Context,
+    mut hook: Option<&mut Hook>,
+) -> Result<Vec<Batch>> {
     let key_field = key_field(context)?;
     let deletes: Vec<&ExportUser> = users
         .iter()
@@ -108,19 +112,15 @@ pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Resu
             };
             let path = path(location, key_field, context.sync);
             let mut make = |user: &ExportUser| item(user, key_field);
-            for items in items_in_batches(members, size, hook, &mut make)? {
-                let (keys, mut counts, users) = split_items(items);
-                counts.delete = deleted.len() as u64;
-                let body =
-                    json!({"Extra": [{"Name": "LocationId", "FieldName": "Name"}], "Users": users});
-                batches.push(Batch {
-                    method: METHOD,
-                    path: path.clone(),
-                    body,
-                    keys,
-                    deleted_by_sync: deleted.clone(),
-                    counts,
+            for items in items_in_batches(members, size, hook.as_deref_mut(), &mut make)? {
+                let mut batch = Batch::new(METHOD, path.clone(), items, |users| {
+                    pretty(
+                        &json!({"Extra": [{"Name": "LocationId", "FieldName": "Name"}], "Users": users}),
+                    )
                 });
+                batch.counts.delete = deleted.len() as u64;
+                batch.deleted_by_sync = deleted.clone();
+                batches.push(batch);
             }
         }
     }
@@ -175,7 +175,7 @@ pub fn path(location: &str, key_field: &str, sync: bool) -> String {
 /// One user record with the seed's property names.
 pub fn item(user: &ExportUser, key_field: &str) -> Result<Value> {
     let mut item = Map::new();
-    put(&mut item, "Id", user.platform_id(Vendor::ESystems).cloned());
+    put(&mut item, "Id", user.platform_id(Vendor::ESystems));
     put(&mut item, "Name", text_or_null(user.get(Field::Name)));
     put(
         &mut item,

@@ -16,8 +16,8 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::results::{self, Outcome};
 use super::{
-    attributes, column, items_in_batches, list, percent_encode, put, split_items, text_or_null,
-    Batch, Context, ExportUser, Hook, Operation, Vendor,
+    attributes, column, items_in_batches, list, percent_encode, pretty, put, text_or_null, Batch,
+    Context, ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, Result};
 use crate::rules::DeletePolicy;
@@ -40,7 +40,7 @@ const DAYS: &[&str] = &[
 pub fn batches(
     users: &[ExportUser],
     context: &Context,
-    hook: &mut Hook,
+    hook: Option<&mut Hook>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Batch>> {
     let workspace = context
@@ -78,19 +78,13 @@ pub fn batches(
         .into_iter()
         .enumerate()
         .map(|(number, items)| {
-            let (keys, counts, users) = split_items(items);
-            Batch {
-                method: METHOD,
-                path: path.clone(),
-                body: json!({
+            Batch::new(METHOD, path.clone(), items, |users| {
+                pretty(&json!({
                     "Workspace": workspace,
                     "Users": users,
                     "RequestId": request_id(context.plan_id, context.first_batch + number + 1),
-                }),
-                keys,
-                deleted_by_sync: Vec::new(),
-                counts,
-            }
+                }))
+            })
         })
         .collect())
 }

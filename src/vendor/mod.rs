@@ -10,19 +10,18 @@ pub mod fieldsquared;
 pub mod manifest;
 pub mod results;
 pub mod servicepower;
+mod user;
 
 pub use esystems::esystems_columns;
 pub use fieldsquared::fieldsquared_columns;
 pub use servicepower::servicepower_columns;
+pub use user::{ExportUser, Operation};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::plan::change::{Action, Change};
 use crate::rules::Settings;
-use crate::store::state::Record;
-use crate::user::Field;
 
 /// A platform roster exports to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
@@ -86,135 +85,6 @@ pub fn columns(
     }
 }
 
-/// What an exported item does to the user on the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    /// The plan creates the user.
-    Create,
-    /// The plan updates the user.
-    Update,
-    /// The plan deletes the user.
-    Delete,
-    /// The plan leaves the user alone; sent only where the vendor needs every user
-    /// (eSystems `DeleteNotExists`).
-    Unchanged,
-}
-
-/// One user as a payload item is made from it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportUser {
-    /// The user's key (`external_id`).
-    pub key: String,
-    /// What the item does.
-    pub operation: Operation,
-    /// `file:line` of the source row, for messages.
-    pub source: Option<String>,
-    /// The whole record after the change (before it, for a delete), without the password hash.
-    pub record: Record,
-    /// Fields an update clears (present before, absent after).
-    cleared: Vec<String>,
-    /// Fields the plan sets a value for (every field of a create).
-    set: Vec<String>,
-    /// The plain password the plan sets, while the plan still holds it.
-    pub password: Option<String>,
-    /// Platform-assigned ids, e.g. `{"esystems": 12, "fieldsquared": "abc"}`.
-    pub platform_ids: Option<Value>,
-}
-
-impl ExportUser {
-    /// The user a planned change exports; `password` is the plain password the plan sets.
-    pub fn from_change(change: Change, password: Option<String>) -> ExportUser {
-        let password_name = Field::Password.name();
-        let (operation, record) = match change.action {
-            Action::Create => (Operation::Create, change.after),
-            Action::Update => (Operation::Update, change.after),
-            Action::Delete => (Operation::Delete, change.before),
-        };
-        let mut record = record.unwrap_or_default();
-        record.remove(password_name);
-        let changed = |cleared: bool| -> Vec<String> {
-            change
-                .fields
-                .iter()
-                .filter(|f| f.field != password_name && f.after.is_null() == cleared)
-                .map(|f| f.field.clone())
-                .collect()
-        };
-        let (cleared, set) = match operation {
-            Operation::Update => (changed(true), changed(false)),
-            Operation::Create => (Vec::new(), record.keys().cloned().collect()),
-            _ => (Vec::new(), Vec::new()),
-        };
-        ExportUser {
-            key: change.key,
-            operation,
-            source: change.source,
-            record,
-            cleared,
-            set,
-            password,
-            platform_ids: change.platform_ids,
-        }
-    }
-
-    /// A stored user the plan leaves alone.
-    pub fn unchanged(key: &str, mut record: Record, platform_ids: Option<Value>) -> ExportUser {
-        record.remove(Field::Password.name());
-        ExportUser {
-            key: key.to_string(),
-            operation: Operation::Unchanged,
-            source: None,
-            record,
-            cleared: Vec::new(),
-            set: Vec::new(),
-            password: None,
-            platform_ids,
-        }
-    }
-
-    /// The field's value: `None` when the user has none, `Some(Null)` when the update clears it.
-    pub fn get(&self, field: Field) -> Option<&Value> {
-        const NULL: &Value = &Value::Null;
-        match self.record.get(field.name()) {
-            Some(value) => Some(value),
-            None if self.cleared.iter().any(|c| c == field.name()) => Some(NULL),
-            None => None,
-        }
-    }
-
-    /// The field's text, when it has some.
-    pub fn text(&self, field: Field) -> Option<&str> {
-        self.record.get(field.name()).and_then(Value::as_str)
-    }
-
-    /// Whether the plan sets or clears this field (rather than carrying a stored value).
-    pub fn plan_touches(&self, field: Field) -> bool {
-        let name = field.name();
-        self.set.iter().chain(&self.cleared).any(|f| f == name)
-    }
-
-    /// The id the vendor assigned, when the state knows it.
-    pub fn platform_id(&self, vendor: Vendor) -> Option<&Value> {
-        self.platform_ids
-            .as_ref()
-            .and_then(|ids| ids.get(vendor.name()))
-            .filter(|id| !id.is_null())
-    }
-
-    /// The user as export hooks see it: the canonical record, without any password.
-    pub fn hook_user(&self) -> Value {
-        Value::Object(self.record.clone())
-    }
-
-    /// `` `key` (file:line)`` for messages.
-    pub fn describe(&self) -> String {
-        match &self.source {
-            Some(source) => format!("`{}` ({source})", self.key),
-            None => format!("`{}`", self.key),
-        }
-    }
-}
-
 /// What an export needs besides the users.
 pub struct Context<'a> {
     /// The plan being exported.
@@ -231,7 +101,8 @@ pub struct Context<'a> {
     pub first_batch: usize,
 }
 
-/// The tenant's `export_<vendor>` hook: may adjust each item.
+/// The tenant's `export_<vendor>` hook: may adjust each item. Exports take `None` when the
+/// tenant has none, and then never build an item as a JSON value.
 pub type Hook<'h> = dyn FnMut(&ExportUser, Value) -> Result<Value> + 'h;
 
 /// Users counted by what the file does to them.
@@ -274,15 +145,47 @@ pub struct Batch {
     pub method: &'static str,
     /// The path, placeholders filled, with its query.
     pub path: String,
-    /// The request body.
-    pub body: Value,
+    /// The request body: pretty JSON with a final newline, the same bytes for the same users.
+    pub body: Vec<u8>,
     /// The keys of the users in the body, in order (`Users[i]` is `keys[i]`).
     pub keys: Vec<String>,
     /// Users deleted by this file without an item (eSystems `DeleteNotExists`).
     pub deleted_by_sync: Vec<String>,
     /// What the file does, by operation.
     pub counts: Counts,
+    /// How many of its items set a password.
+    pub passwords: usize,
 }
+
+impl Batch {
+    /// A file of `items` whose body is `body`, sent with `method` to `path`.
+    fn new<T: PayloadItem>(
+        method: &'static str,
+        path: String,
+        items: Items<T>,
+        body: impl FnOnce(Vec<Item<T>>) -> Vec<u8>,
+    ) -> Batch {
+        Batch {
+            method,
+            path,
+            body: body(items.items),
+            keys: items.keys,
+            deleted_by_sync: Vec::new(),
+            counts: items.counts,
+            passwords: items.passwords,
+        }
+    }
+}
+
+/// Pretty JSON with a final newline: stable bytes for the same value.
+pub fn pretty(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect(JSON_ONLY);
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Why serialising a payload cannot fail: its maps are JSON objects, keyed by text.
+const JSON_ONLY: &str = "payloads hold JSON values only";
 
 /// The payloads of one export, and what the user should know about them.
 #[derive(Debug, Default)]
@@ -298,7 +201,7 @@ pub fn export(
     vendor: Vendor,
     users: &[ExportUser],
     context: &Context,
-    hook: &mut Hook,
+    hook: Option<&mut Hook>,
 ) -> Result<Export> {
     let mut export = Export::default();
     match vendor {
@@ -316,21 +219,81 @@ pub fn file_name(vendor: Vendor, index: usize) -> String {
     format!("{}-{:04}.json", vendor.name(), index + 1)
 }
 
-/// Runs the hook on each user's item and cuts the items into batches of `size`.
-fn items_in_batches<'u>(
+/// What roster needs to know of a payload item besides its JSON.
+trait PayloadItem: Serialize {
+    /// Whether the item sets a password.
+    fn has_password(&self) -> bool;
+}
+
+impl PayloadItem for Value {
+    fn has_password(&self) -> bool {
+        self.get("Password").is_some()
+    }
+}
+
+/// A payload item: as roster built it, or as the tenant's export hook returned it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item<T> {
+    Built(T),
+    Hooked(Value),
+}
+
+impl<T: PayloadItem> Item<T> {
+    fn has_password(&self) -> bool {
+        match self {
+            Item::Built(item) => item.has_password(),
+            Item::Hooked(item) => item.has_password(),
+        }
+    }
+}
+
+/// The items of one file, with the keys and counts of their users.
+struct Items<T> {
+    items: Vec<Item<T>>,
+    keys: Vec<String>,
+    counts: Counts,
+    passwords: usize,
+}
+
+impl<T: PayloadItem> Items<T> {
+    fn with_capacity(size: usize) -> Items<T> {
+        Items {
+            items: Vec::with_capacity(size),
+            keys: Vec::with_capacity(size),
+            counts: Counts::default(),
+            passwords: 0,
+        }
+    }
+
+    fn push(&mut self, user: &ExportUser, item: Item<T>) {
+        self.counts.count(user.operation);
+        self.keys.push(user.key.clone());
+        self.passwords += usize::from(item.has_password());
+        self.items.push(item);
+    }
+}
+
+/// Makes each user's item, runs the hook (if any) on it, and cuts the items into batches of
+/// `size`.
+fn items_in_batches<'u, T: PayloadItem>(
     users: impl IntoIterator<Item = &'u ExportUser>,
     size: usize,
-    hook: &mut Hook,
-    make: &mut dyn FnMut(&ExportUser) -> Result<Value>,
-) -> Result<Vec<Vec<(&'u ExportUser, Value)>>> {
-    let mut batches: Vec<Vec<(&ExportUser, Value)>> = Vec::new();
+    mut hook: Option<&mut Hook>,
+    make: &mut dyn FnMut(&'u ExportUser) -> Result<T>,
+) -> Result<Vec<Items<T>>> {
+    let mut batches: Vec<Items<T>> = Vec::new();
     for user in users {
-        let item = hook(user, make(user)?)?;
+        let built = make(user)?;
+        let item = match hook.as_deref_mut() {
+            Some(hook) => Item::Hooked(hook(user, to_json(&built))?),
+            None => Item::Built(built),
+        };
         match batches.last_mut() {
-            Some(batch) if batch.len() < size => batch.push((user, item)),
+            Some(batch) if batch.items.len() < size => batch.push(user, item),
             _ => {
-                let mut batch = Vec::with_capacity(size.min(1 << 12));
-                batch.push((user, item));
+                let mut batch = Items::with_capacity(size.min(1 << 12));
+                batch.push(user, item);
                 batches.push(batch);
             }
         }
@@ -338,53 +301,94 @@ fn items_in_batches<'u>(
     Ok(batches)
 }
 
-/// The keys and counts of a batch's items, and the items as a JSON array.
-fn split_items(items: Vec<(&ExportUser, Value)>) -> (Vec<String>, Counts, Value) {
-    let mut counts = Counts::default();
-    let mut keys = Vec::with_capacity(items.len());
-    let mut values = Vec::with_capacity(items.len());
-    for (user, item) in items {
-        counts.count(user.operation);
-        keys.push(user.key.clone());
-        values.push(item);
-    }
-    (keys, counts, Value::Array(values))
+/// A payload part as a JSON value.
+fn to_json(part: &impl Serialize) -> Value {
+    serde_json::to_value(part).expect(JSON_ONLY)
 }
 
 /// Inserts `value` under `name` when there is one.
-fn put(item: &mut Map<String, Value>, name: &str, value: Option<Value>) {
+fn put(item: &mut Map<String, Value>, name: &str, value: Option<impl Serialize>) {
     if let Some(value) = value {
-        item.insert(name.to_string(), value);
+        item.insert(name.to_string(), to_json(&value));
+    }
+}
+
+/// A text field as the vendor's nullable string.
+#[derive(Debug, Clone, PartialEq)]
+enum Text<'a> {
+    /// Text as the user has it.
+    Str(&'a str),
+    /// A cleared field.
+    Null,
+    /// A value of another type, sent as its text.
+    Other(String),
+}
+
+impl Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Text::Str(text) => serializer.serialize_str(text),
+            Text::Null => serializer.serialize_none(),
+            Text::Other(text) => serializer.serialize_str(text),
+        }
     }
 }
 
 /// A text field as the vendor's nullable string: a cleared field becomes `null`.
-fn text_or_null(value: Option<&Value>) -> Option<Value> {
+fn text_or_null(value: Option<&Value>) -> Option<Text<'_>> {
     value.map(|v| match v {
-        Value::String(_) => v.clone(),
-        Value::Null => Value::Null,
-        other => Value::String(crate::render::cell(other)),
+        Value::String(text) => Text::Str(text),
+        Value::Null => Text::Null,
+        other => Text::Other(crate::render::cell(other)),
     })
 }
 
 /// A boolean field: the vendors have no "unset" boolean, so a cleared one is left out.
-fn boolean(value: Option<&Value>) -> Option<Value> {
-    value.and_then(Value::as_bool).map(Value::Bool)
+fn boolean(value: Option<&Value>) -> Option<bool> {
+    value.and_then(Value::as_bool)
+}
+
+/// A list or map sent as it is, or, when cleared, as an empty one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OrEmpty<'a> {
+    /// The user's list or map.
+    Value(&'a Value),
+    /// `[]`.
+    List,
+    /// `{}`.
+    Object,
+}
+
+impl Serialize for OrEmpty<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            OrEmpty::Value(value) => value.serialize(serializer),
+            OrEmpty::List => serializer.serialize_seq(Some(0))?.end(),
+            OrEmpty::Object => serializer.serialize_map(Some(0))?.end(),
+        }
+    }
 }
 
 /// A list of text as a JSON array: a cleared list becomes `[]`.
-fn list(value: Option<&Value>) -> Option<Value> {
+fn list(value: Option<&Value>) -> Option<OrEmpty<'_>> {
     value.map(|v| match v {
-        Value::Array(items) => Value::Array(items.clone()),
-        _ => Value::Array(Vec::new()),
+        Value::Array(_) => OrEmpty::Value(v),
+        _ => OrEmpty::List,
     })
 }
 
 /// The attributes map: a cleared one becomes `{}`.
-fn attributes(value: Option<&Value>) -> Option<Value> {
+fn attributes(value: Option<&Value>) -> Option<OrEmpty<'_>> {
     value.map(|v| match v {
-        Value::Object(map) => Value::Object(map.clone()),
-        _ => Value::Object(Map::new()),
+        Value::Object(_) => OrEmpty::Value(v),
+        _ => OrEmpty::Object,
     })
 }
 
@@ -417,7 +421,8 @@ fn column(name: &str, value: &Value) -> (String, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::FieldChange;
+    use crate::plan::change::{Action, Change, FieldChange};
+    use crate::store::state::Record;
     use serde_json::json;
 
     fn change(action: Action, fields: Vec<FieldChange>, after: Value) -> Change {
@@ -433,46 +438,12 @@ mod tests {
     }
 
     #[test]
-    fn an_update_knows_what_it_sets_and_clears_and_drops_the_password_hash() {
-        let fields = vec![
-            FieldChange {
-                field: "email".into(),
-                before: json!("a@x"),
-                after: Value::Null,
-            },
-            FieldChange {
-                field: "roles".into(),
-                before: Value::Null,
-                after: json!(["tech"]),
-            },
-        ];
-        let after = json!({"external_id": "u1", "roles": ["tech"], "password": "$sha256$aa$bb"});
-        let user = ExportUser::from_change(change(Action::Update, fields, after), None);
-        assert_eq!(user.get(Field::Email), Some(&Value::Null));
-        assert_eq!(user.get(Field::Language), None);
-        assert!(user.plan_touches(Field::Roles) && user.plan_touches(Field::Email));
-        assert!(!user.plan_touches(Field::ExternalId));
-        assert!(!user.record.contains_key("password"));
-        assert_eq!(user.platform_id(Vendor::ESystems), Some(&json!(12)));
-        assert_eq!(user.platform_id(Vendor::FieldSquared), None);
-    }
-
-    #[test]
-    fn a_create_sets_every_field_it_has() {
-        let after = json!({"external_id": "u1", "roles": ["tech"]});
-        let user = ExportUser::from_change(change(Action::Create, vec![], after), None);
-        assert!(user.plan_touches(Field::Roles));
-        assert_eq!(user.describe(), "`u1` (in.csv:2)");
-    }
-
-    #[test]
     fn batches_hold_at_most_the_batch_size() {
         let users: Vec<ExportUser> = (0..5)
             .map(|i| ExportUser::unchanged(&format!("u{i}"), Record::new(), None))
             .collect();
-        let mut hook = |_: &ExportUser, item: Value| Ok(item);
-        let batches = items_in_batches(&users, 2, &mut hook, &mut |u| Ok(json!(u.key))).unwrap();
-        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        let batches = items_in_batches(&users, 2, None, &mut |u| Ok(json!(u.key))).unwrap();
+        let sizes: Vec<usize> = batches.iter().map(|b| b.items.len()).collect();
         assert_eq!(sizes, vec![2, 2, 1]);
     }
 
@@ -505,9 +476,10 @@ mod tests {
             item["Status"] = json!("hooked");
             Ok(item)
         };
-        let export = export(Vendor::ServicePower, &users, &context, &mut hook).unwrap();
+        let export = export(Vendor::ServicePower, &users, &context, Some(&mut hook)).unwrap();
         assert_eq!(seen, vec!["u1", "u2"]);
-        let items = export.batches[0].body["Users"].as_array().unwrap();
+        let body: Value = serde_json::from_slice(&export.batches[0].body).unwrap();
+        let items = body["Users"].as_array().unwrap();
         assert!(items.iter().all(|i| i["Status"] == "hooked"));
         assert_eq!(items[0]["Password"], "pw");
     }

@@ -8,12 +8,13 @@
 //! the two are never sent together. Updates carry the whole record, so the vendor ends up
 //! with what the state holds.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::results::{self, Outcome};
 use super::{
-    attributes, boolean, column, items_in_batches, list, put, split_items, text_or_null, Batch,
-    Context, ExportUser, Hook, Operation,
+    attributes, boolean, column, items_in_batches, list, pretty, put, text_or_null, Batch, Context,
+    ExportUser, Hook, Operation, OrEmpty, PayloadItem, Text,
 };
 use crate::error::{Error, Result};
 use crate::user::{Field, CUD};
@@ -28,7 +29,11 @@ pub const PATH: &str = "/seiapi/v3/bulk/Users";
 /// The files of a ServicePower export: `{"Users": […]}`, at most `batch_size` users each.
 /// An update that changes a `username` is refused: the username is the `UserID`, and
 /// sending the new one would create a second user rather than rename the first.
-pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Result<Vec<Batch>> {
+pub fn batches(
+    users: &[ExportUser],
+    context: &Context,
+    hook: Option<&mut Hook>,
+) -> Result<Vec<Batch>> {
     if let Some(user) = users
         .iter()
         .find(|u| u.operation == Operation::Update && u.plan_touches(Field::Username))
@@ -42,109 +47,142 @@ pub fn batches(users: &[ExportUser], context: &Context, hook: &mut Hook) -> Resu
     Ok(batches
         .into_iter()
         .map(|items| {
-            let (keys, counts, users) = split_items(items);
-            let mut body = Map::new();
-            body.insert("Users".into(), users);
-            Batch {
-                method: METHOD,
-                path: PATH.to_string(),
-                body: Value::Object(body),
-                keys,
-                deleted_by_sync: Vec::new(),
-                counts,
-            }
+            Batch::new(METHOD, PATH.to_string(), items, |users| {
+                pretty(&Body { users })
+            })
         })
         .collect())
 }
 
+/// The body of a bulk request.
+#[derive(Serialize)]
+struct Body<T> {
+    #[serde(rename = "Users")]
+    users: Vec<T>,
+}
+
+/// One User Object, its properties in the order a JSON object of them sorts in.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserObject<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activated: Option<bool>,
+    /// 1 create, 2 update, 3 delete.
+    #[serde(rename = "CUD")]
+    cud: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<OrEmpty<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_name: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_mobile_worker: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language_code: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_name: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phones: Option<Phones<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reset_password: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<OrEmpty<'a>>,
+    #[serde(rename = "ServiceTeamID", skip_serializing_if = "Option::is_none")]
+    service_team_id: Option<&'a Value>,
+    #[serde(rename = "UserID")]
+    user_id: &'a str,
+}
+
+impl PayloadItem for UserObject<'_> {
+    fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+}
+
 /// One User Object with its `CUD`: 1 create, 2 update, 3 delete (`UserID` and `CUD` only).
-pub fn item(user: &ExportUser) -> Value {
-    let mut item = Map::new();
+pub fn item(user: &ExportUser) -> UserObject<'_> {
     let user_id = user
         .text(Field::Username)
         .filter(|u| !u.is_empty())
         .unwrap_or(&user.key);
-    item.insert("UserID".into(), Value::String(user_id.to_string()));
     let cud = match user.operation {
         Operation::Create => 1,
         Operation::Update | Operation::Unchanged => 2,
         Operation::Delete => 3,
     };
-    item.insert("CUD".into(), cud.into());
+    let mut item = UserObject {
+        user_id,
+        cud,
+        activated: None,
+        email: None,
+        extensions: None,
+        first_name: None,
+        is_mobile_worker: None,
+        language_code: None,
+        last_name: None,
+        locked: None,
+        password: None,
+        phones: None,
+        reset_password: None,
+        roles: None,
+        service_team_id: None,
+    };
     if user.operation == Operation::Delete {
-        return Value::Object(item);
+        return item;
     }
-    put(
-        &mut item,
-        "FirstName",
-        text_or_null(user.get(Field::FirstName)),
-    );
-    put(
-        &mut item,
-        "LastName",
-        text_or_null(user.get(Field::LastName)),
-    );
-    put(&mut item, "Email", text_or_null(user.get(Field::Email)));
-    put(&mut item, "Phones", user.get(Field::Phones).map(phones));
-    put(
-        &mut item,
-        "ServiceTeamID",
-        user.get(Field::Teams).map(|teams| {
-            teams
-                .as_array()
-                .and_then(|t| t.first())
-                .cloned()
-                .unwrap_or(Value::Null)
-        }),
-    );
-    put(
-        &mut item,
-        "LanguageCode",
-        text_or_null(user.get(Field::Language)),
-    );
-    put(
-        &mut item,
-        "IsMobileWorker",
-        boolean(user.get(Field::MobileWorker)),
-    );
-    put(&mut item, "Activated", boolean(user.get(Field::Active)));
-    put(&mut item, "Locked", boolean(user.get(Field::Locked)));
-    put(
-        &mut item,
-        "Extensions",
-        attributes(user.get(Field::Attributes)),
-    );
+    item.first_name = text_or_null(user.get(Field::FirstName));
+    item.last_name = text_or_null(user.get(Field::LastName));
+    item.email = text_or_null(user.get(Field::Email));
+    item.phones = user.get(Field::Phones).map(Phones);
+    item.service_team_id = user.get(Field::Teams).map(|teams| {
+        const NULL: &Value = &Value::Null;
+        teams.as_array().and_then(|t| t.first()).unwrap_or(NULL)
+    });
+    item.language_code = text_or_null(user.get(Field::Language));
+    item.is_mobile_worker = boolean(user.get(Field::MobileWorker));
+    item.activated = boolean(user.get(Field::Active));
+    item.locked = boolean(user.get(Field::Locked));
+    item.extensions = attributes(user.get(Field::Attributes));
     if user.plan_touches(Field::Roles) {
-        put(&mut item, "Roles", list(user.get(Field::Roles)));
+        item.roles = list(user.get(Field::Roles));
     }
     let reset = user.plan_touches(Field::ResetPassword)
         && user.get(Field::ResetPassword) == Some(&Value::Bool(true));
     if user.plan_touches(Field::ResetPassword) {
-        put(
-            &mut item,
-            "ResetPassword",
-            boolean(user.get(Field::ResetPassword)),
-        );
+        item.reset_password = boolean(user.get(Field::ResetPassword));
     }
-    if let Some(password) = user.password.as_deref().filter(|_| !reset) {
-        item.insert("Password".into(), Value::String(password.to_string()));
-    }
-    Value::Object(item)
+    item.password = user.password.as_deref().filter(|_| !reset);
+    item
 }
 
-fn phones(value: &Value) -> Value {
-    let phones = value.as_array().map(Vec::as_slice).unwrap_or_default();
-    Value::Array(
-        phones
-            .iter()
-            .map(|phone| {
-                let mut item = Map::new();
-                item.insert("PhoneNum".into(), phone["number"].clone());
-                put(&mut item, "PhoneType", phone.get("type").cloned());
-                Value::Object(item)
-            })
-            .collect(),
-    )
+/// The canonical phones as ServicePower's `[{"PhoneNum", "PhoneType"}]`.
+#[derive(Debug)]
+pub struct Phones<'a>(&'a Value);
+
+impl Serialize for Phones<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let phones = self.0.as_array().map(Vec::as_slice).unwrap_or_default();
+        serializer.collect_seq(phones.iter().map(|phone| Phone {
+            number: &phone["number"],
+            kind: phone.get("type"),
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct Phone<'a> {
+    #[serde(rename = "PhoneNum")]
+    number: &'a Value,
+    #[serde(rename = "PhoneType", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a Value>,
 }
 
 /// A User Object (from a vendor file given as input) as canonical columns: `UserID` fills
@@ -242,6 +280,10 @@ mod tests {
     use crate::vendor::results::Status;
     use serde_json::json;
 
+    fn json_item(user: &ExportUser) -> Value {
+        serde_json::to_value(item(user)).unwrap()
+    }
+
     fn user(action: Action, after: Value, password: Option<&str>) -> ExportUser {
         let change = Change {
             action,
@@ -268,7 +310,7 @@ mod tests {
             "language": "en", "mobile_worker": true, "active": false, "roles": ["tech"],
             "attributes": {"Cost Center": "42"}
         });
-        let item = item(&user(Action::Create, after, Some("pw")));
+        let item = json_item(&user(Action::Create, after, Some("pw")));
         assert_eq!(
             item,
             json!({
@@ -284,7 +326,7 @@ mod tests {
     #[test]
     fn reset_password_wins_over_password() {
         let after = json!({"external_id": "T1", "username": "ada", "reset_password": true});
-        let item = item(&user(Action::Create, after, Some("pw")));
+        let item = json_item(&user(Action::Create, after, Some("pw")));
         assert_eq!(item["UserID"], "ada");
         assert_eq!(item["ResetPassword"], true);
         assert!(item.get("Password").is_none());
@@ -320,9 +362,7 @@ mod tests {
             workspace: None,
             first_batch: 0,
         };
-        let error = batches(&users, &context, &mut |_, item| Ok(item))
-            .unwrap_err()
-            .to_string();
+        let error = batches(&users, &context, None).unwrap_err().to_string();
         assert!(
             error.contains("`T1` (in.csv:3) changes `username`"),
             "{error}"
@@ -331,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_delete_is_the_user_id_and_cud_only() {
-        let item = item(&user(Action::Delete, Value::Null, None));
+        let item = json_item(&user(Action::Delete, Value::Null, None));
         assert_eq!(item, json!({"UserID": "ada", "CUD": 3}));
     }
 
