@@ -182,11 +182,9 @@ fn evaluate(evaluators: &Evaluators, rows: Vec<Row>) -> Result<Evaluations> {
             .with(|evaluator| evaluator.evaluate(&row))
             .map(|e| (row.position, e))
     };
-    if evaluators.single() {
-        rows.into_iter().map(run).collect()
-    } else {
-        rows.into_par_iter().map(run).collect()
-    }
+    // On the pool even with one thread: chunks handed over back to back then take turns
+    // on it, rather than both spinning on its one evaluator.
+    rows.into_par_iter().map(run).collect()
 }
 
 fn check_mass_delete(summary: &Summary, user_count: u64, max_percent: Option<f64>) -> Result<()> {

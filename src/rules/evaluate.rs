@@ -49,11 +49,6 @@ pub struct Evaluators {
 }
 
 impl Evaluators {
-    /// Whether there is one evaluator only (work in parallel would only wait on it).
-    pub fn single(&self) -> bool {
-        self.slots.len() == 1
-    }
-
     /// Runs `work` with the current thread's evaluator.
     pub fn with<T>(&self, work: impl FnOnce(&mut Evaluator) -> T) -> T {
         let slot = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
