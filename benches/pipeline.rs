@@ -79,9 +79,9 @@ impl Data {
         let mut workspace = Workspace::open(&path).unwrap();
         if loaded {
             let tx = workspace.write().unwrap();
-            let (id, _) =
-                planner::plan(&tx, pack, refs(), &request(&[self.file("base.csv")], false))
-                    .unwrap();
+            let id = planner::plan(&tx, pack, refs(), &request(&[self.file("base.csv")], false))
+                .unwrap()
+                .id;
             let plan = plans::find(&tx, "default", &id.to_string()).unwrap();
             applies::apply(&tx, &plan, pack.digest(), &Progress::hidden()).unwrap();
             tx.commit().unwrap();
@@ -222,13 +222,14 @@ fn bench_apply(c: &mut Criterion) {
         group.throughput(Throughput::Elements(data.users));
         let mut workspace = data.workspace(&pack, false);
         let tx = workspace.write().unwrap();
-        let (id, _) = planner::plan(
+        let id = planner::plan(
             &tx,
             &pack,
             refs(),
             &request(&[data.file("base.csv")], false),
         )
-        .unwrap();
+        .unwrap()
+        .id;
         tx.commit().unwrap();
         group.bench_function(BenchmarkId::new("first_load", users), |b| {
             b.iter(|| {
@@ -249,13 +250,14 @@ fn bench_export(c: &mut Criterion) {
         let pack = default_pack();
         let mut workspace = data.workspace(&pack, false);
         let tx = workspace.write().unwrap();
-        let (id, _) = planner::plan(
+        let id = planner::plan(
             &tx,
             &pack,
             refs(),
             &request(&[data.file("base.csv")], false),
         )
-        .unwrap();
+        .unwrap()
+        .id;
         tx.commit().unwrap();
         let settings = pack.settings().clone();
         let context = Context {

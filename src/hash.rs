@@ -24,6 +24,17 @@ impl Hash128 {
     pub fn short(self) -> u64 {
         self.0[0]
     }
+
+    /// The 16 bytes it is stored as.
+    pub fn to_bytes(self) -> [u8; 16] {
+        (u128::from(self.0[1]) << 64 | u128::from(self.0[0])).to_le_bytes()
+    }
+
+    /// The hash stored as `bytes`, when they are 16.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Hash128> {
+        let bytes: [u8; 16] = bytes.try_into().ok()?;
+        Some(Hash128::from(u128::from_le_bytes(bytes)))
+    }
 }
 
 impl From<u128> for Hash128 {
@@ -119,6 +130,13 @@ impl<V> FrozenMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_round_trips_through_its_bytes() {
+        let hash = Hash128::of("U0000042");
+        assert_eq!(Hash128::from_bytes(&hash.to_bytes()), Some(hash));
+        assert_eq!(Hash128::from_bytes(&[1, 2, 3]), None);
+    }
 
     #[test]
     fn a_hash_keeps_its_128_bits_and_indexes_by_its_low_word() {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use roster::plan::planner::{self, PlanRequest};
+use roster::plan::planner::{self, PlanRequest, Planned};
 use roster::progress::Progress;
 use roster::read::ReadOptions;
 use roster::rules::{RefTables, RulePack};
@@ -80,10 +80,11 @@ impl Scratch {
     }
 
     fn plan(&mut self, csv: &str, sync: bool) -> (i64, Summary) {
-        self.plan_file("in.csv", csv, sync)
+        let planned = self.plan_file("in.csv", csv, sync);
+        (planned.id, planned.summary)
     }
 
-    fn plan_file(&mut self, name: &str, contents: &str, sync: bool) -> (i64, Summary) {
+    fn plan_file(&mut self, name: &str, contents: &str, sync: bool) -> Planned {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         let inputs = [path.to_string_lossy().into_owned()];
@@ -124,6 +125,26 @@ impl Scratch {
             planner::revert(&tx, "default", self.pack.digest(), apply_id, targets).unwrap();
         tx.commit().unwrap();
         id
+    }
+
+    /// Drops every stored fingerprint, so every row goes through the rules.
+    fn forget_fingerprints(&mut self) {
+        self.workspace
+            .conn
+            .execute("UPDATE users SET source_fingerprint = NULL", [])
+            .unwrap();
+    }
+
+    /// How many changes of a plan keep their row's fingerprint.
+    fn fingerprinted_changes(&self, plan_id: i64) -> u64 {
+        self.workspace
+            .conn
+            .query_row(
+                "SELECT count(*) FROM plan_changes WHERE plan_id = ?1 AND source_fingerprint IS NOT NULL",
+                [plan_id],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
 
     fn state(&self) -> Vec<(String, String)> {
@@ -239,10 +260,45 @@ proptest! {
             let (id, _) = s.plan(&base, false);
             s.apply(id);
         }
-        let (csv_plan, csv_summary) = from_csv.plan_file("next.csv", &next, sync);
-        let (json_plan, json_summary) = from_json.plan_file("next.json", &as_json(&next), sync);
-        prop_assert_eq!(csv_summary, json_summary);
-        prop_assert_eq!(plan_contents(&from_csv, csv_plan), plan_contents(&from_json, json_plan));
+        let csv = from_csv.plan_file("next.csv", &next, sync);
+        let json = from_json.plan_file("next.json", &as_json(&next), sync);
+        prop_assert_eq!(csv.summary, json.summary);
+        prop_assert_eq!(plan_contents(&from_csv, csv.id), plan_contents(&from_json, json.id));
+    }
+
+    /// Rows recognised by their fingerprints (the rules not run on them) plan exactly as
+    /// rows the rules run on: the same plan with the stored fingerprints and without.
+    #[test]
+    fn a_row_recognised_by_its_fingerprint_plans_as_if_the_rules_ran(
+        base in file(), next in file(), third in file(), sync in any::<bool>()
+    ) {
+        let mut remembering = Scratch::new();
+        let mut forgetting = Scratch::new();
+        let mut next_plan = 0;
+        for s in [&mut remembering, &mut forgetting] {
+            let (id, _) = s.plan(&base, false);
+            s.apply(id);
+            let (id, _) = s.plan(&next, sync);
+            s.apply(id);
+            next_plan = id;
+        }
+        forgetting.forget_fingerprints();
+        let mut reused = Vec::new();
+        for again in [&next, &third] {
+            let remembered = remembering.plan_file("again.csv", again, sync);
+            let forgotten = forgetting.plan_file("again.csv", again, sync);
+            prop_assert_eq!(forgotten.reused, 0);
+            prop_assert_eq!(remembered.summary, forgotten.summary);
+            prop_assert_eq!(
+                plan_contents(&remembering, remembered.id),
+                plan_contents(&forgetting, forgotten.id)
+            );
+            reused.push(remembered.reused);
+        }
+        // Planning the applied file again recognises every row whose change kept its
+        // fingerprint.
+        let kept = remembering.fingerprinted_changes(next_plan);
+        prop_assert!(reused[0] >= kept, "{} reused, {kept} fingerprints kept", reused[0]);
     }
 
     #[test]

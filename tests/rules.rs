@@ -240,3 +240,94 @@ fn the_readme_tenant_plans_its_fixture_with_its_lookup() {
         "the cost center was looked up"
     );
 }
+
+/// How many rows `roster plan` said it recognised by their fingerprints (0 without the note).
+fn reused(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("note: "))
+        .and_then(|l| l.split(' ').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// The parts of a plan document that say what it does (not its id).
+fn what_it_does(plan: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!([plan["summary"], plan["changes"], plan["problems"]])
+}
+
+/// A row exactly as when its user was last applied is recognised by its fingerprint: the
+/// rules do not run on it again, and the plan is the one they would give, `Unique` included.
+/// New rules or new reference tables send every row through the rules again.
+#[test]
+fn rows_applied_before_skip_the_rules_until_the_rules_or_references_change() {
+    let w = shipped();
+    let location = w.fixture("acme-hr/location.csv");
+    let employees = w.fixture("acme-hr/employees.csv");
+    let acme = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--tenant", "acme-hr"]);
+        w.ok(&all)
+    };
+    acme(&["ref", "load", "location", location.to_str().unwrap()]);
+    acme(&["plan", "employees.csv", "-q"]);
+    acme(&["apply", "latest"]);
+
+    // The same rows, one renamed, and a new one with an e-mail address a stored user holds.
+    let text = std::fs::read_to_string(&employees).unwrap();
+    let next = text.replacen("Ola,Nordmann", "Ola,Nordmann-Berg", 1)
+        + "E10099,Per,Hansen,kari.nordmann@acme.example,912 00 000,CC-1040,Field Service North,01.03.2024,Active\n";
+    w.write("next.csv", next);
+    let plan = |w: &Workdir| {
+        let out = w.run(&[
+            "plan", "next.csv", "--tenant", "acme-hr", "--output", "json",
+        ]);
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        (reused(&out.stderr), out.json())
+    };
+    let (recognised, remembered) = plan(&w);
+    let [create, update, _, unchanged, error, warning] = counts(&remembered);
+    assert_eq!((create, update), (0, 1), "{:?}", counts(&remembered));
+    assert!(
+        recognised > 0 && recognised <= unchanged,
+        "{recognised} recognised of {unchanged} unchanged"
+    );
+    assert!(error > 0 && warning > 0, "{:?}", counts(&remembered));
+    let unique =
+        remembered["problems"].as_array().unwrap().iter().any(|p| {
+            p["key"] == "E10099" && p["message"].as_str().unwrap().contains("kari.nordmann")
+        });
+    assert!(
+        unique,
+        "the new row's e-mail is taken: {}",
+        remembered["problems"]
+    );
+
+    // Without the fingerprints every row goes through the rules: the same plan.
+    rusqlite::Connection::open(w.db())
+        .unwrap()
+        .execute("UPDATE users SET source_fingerprint = NULL", [])
+        .unwrap();
+    let (none, forgotten) = plan(&w);
+    assert_eq!(none, 0);
+    assert_eq!(what_it_does(&remembered), what_it_does(&forgotten));
+
+    // The next apply of the same rows stores their fingerprints again, changed or not.
+    acme(&["plan", "employees.csv", "-q"]);
+    acme(&["apply", "latest"]);
+    assert_eq!(plan(&w).0, recognised);
+
+    // New references or rules: every row goes through the rules, until the next apply.
+    let moved = std::fs::read_to_string(&location)
+        .unwrap()
+        .replace("Oslo depot", "Oslo depot (new)");
+    w.write("location.csv", moved);
+    acme(&["ref", "load", "location", "location.csv"]);
+    assert_eq!(plan(&w).0, 0, "the references changed");
+    acme(&["plan", "employees.csv", "-q"]);
+    acme(&["apply", "latest"]);
+    assert_eq!(plan(&w).0, recognised);
+    let rules = w.path().join("rules/acme-hr/20_validate.rhai");
+    let script = std::fs::read_to_string(&rules).unwrap();
+    std::fs::write(&rules, format!("// edited\n{script}")).unwrap();
+    assert_eq!(plan(&w).0, 0, "the rules changed");
+}

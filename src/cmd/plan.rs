@@ -23,8 +23,11 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
     let read = read_options(args)?;
     let pack = load_pack(cli)?;
     let mut workspace = open_workspace(cli)?;
-    let (plan_id, summary) = match args.revert {
-        Some(apply_id) => revert(&mut workspace, cli, pack.digest(), apply_id)?,
+    let (plan_id, summary, reused) = match args.revert {
+        Some(apply_id) => {
+            let (plan_id, summary) = revert(&mut workspace, cli, pack.digest(), apply_id)?;
+            (plan_id, summary, 0)
+        }
         None => {
             let request = PlanRequest {
                 tenant: &cli.tenant,
@@ -39,9 +42,14 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
             let refs = Arc::new(RefTables::new(refs::all(&tx, &cli.tenant)?));
             let planned = planner::plan(&tx, &pack, refs, &request)?;
             tx.commit()?;
-            planned
+            (planned.id, planned.summary, planned.reused)
         }
     };
+    if reused > 0 && !cli.quiet {
+        eprintln!(
+            "note: {reused} row(s) are exactly as when their users were last applied, with the same rules and reference tables; the rules were not run on them again"
+        );
+    }
     show(
         &workspace,
         cli,

@@ -119,7 +119,8 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         progress: Progress::counter("loading", Progress::wanted(cli.quiet)),
         kind: PlanKind::StateLoad,
     };
-    let (plan_id, summary) = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+    let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+    let (plan_id, summary) = (planned.id, planned.summary);
     let applied = match args.dry_run {
         true => None,
         false => {

@@ -1,5 +1,6 @@
 //! Planning: canonical users diffed against the stored state, with the vendors' CUD rules.
 
 pub mod change;
+pub mod fingerprint;
 pub mod planner;
 pub mod problem;

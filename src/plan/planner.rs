@@ -17,6 +17,7 @@ use crate::hash::{FrozenMap, Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
 use crate::overlap::Overlap;
 use crate::plan::change::{self, Action, Change, FieldChange};
+use crate::plan::fingerprint::Fingerprints;
 use crate::plan::problem::{Problem, Severity};
 use crate::progress::Progress;
 use crate::read::{self, Position, ReadOptions, Row};
@@ -53,13 +54,24 @@ pub struct PlanRequest<'a> {
     pub kind: PlanKind,
 }
 
-/// Makes and stores a plan inside the caller's transaction; returns its id and counts.
+/// A stored plan's id and counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Planned {
+    /// The plan's id.
+    pub id: i64,
+    /// What it does.
+    pub summary: Summary,
+    /// Rows whose fingerprint named a stored user, so the rules did not run on them.
+    pub reused: u64,
+}
+
+/// Makes and stores a plan inside the caller's transaction.
 pub fn plan(
     conn: &Connection,
     pack: &RulePack,
     refs: Arc<RefTables>,
     request: &PlanRequest,
-) -> Result<(i64, Summary)> {
+) -> Result<Planned> {
     let (digest, user_count) = state::summary(conn, request.tenant)?;
     let mut writer = PlanWriter::begin(
         conn,
@@ -71,6 +83,11 @@ pub fn plan(
         None,
     )?;
     let evaluators = pack.evaluators(refs.clone())?;
+    let fingerprints = Fingerprints::new(
+        pack.digest(),
+        refs.digest(),
+        state::fingerprints(conn, request.tenant)?,
+    );
     let mut settle = Settler {
         conn,
         tenant: request.tenant,
@@ -79,16 +96,18 @@ pub fn plan(
         unique: UniqueIndex::new(conn, request.tenant, &pack.unique_fields())?,
         warned_columns: HashSet::new(),
         summary: Summary::default(),
+        reused: 0,
+        keep_fingerprints: request.kind == PlanKind::Plan,
         writer: &mut writer,
     };
     let mut inputs = Vec::new();
     // While one chunk is settled (in order, on this thread), the next is evaluated by the
     // rules on the others: the two stages overlap instead of taking turns.
     std::thread::scope(|scope| -> Result<()> {
-        let evaluators = &evaluators;
+        let (evaluators, fingerprints) = (&evaluators, &fingerprints);
         let mut overlap = Overlap::new(scope);
         let mut hand_over = |next: Option<Vec<Row>>, settle: &mut Settler| -> Result<()> {
-            let job = next.map(|rows| move || evaluate(evaluators, rows));
+            let job = next.map(|rows| move || evaluate(evaluators, fingerprints, rows));
             match overlap.hand_over(job)? {
                 Some(done) => settle.chunk(done),
                 None => Ok(()),
@@ -122,7 +141,7 @@ pub fn plan(
         settle.delete_absent()?;
     }
     request.progress.finish();
-    let summary = settle.summary;
+    let (summary, reused) = (settle.summary, settle.reused);
     check_mass_delete(
         &summary,
         user_count,
@@ -132,7 +151,11 @@ pub fn plan(
     )?;
     let id = writer.id();
     writer.finish(&inputs, &summary)?;
-    Ok((id, summary))
+    Ok(Planned {
+        id,
+        summary,
+        reused,
+    })
 }
 
 /// Without a map hook the columns are the fields: a file whose key column is missing, or
@@ -173,14 +196,28 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
     ))
 }
 
-/// A chunk of rows after the rules, each with its position.
-type Evaluations = Vec<(Position, Evaluated)>;
+/// A row after the rules, or the stored user its fingerprint names.
+enum Outcome {
+    Evaluated(Evaluated),
+    /// The rowid of the stored user the row makes.
+    Known(i64),
+}
 
-fn evaluate(evaluators: &Evaluators, rows: Vec<Row>) -> Result<Evaluations> {
+/// A chunk of rows after the rules, each with its position and fingerprint.
+type Evaluations = Vec<(Position, Hash128, Outcome)>;
+
+fn evaluate(
+    evaluators: &Evaluators,
+    fingerprints: &Fingerprints,
+    rows: Vec<Row>,
+) -> Result<Evaluations> {
     let run = |row: Row| {
-        evaluators
-            .with(|evaluator| evaluator.evaluate(&row))
-            .map(|e| (row.position, e))
+        let fingerprint = fingerprints.of(&row);
+        let outcome = match fingerprints.known(fingerprint) {
+            Some(rowid) => Outcome::Known(rowid),
+            None => Outcome::Evaluated(evaluators.with(|evaluator| evaluator.evaluate(&row))?),
+        };
+        Ok((row.position, fingerprint, outcome))
     };
     // On the pool even with one thread: chunks handed over back to back then take turns
     // on it, rather than both spinning on its one evaluator.
@@ -215,16 +252,56 @@ struct Settler<'a, 'w> {
     unique: UniqueIndex,
     warned_columns: HashSet<String>,
     summary: Summary,
+    /// Rows settled as the stored user their fingerprint names.
+    reused: u64,
+    /// Whether the changes keep the fingerprints of their rows (not for a state load).
+    keep_fingerprints: bool,
     writer: &'w mut PlanWriter<'a>,
 }
 
 impl Settler<'_, '_> {
     fn chunk(&mut self, rows: Evaluations) -> Result<()> {
         rows.into_iter()
-            .try_for_each(|(position, evaluated)| self.row(&position, evaluated))
+            .try_for_each(|(position, fingerprint, outcome)| match outcome {
+                Outcome::Evaluated(evaluated) => self.row(&position, evaluated, Some(fingerprint)),
+                Outcome::Known(rowid) => {
+                    let evaluated = self.known(rowid)?;
+                    self.row(&position, evaluated, None)
+                }
+            })
     }
 
-    fn row(&mut self, position: &Position, evaluated: Evaluated) -> Result<()> {
+    /// What the rules made of a row whose fingerprint names the stored user at `rowid`: that
+    /// user as it is stored (see [`crate::plan::fingerprint`]), as far as settling a row that
+    /// changes nothing needs it: its key and its `Unique` fields.
+    fn known(&mut self, rowid: i64) -> Result<Evaluated> {
+        let (key, record) =
+            state::fields_at(self.conn, rowid, self.unique.names())?.ok_or_else(|| {
+                Error::Refused("a stored user went away while the plan was made; plan again".into())
+            })?;
+        self.reused += 1;
+        let mut user = User::new();
+        user.set(Field::ExternalId, Value::String(key));
+        for (name, value) in record {
+            if let Some(field) = Field::from_name(&name) {
+                user.set(field, value);
+            }
+        }
+        Ok(Evaluated {
+            op: Op::Upsert,
+            user,
+            ..Evaluated::default()
+        })
+    }
+
+    /// Settles one row: `fingerprint` is that of a row the rules ran on, `None` for a row
+    /// whose fingerprint named a stored user (which changes nothing once accepted).
+    fn row(
+        &mut self,
+        position: &Position,
+        evaluated: Evaluated,
+        fingerprint: Option<Hash128>,
+    ) -> Result<()> {
         let Evaluated {
             op,
             user,
@@ -232,6 +309,8 @@ impl Settler<'_, '_> {
             unknown_columns,
             platform_ids,
         } = evaluated;
+        // Only a row the rules took as it is may be recognised by its fingerprint later.
+        let plain = unknown_columns.is_empty() && problems.is_empty();
         for column in unknown_columns {
             if self.warned_columns.insert(column.clone()) {
                 self.store_problem(&unknown_column(&column, position))?;
@@ -276,7 +355,18 @@ impl Settler<'_, '_> {
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
         if !rejected {
             if let Some(key) = &key {
-                if let Some(problem) = self.diff(key, op, user, platform_ids, position)? {
+                let planned = match fingerprint {
+                    None => {
+                        self.summary.unchanged += 1;
+                        None
+                    }
+                    Some(fingerprint) => {
+                        let keep = plain && problems.is_empty() && self.keep_fingerprints;
+                        let fingerprint = keep.then_some(fingerprint);
+                        self.diff(key, op, user, platform_ids, position, fingerprint)?
+                    }
+                };
+                if let Some(problem) = planned {
                     problems.push(problem);
                 }
             }
@@ -291,6 +381,9 @@ impl Settler<'_, '_> {
     }
 
     /// Plans one accepted row; a conflict or a delete of a missing user comes back as a problem.
+    /// `fingerprint` (of a row without problems) is kept for the apply when the rules' user is
+    /// exactly the record the change makes, or the stored record the row leaves unchanged (see
+    /// [`crate::plan::fingerprint`]).
     fn diff(
         &mut self,
         key: &str,
@@ -298,18 +391,25 @@ impl Settler<'_, '_> {
         user: User,
         ids: Map<String, Value>,
         position: &Position,
+        fingerprint: Option<Hash128>,
     ) -> Result<Option<Problem>> {
+        let reusable = op == Op::Upsert && ids.is_empty() && !user.has(Field::Password);
+        let user_fields = user.fields().filter(|(_, v)| !v.is_null()).count();
         let stored = match self.index.get(&Hash128::of(key)) {
             Some(hash)
                 if op == Op::Upsert && ids.is_empty() && is_exactly_stored(key, &user, *hash) =>
             {
                 self.summary.unchanged += 1;
+                if let Some(fingerprint) = fingerprint {
+                    self.writer.fingerprint(key, fingerprint)?;
+                }
                 return Ok(None);
             }
             Some(_) => state::get(self.conn, self.tenant, key)?,
             None => None,
         };
         let source = Some(position.to_string());
+        let mut exact = false;
         let change = match (op, stored) {
             (Op::Create, Some(_)) => {
                 return Ok(Some(
@@ -351,6 +451,8 @@ impl Settler<'_, '_> {
                 }
                 let mut after = merged.after;
                 after.insert(Field::ExternalId.name().into(), Value::String(key.to_string()));
+                // The record holds the user's fields; it is the user when it holds no others.
+                exact = reusable && after.len() == user_fields;
                 Change {
                     action: if before.is_some() { Action::Update } else { Action::Create },
                     key: key.to_string(),
@@ -362,7 +464,7 @@ impl Settler<'_, '_> {
                 }
             }
         };
-        self.store_change(&change)?;
+        self.store_change(&change, fingerprint.filter(|_| exact))?;
         Ok(None)
     }
 
@@ -377,15 +479,15 @@ impl Settler<'_, '_> {
         })?;
         for key in absent {
             if let Some(stored) = state::get(self.conn, self.tenant, &key)? {
-                self.store_change(&deletion(&key, stored))?;
+                self.store_change(&deletion(&key, stored), None)?;
             }
         }
         Ok(())
     }
 
-    fn store_change(&mut self, change: &Change) -> Result<()> {
+    fn store_change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.summary.count(change.action);
-        self.writer.change(change)
+        self.writer.change(change, fingerprint)
     }
 
     fn store_problem(&mut self, problem: &Problem) -> Result<()> {
@@ -502,6 +604,7 @@ impl FirstSeen {
 /// another stored user are errors.
 struct UniqueIndex {
     fields: Vec<Field>,
+    names: Vec<&'static str>,
     /// Per field: the values rows carried.
     taken: HashMap<Field, FirstSeen>,
     /// Per field: value hash → the stored user holding it (see [`state::values_of`]).
@@ -509,6 +612,11 @@ struct UniqueIndex {
 }
 
 impl UniqueIndex {
+    /// The names of the fields it checks.
+    fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
     fn new(conn: &Connection, tenant: &str, fields: &[Field]) -> Result<UniqueIndex> {
         let stored = fields
             .iter()
@@ -516,6 +624,7 @@ impl UniqueIndex {
             .collect::<Result<_>>()?;
         Ok(UniqueIndex {
             fields: fields.to_vec(),
+            names: fields.iter().map(|f| f.name()).collect(),
             taken: HashMap::new(),
             stored,
         })
@@ -629,7 +738,7 @@ pub fn revert(
             ..change
         };
         summary.count(change.action);
-        writer.change(&change)?;
+        writer.change(&change, None)?;
     }
     let id = writer.id();
     writer.finish(&[], &summary)?;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::hash::Hash128;
 
 /// One reference table: a header and rows of text.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +93,8 @@ struct Index {
 pub struct RefTables {
     /// Lowercased table name → column name (lowercased) → index.
     tables: HashMap<String, (Vec<String>, HashMap<String, Index>)>,
+    /// xxh3-128 of every table's name, columns and cells, in the order given.
+    digest: u128,
 }
 
 fn fold(text: &str) -> String {
@@ -102,6 +105,22 @@ impl RefTables {
     /// Indexes every column of every table.
     pub fn new(tables: Vec<RefTable>) -> RefTables {
         let mut out = RefTables::default();
+        let mut digest = xxhash_rust::xxh3::Xxh3Default::new();
+        let mut feed = |text: &str| {
+            digest.update(&(text.len() as u64).to_le_bytes());
+            digest.update(text.as_bytes());
+        };
+        for table in &tables {
+            feed(&table.name);
+            feed(&table.columns.len().to_string());
+            table.columns.iter().for_each(|c| feed(c));
+            for row in &table.rows {
+                feed(&row.len().to_string());
+                row.iter().for_each(|cell| feed(cell));
+            }
+            feed("end of table");
+        }
+        out.digest = digest.digest128();
         for table in tables {
             let id = table.id_column();
             let ids: Arc<[String]> = table
@@ -132,6 +151,11 @@ impl RefTables {
     /// No tables at all.
     pub fn empty() -> RefTables {
         RefTables::default()
+    }
+
+    /// What the lookups can find: equal for equal tables, different on any change.
+    pub fn digest(&self) -> Hash128 {
+        Hash128::from(self.digest)
     }
 
     /// Whether `table.column` can be looked up.

@@ -60,7 +60,8 @@ pub fn apply(
     // Records go from the plan to the state as the stored text, never re-serialised, so the
     // hashes summed into the digest are those of the bytes stored.
     let mut changes = conn.prepare_cached(
-        "SELECT action, external_id, before, after, platform_ids FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
+        "SELECT action, external_id, before, after, platform_ids, source_fingerprint
+         FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
     )?;
     let mut rows = changes.query([plan.id])?;
     while let Some(row) = rows.next()? {
@@ -69,6 +70,7 @@ pub fn apply(
         let before: Option<String> = row.get(2)?;
         let after: Option<String> = row.get(3)?;
         let ids: Option<String> = row.get(4)?;
+        let fingerprint: Option<Vec<u8>> = row.get(5)?;
         match (action, after) {
             (Some(Action::Delete), _) => {
                 deleted += 1;
@@ -80,7 +82,13 @@ pub fn apply(
                 } else {
                     updated += 1;
                 }
-                writer.put(&key, before.as_deref(), &after, ids.as_deref())?;
+                writer.put(
+                    &key,
+                    before.as_deref(),
+                    &after,
+                    ids.as_deref(),
+                    fingerprint.as_deref(),
+                )?;
             }
             _ => {}
         }
@@ -88,6 +96,12 @@ pub fn apply(
     }
     progress.finish();
     writer.finish()?;
+    conn.prepare_cached(
+        "UPDATE users SET source_fingerprint = f.fingerprint
+         FROM plan_fingerprints f
+         WHERE f.plan_id = ?1 AND users.tenant = ?2 AND users.external_id = f.external_id",
+    )?
+    .execute(params![plan.id, plan.tenant])?;
     // Every other unapplied plan of the tenant is stale now: it can never be applied or
     // exported, so the passwords it kept for export go.
     conn.prepare_cached(

@@ -144,4 +144,23 @@ CREATE TABLE vendor_results (
     PRIMARY KEY (plan_id, vendor, batch_file, external_id)
 );
 "#,
+    r#"
+-- The fingerprint (xxh3-128 of the rules, the reference tables and the source row) of the
+-- row that produced a user's record, kept only where running the rules on that row again
+-- must give the same record: a later plan skips the rules for a row with this fingerprint.
+-- Null for users a state load, a revert or an older roster wrote.
+ALTER TABLE users ADD COLUMN source_fingerprint BLOB;
+
+-- The fingerprint the apply stores with the change's after record (see users).
+ALTER TABLE plan_changes ADD COLUMN source_fingerprint BLOB;
+
+-- Users a plan leaves unchanged whose row has a fingerprint the state does not hold yet (new
+-- rules or reference tables, or a user stored without one): the apply stores it.
+CREATE TABLE plan_fingerprints (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    external_id  TEXT NOT NULL,
+    fingerprint  BLOB NOT NULL,
+    PRIMARY KEY (plan_id, external_id)
+) WITHOUT ROWID;
+"#,
 ];

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::hash::Hash128;
 use crate::plan::change::{Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
 use crate::store::state::Record;
@@ -156,13 +157,14 @@ impl<'c> PlanWriter<'c> {
         self.id
     }
 
-    /// Stores one change.
-    pub fn change(&mut self, change: &Change) -> Result<()> {
+    /// Stores one change, with the fingerprint of the row that made it when the apply should
+    /// keep it (see [`crate::store::state::fingerprints`]).
+    pub fn change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.changes += 1;
         self.conn
             .prepare_cached(
-                "INSERT INTO plan_changes (plan_id, seq, action, external_id, source, fields, before, after, platform_ids)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO plan_changes (plan_id, seq, action, external_id, source, fields, before, after, platform_ids, source_fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 self.id,
@@ -175,7 +177,20 @@ impl<'c> PlanWriter<'c> {
                 change.before.as_ref().map(to_json),
                 change.after.as_ref().map(to_json),
                 change.platform_ids.as_ref().map(Value::to_string),
+                fingerprint.map(Hash128::to_bytes),
             ])?;
+        Ok(())
+    }
+
+    /// Stores the fingerprint of the row that leaves user `key` unchanged, for the apply to
+    /// keep (see [`crate::store::state::fingerprints`]).
+    pub fn fingerprint(&mut self, key: &str, fingerprint: Hash128) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO plan_fingerprints (plan_id, external_id, fingerprint)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![self.id, key, fingerprint.to_bytes()])?;
         Ok(())
     }
 

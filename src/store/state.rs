@@ -5,6 +5,7 @@
 //! tell in O(1) whether the state moved since it was made.
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -127,6 +128,99 @@ pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<FrozenM
     Ok(FrozenMap::new(values))
 }
 
+/// The source-row fingerprints of the tenant's users that have one, with each user's rowid
+/// (for [`at`]): a row with one of these fingerprints makes exactly that user's record.
+pub fn fingerprints(conn: &Connection, tenant: &str) -> Result<FrozenMap<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT source_fingerprint, rowid FROM users
+         WHERE tenant = ?1 AND source_fingerprint IS NOT NULL",
+    )?;
+    let mut rows = stmt.query([tenant])?;
+    let mut fingerprints = Vec::new();
+    while let Some(row) = rows.next()? {
+        if let Some(fingerprint) =
+            Hash128::from_bytes(row.get_ref(0)?.as_blob().unwrap_or_default())
+        {
+            fingerprints.push((fingerprint, row.get(1)?));
+        }
+    }
+    Ok(FrozenMap::new(fingerprints))
+}
+
+/// The key of the user stored at `rowid`, and the `fields` its record has: the rest of the
+/// record is skipped unread.
+pub fn fields_at(
+    conn: &Connection,
+    rowid: i64,
+    fields: &[&str],
+) -> Result<Option<(String, Record)>> {
+    let row = conn
+        .prepare_cached("SELECT external_id, record FROM users WHERE rowid = ?1")?
+        .query_row([rowid], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    Ok(row.map(|(key, record)| {
+        let mut json = serde_json::Deserializer::from_str(&record);
+        let only = serde::Deserializer::deserialize_map(&mut json, Only(fields));
+        (key, only.unwrap_or_default())
+    }))
+}
+
+/// Reads the named keys of a JSON object, and skips the others.
+#[derive(Clone, Copy)]
+struct Only<'f>(&'f [&'f str]);
+
+impl<'de> Visitor<'de> for Only<'_> {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Record, A::Error> {
+        let mut record = Record::new();
+        while let Some(wanted) = map.next_key_seed(self)? {
+            match wanted {
+                Some(n) => {
+                    record.insert(self.0[n].to_string(), map.next_value()?);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(record)
+    }
+}
+
+/// A key: the index of the name it is, if it is one of them.
+impl<'de> DeserializeSeed<'de> for Only<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Option<usize>, D::Error> {
+        struct Name<'f>(&'f [&'f str]);
+        impl Visitor<'_> for Name<'_> {
+            type Value = Option<usize>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_str<E: serde::de::Error>(
+                self,
+                key: &str,
+            ) -> std::result::Result<Option<usize>, E> {
+                Ok(self.0.iter().position(|name| *name == key))
+            }
+        }
+        deserializer.deserialize_str(Name(self.0))
+    }
+}
+
 /// The key of the user stored at `rowid` (from [`values_of`]).
 pub fn key_at(conn: &Connection, rowid: i64) -> Result<Option<String>> {
     Ok(conn
@@ -182,24 +276,27 @@ impl<'c> StateWriter<'c> {
         })
     }
 
-    /// Inserts or replaces a user; `before` is the record it replaces (for the digest).
+    /// Inserts or replaces a user; `before` is the record it replaces (for the digest), and
+    /// `fingerprint` that of the source row that made `after` (see [`fingerprints`]).
     pub fn put(
         &mut self,
         key: &str,
         before: Option<&str>,
         after: &str,
         ids: Option<&str>,
+        fingerprint: Option<&[u8]>,
     ) -> Result<()> {
         let hash = user_hash(key, after);
         self.conn
             .prepare_cached(
-                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (tenant, external_id) DO UPDATE SET
                    record = excluded.record, record_hash = excluded.record_hash,
-                   platform_ids = excluded.platform_ids, updated_at = excluded.updated_at",
+                   platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
+                   source_fingerprint = excluded.source_fingerprint",
             )?
-            .execute(params![self.tenant, key, after, digest_hex(hash), ids, self.now])?;
+            .execute(params![self.tenant, key, after, digest_hex(hash), ids, self.now, fingerprint])?;
         match before {
             Some(before) => self.digest ^= user_hash(key, before),
             None => self.count += 1,
