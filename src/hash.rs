@@ -125,11 +125,47 @@ impl<V> FrozenMap<V> {
     pub fn get(&self, key: &Hash128) -> Option<&V> {
         self.get_all(*key).next()
     }
+
+    /// Where `key`'s first entry sits, from 0 to [`FrozenMap::len`]: a place for what a
+    /// caller keeps about a key in a vector of its own, at 8 bytes for a `u64`.
+    pub fn slot(&self, key: &Hash128) -> Option<usize> {
+        let slot = (key.0[0] >> self.shift) as usize;
+        let start = self.starts[slot] as usize;
+        let run = &self.entries[start..self.starts[slot + 1] as usize];
+        run.iter()
+            .position(|(hash, _)| hash == key)
+            .map(|i| start + i)
+    }
+
+    /// How many entries it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_key_has_its_own_slot_below_the_length() {
+        let keys: Vec<Hash128> = (0..1000).map(|i| Hash128::of(&format!("k{i}"))).collect();
+        let mut entries: Vec<(Hash128, usize)> = keys.iter().copied().zip(0..).collect();
+        entries.push((keys[7], 1000));
+        let map = FrozenMap::new(entries);
+        assert_eq!(map.len(), 1001);
+        let mut slots: Vec<usize> = keys.iter().map(|k| map.slot(k).unwrap()).collect();
+        assert!(slots.iter().all(|s| *s < map.len()));
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), keys.len(), "a key given twice has one slot");
+        assert_eq!(map.slot(&Hash128::of("absent")), None);
+    }
 
     #[test]
     fn a_hash_round_trips_through_its_bytes() {

@@ -88,11 +88,12 @@ pub fn plan(
         refs.digest(),
         state::fingerprints(conn, request.tenant)?,
     );
+    let index = state::index(conn, request.tenant)?;
     let mut settle = Settler {
         conn,
         tenant: request.tenant,
-        index: state::index(conn, request.tenant)?,
-        seen: FirstSeen::default(),
+        seen: FirstSeen::with_slots(index.len()),
+        index,
         unique: UniqueIndex::new(conn, request.tenant, &pack.unique_fields())?,
         warned_columns: HashSet::new(),
         summary: Summary::default(),
@@ -334,7 +335,8 @@ impl Settler<'_, '_> {
                 }
             }
             Some(key) => {
-                if let Some(first) = self.seen.first(Hash128::of(key), position) {
+                let hash = Hash128::of(key);
+                if let Some(first) = self.seen.first(hash, self.index.slot(&hash), position) {
                     problems.push(
                         Problem::error(
                             "Duplicate",
@@ -472,7 +474,8 @@ impl Settler<'_, '_> {
     fn delete_absent(&mut self) -> Result<()> {
         let mut absent = Vec::new();
         state::for_each_key(self.conn, self.tenant, |key| {
-            if !self.seen.contains(key) {
+            let hash = Hash128::of(key);
+            if !self.seen.contains(hash, self.index.slot(&hash)) {
                 absent.push(key.to_string());
             }
             Ok(())
@@ -565,9 +568,13 @@ fn unknown_column(column: &str, position: &Position) -> Problem {
 
 /// Texts (keys, unique values) by hash, with the place of the first row that carried each.
 /// A place is a file number and a line packed in 8 bytes (see [`pack_place`]), not a
-/// `Position` and a copy of the text: an entry is 24 bytes.
+/// `Position` and a copy of the text. A text the state knows has a slot in its index (see
+/// [`FrozenMap::slot`]), and its place sits at that slot in a vector: 8 bytes a text. Other
+/// texts are in a hash table, at about 40.
 #[derive(Default)]
 struct FirstSeen {
+    /// By slot: the place, or 0 (no place is 0: lines start at 1).
+    known: Vec<u64>,
     first: HashedMap<u64>,
     files: Vec<Arc<str>>,
 }
@@ -580,23 +587,44 @@ fn pack_place(file: usize, line: u64) -> u64 {
 }
 
 impl FirstSeen {
-    /// The place of the first row that carried the text of `hash`, or `None` (and `position`
-    /// is recorded).
-    fn first(&mut self, hash: Hash128, position: &Position) -> Option<String> {
-        if let Some(place) = self.first.get(&hash) {
+    /// For texts of which `slots` have a slot in an index.
+    fn with_slots(slots: usize) -> FirstSeen {
+        FirstSeen {
+            known: vec![0; slots],
+            ..FirstSeen::default()
+        }
+    }
+
+    /// The place of the first row that carried the text of `hash` (at `slot` in the index
+    /// when it has one), or `None` (and `position` is recorded).
+    fn first(&mut self, hash: Hash128, slot: Option<usize>, position: &Position) -> Option<String> {
+        let seen = match slot {
+            Some(slot) => Some(self.known[slot]).filter(|place| *place != 0),
+            None => self.first.get(&hash).copied(),
+        };
+        if let Some(place) = seen {
             let (file, line) = (place >> LINE_BITS, place & ((1 << LINE_BITS) - 1));
             return Some(format!("{}:{line}", self.files[file as usize]));
         }
         if self.files.last() != Some(&position.file) {
             self.files.push(position.file.clone());
         }
-        self.first
-            .insert(hash, pack_place(self.files.len() - 1, position.line));
+        let place = pack_place(self.files.len() - 1, position.line);
+        match slot {
+            Some(slot) => self.known[slot] = place,
+            None => {
+                self.first.insert(hash, place);
+            }
+        }
         None
     }
 
-    fn contains(&self, text: &str) -> bool {
-        self.first.contains_key(&Hash128::of(text))
+    /// Whether a row carried the text of `hash` (at `slot` in the index when it has one).
+    fn contains(&self, hash: Hash128, slot: Option<usize>) -> bool {
+        match slot {
+            Some(slot) => self.known[slot] != 0,
+            None => self.first.contains_key(&hash),
+        }
     }
 }
 
@@ -648,14 +676,16 @@ impl UniqueIndex {
                 true => crate::secret::MASK,
                 false => value.as_str(),
             };
-            let taken = self.taken.entry(*field).or_default();
+            let stored = &self.stored[field];
+            let taken = self
+                .taken
+                .entry(*field)
+                .or_insert_with(|| FirstSeen::with_slots(stored.len()));
             let hash = Hash128::of(&value);
-            let holder = self.stored.get(field).and_then(|stored| {
-                stored
-                    .get_all(hash)
-                    .find(|(holder, _)| Some(*holder) != own)
-            });
-            let message = match (taken.first(hash, position), holder) {
+            let holder = stored
+                .get_all(hash)
+                .find(|(holder, _)| Some(*holder) != own);
+            let message = match (taken.first(hash, stored.slot(&hash), position), holder) {
                 (Some(first), _) => {
                     Some(format!("`{shown}` is already used by the row at {first}"))
                 }
