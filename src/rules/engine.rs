@@ -1,9 +1,10 @@
 //! The hardened Rhai engine: one builder for the pack loader, the evaluators and the tests.
 //!
 //! Scripts are untrusted in the sense that a typo can loop forever or build a gigabyte string
-//! on row 900,000. So: no modules (the `no_module` feature), no `eval`, strict variables,
-//! caps on operations, call depth, expression depth and data sizes, and a wall-clock limit
-//! checked through `on_progress`. Each evaluator has its own engine: a shared one would
+//! on row 900,000. So: no modules (the `no_module` feature), no clock (`no_time`: a hook
+//! gives the same user for the same row, which lets a plan skip rows it has seen), no `eval`,
+//! strict variables, caps on operations, call depth, expression depth and data sizes, and a
+//! wall-clock limit checked through `on_progress`. Each evaluator has its own engine: a shared one would
 //! serialise the worker threads on its string interner.
 
 use std::io::IsTerminal;
@@ -111,6 +112,17 @@ mod tests {
     fn eval_is_disabled() {
         let (engine, _) = build(Arc::new(RefTables::empty()));
         assert!(engine.compile(r#"eval("1 + 1")"#).is_err());
+    }
+
+    /// Hooks must give the same user for the same row (a plan skips rows it has seen): no
+    /// clock to read.
+    #[test]
+    fn there_is_no_clock() {
+        let err = run("timestamp()").unwrap_err();
+        assert!(
+            matches!(*err, EvalAltResult::ErrorFunctionNotFound(..)),
+            "{err}"
+        );
     }
 
     #[test]
