@@ -66,28 +66,15 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         evaluators,
     };
     let written = if vendor == Vendor::ESystems {
-        // Each location's users go in the same files, so the whole plan is grouped at once.
-        (|| {
-            let mut changes = Vec::new();
-            plans::for_each_stored_change(conn, plan.id, |change| {
-                changes.push(change);
-                Ok(())
-            })?;
-            let remaining = |changed: &[ExportUser]| match plan.sync {
-                true => remaining_users(conn, &plan, changed),
-                false => Ok(Vec::new()),
-            };
-            files.record(exporter.export(changes, 0, remaining)?, &progress);
-            Ok(())
-        })()
+        export_whole(conn, &plan, &exporter, &mut files, &progress)
     } else {
         export_in_chunks(conn, &plan, &exporter, &mut files, &progress)
     };
     progress.finish();
-    if let Err(error) = written {
-        return Err(discard(&files.temp, error));
-    }
-    let manifest = files.manifest(&plan)?;
+    let manifest = match written.and_then(|_| files.manifest(&plan)) {
+        Ok(manifest) => manifest,
+        Err(error) => return Err(discard(&files.temp, error)),
+    };
     let tx = match workspace.write() {
         Ok(tx) => tx,
         Err(error) => return Err(discard(&files.temp, error)),
@@ -124,6 +111,31 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
 /// Users exported together: enough to amortise the per-call work, few enough to keep a
 /// million-user export in tens of megabytes.
 const EXPORT_CHUNK_USERS: usize = 10_000;
+
+/// Exports the whole plan at once: eSystems puts each location's users in the same files, and
+/// a `--sync` export adds every remaining user of the state.
+fn export_whole(
+    conn: &rusqlite::Connection,
+    plan: &PlanHeader,
+    exporter: &ChunkExporter,
+    files: &mut Files,
+    progress: &Progress,
+) -> Result<()> {
+    let mut changes = Vec::new();
+    plans::for_each_stored_change(conn, plan.id, |change| {
+        changes.push(change);
+        Ok(())
+    })?;
+    let remaining = |changed: &[ExportUser]| {
+        if plan.sync {
+            remaining_users(conn, plan, changed)
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    files.record(exporter.export(changes, 0, remaining)?, progress);
+    Ok(())
+}
 
 /// Exports the plan's changes a chunk at a time: the chunks of a round are turned into files
 /// on the worker threads while this thread reads the next round, so a million-user plan never

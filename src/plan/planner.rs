@@ -310,8 +310,9 @@ impl Settler<'_, '_> {
             unknown_columns,
             platform_ids,
         } = evaluated;
-        // Only a row the rules took as it is may be recognised by its fingerprint later.
-        let plain = unknown_columns.is_empty() && problems.is_empty();
+        // Only a row without problems (below) or unknown columns (warned about once, on the
+        // first row that has them) may be recognised by its fingerprint later.
+        let plain = unknown_columns.is_empty();
         for column in unknown_columns {
             if self.warned_columns.insert(column.clone()) {
                 self.store_problem(&unknown_column(&column, position))?;
@@ -582,8 +583,9 @@ struct FirstSeen {
 /// Bits of a packed place that hold the line: files up to 2^24, lines up to 2^40.
 const LINE_BITS: u32 = 40;
 
+/// Never 0, which [`FirstSeen`] reads as "not seen".
 fn pack_place(file: usize, line: u64) -> u64 {
-    ((file as u64) << LINE_BITS) | line.min((1 << LINE_BITS) - 1)
+    ((file as u64) << LINE_BITS) | line.clamp(1, (1 << LINE_BITS) - 1)
 }
 
 impl FirstSeen {
