@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::results::{self, Outcome, Status};
 use super::{
-    boolean, column, items_in_batches, percent_encode, pretty, put, text_or_null, Batch, Context,
+    boolean, column, items_in_batches, percent_encode, put, text_or_null, Batch, Context,
     ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, Result};
@@ -113,11 +113,12 @@ pub fn batches(
             let path = path(location, key_field, context.sync);
             let mut make = |user: &ExportUser| item(user, key_field);
             for items in items_in_batches(members, size, hook.as_deref_mut(), &mut make)? {
-                let mut batch = Batch::new(METHOD, path.clone(), items, |users| {
-                    pretty(
-                        &json!({"Extra": [{"Name": "LocationId", "FieldName": "Name"}], "Users": users}),
-                    )
-                });
+                let mut batch = Batch::new(
+                    METHOD,
+                    path.clone(),
+                    items,
+                    |users| json!({"Extra": [{"Name": "LocationId", "FieldName": "Name"}], "Users": users}),
+                );
                 batch.counts.delete = deleted.len() as u64;
                 batch.deleted_by_sync = deleted.clone();
                 batches.push(batch);

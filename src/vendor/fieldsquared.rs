@@ -16,8 +16,8 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::results::{self, Outcome};
 use super::{
-    attributes, column, items_in_batches, list, percent_encode, pretty, put, text_or_null, Batch,
-    Context, ExportUser, Hook, Operation, Vendor,
+    attributes, column, items_in_batches, list, percent_encode, put, text_or_null, Batch, Context,
+    ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, Result};
 use crate::rules::DeletePolicy;
@@ -79,11 +79,11 @@ pub fn batches(
         .enumerate()
         .map(|(number, items)| {
             Batch::new(METHOD, path.clone(), items, |users| {
-                pretty(&json!({
+                json!({
                     "Workspace": workspace,
                     "Users": users,
                     "RequestId": request_id(context.plan_id, context.first_batch + number + 1),
-                }))
+                })
             })
         })
         .collect())

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::results::{self, Outcome};
 use super::{
-    attributes, boolean, column, items_in_batches, list, pretty, put, text_or_null, Batch, Context,
+    attributes, boolean, column, items_in_batches, list, put, text_or_null, Batch, Context,
     ExportUser, Hook, Operation, OrEmpty, PayloadItem, Text,
 };
 use crate::error::{Error, Result};
@@ -46,11 +46,7 @@ pub fn batches(
     let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u)))?;
     Ok(batches
         .into_iter()
-        .map(|items| {
-            Batch::new(METHOD, PATH.to_string(), items, |users| {
-                pretty(&Body { users })
-            })
-        })
+        .map(|items| Batch::new(METHOD, PATH.to_string(), items, |users| Body { users }))
         .collect())
 }
 
