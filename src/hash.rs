@@ -93,6 +93,7 @@ impl<V> FrozenMap<V> {
             "a FrozenMap holds under 2^32 entries"
         );
         entries.sort_unstable_by_key(|(hash, _)| *hash);
+        entries.shrink_to_fit();
         // About four entries to a directory slot: a directory of a byte per entry.
         let bits = (entries.len() / 4).max(2).ilog2().min(32);
         let shift = 64 - bits;
@@ -135,6 +136,11 @@ impl<V> FrozenMap<V> {
         run.iter()
             .position(|(hash, _)| hash == key)
             .map(|i| start + i)
+    }
+
+    /// The values in slot order (see [`FrozenMap::slot`]).
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.entries.iter().map(|(_, value)| value)
     }
 
     /// How many entries it holds.

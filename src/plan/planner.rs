@@ -83,18 +83,16 @@ pub fn plan(
         None,
     )?;
     let evaluators = pack.evaluators(refs.clone())?;
-    let fingerprints = Fingerprints::new(
-        pack.digest(),
-        refs.digest(),
-        state::fingerprints(conn, request.tenant)?,
-    );
-    let index = state::index(conn, request.tenant)?;
+    let unique_fields = pack.unique_fields();
+    let names: Vec<&str> = unique_fields.iter().map(|f| f.name()).collect();
+    let stored = state::indexes(conn, request.tenant, &names)?;
+    let fingerprints = Fingerprints::new(pack.digest(), refs.digest(), stored.fingerprints);
     let mut settle = Settler {
         conn,
         tenant: request.tenant,
-        seen: FirstSeen::with_slots(index.len()),
-        index,
-        unique: UniqueIndex::new(conn, request.tenant, &pack.unique_fields())?,
+        seen: FirstSeen::with_slots(stored.keys.len()),
+        index: stored.keys,
+        unique: UniqueIndex::new(&unique_fields, stored.values),
         warned_columns: HashSet::new(),
         summary: Summary::default(),
         reused: 0,
@@ -246,8 +244,8 @@ fn check_mass_delete(summary: &Summary, user_count: u64, max_percent: Option<f64
 struct Settler<'a, 'w> {
     conn: &'a Connection,
     tenant: &'a str,
-    /// Stored keys (by hash) with the low word of their record hash.
-    index: FrozenMap<u64>,
+    /// Stored keys (by hash) with the low word of their record hash and their rowid.
+    index: FrozenMap<(u64, i64)>,
     /// Keys seen in the input (rejected rows included), with the first row's place.
     seen: FirstSeen,
     unique: UniqueIndex,
@@ -399,7 +397,7 @@ impl Settler<'_, '_> {
         let reusable = op == Op::Upsert && ids.is_empty() && !user.has(Field::Password);
         let user_fields = user.fields().filter(|(_, v)| !v.is_null()).count();
         let stored = match self.index.get(&Hash128::of(key)) {
-            Some(hash)
+            Some((hash, _))
                 if op == Op::Upsert && ids.is_empty() && is_exactly_stored(key, &user, *hash) =>
             {
                 self.summary.unchanged += 1;
@@ -471,16 +469,15 @@ impl Settler<'_, '_> {
         Ok(None)
     }
 
-    /// Under `--sync`: every stored user whose key no row carried goes.
+    /// Under `--sync`: every stored user whose key no row carried goes, in key order.
     fn delete_absent(&mut self) -> Result<()> {
         let mut absent = Vec::new();
-        state::for_each_key(self.conn, self.tenant, |key| {
-            let hash = Hash128::of(key);
-            if !self.seen.contains(hash, self.index.slot(&hash)) {
-                absent.push(key.to_string());
+        for (slot, (_, rowid)) in self.index.values().enumerate() {
+            if !self.seen.contains_slot(slot) {
+                absent.extend(state::key_at(self.conn, *rowid)?);
             }
-            Ok(())
-        })?;
+        }
+        absent.sort_unstable();
         for key in absent {
             if let Some(stored) = state::get(self.conn, self.tenant, &key)? {
                 self.store_change(&deletion(&key, stored), None)?;
@@ -621,12 +618,9 @@ impl FirstSeen {
         None
     }
 
-    /// Whether a row carried the text of `hash` (at `slot` in the index when it has one).
-    fn contains(&self, hash: Hash128, slot: Option<usize>) -> bool {
-        match slot {
-            Some(slot) => self.known[slot] != 0,
-            None => self.first.contains_key(&hash),
-        }
+    /// Whether a row carried the text at `slot` in the index.
+    fn contains_slot(&self, slot: usize) -> bool {
+        self.known[slot] != 0
     }
 }
 
@@ -637,7 +631,7 @@ struct UniqueIndex {
     names: Vec<&'static str>,
     /// Per field: the values rows carried.
     taken: HashMap<Field, FirstSeen>,
-    /// Per field: value hash → the stored user holding it (see [`state::values_of`]).
+    /// Per field: value hash → the stored user holding it (see [`state::Indexes`]).
     stored: HashMap<Field, FrozenMap<(u64, i64)>>,
 }
 
@@ -647,17 +641,14 @@ impl UniqueIndex {
         &self.names
     }
 
-    fn new(conn: &Connection, tenant: &str, fields: &[Field]) -> Result<UniqueIndex> {
-        let stored = fields
-            .iter()
-            .map(|f| Ok((*f, state::values_of(conn, tenant, f.name())?)))
-            .collect::<Result<_>>()?;
-        Ok(UniqueIndex {
+    /// Checks `fields`, whose stored values are `stored` (in the same order).
+    fn new(fields: &[Field], stored: Vec<FrozenMap<(u64, i64)>>) -> UniqueIndex {
+        UniqueIndex {
             fields: fields.to_vec(),
             names: fields.iter().map(|f| f.name()).collect(),
             taken: HashMap::new(),
-            stored,
-        })
+            stored: fields.iter().copied().zip(stored).collect(),
+        }
     }
 
     fn check(
@@ -671,7 +662,7 @@ impl UniqueIndex {
         let own = key.map(|k| Hash128::of(k).short());
         // The key's uniqueness is the duplicate-key check's, which names the first row too.
         for field in self.fields.iter().filter(|f| **f != Field::ExternalId) {
-            let Some(value) = user.get(*field).and_then(unique_text) else {
+            let Some(value) = user.get(*field).and_then(state::unique_text) else {
                 continue;
             };
             let shown = match field.is_secret() {
@@ -708,14 +699,6 @@ impl UniqueIndex {
             }
         }
         Ok(problems)
-    }
-}
-
-fn unique_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
     }
 }
 

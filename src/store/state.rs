@@ -52,41 +52,6 @@ pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {
     })
 }
 
-/// Every key of the tenant, by [`Hash128`], with the low word of its record hash (enough to
-/// tell an unchanged user: a changed one matches it once in 2^64).
-pub fn index(conn: &Connection, tenant: &str) -> Result<FrozenMap<u64>> {
-    let (_, count) = summary(conn, tenant)?;
-    let mut stmt =
-        conn.prepare_cached("SELECT external_id, record_hash FROM users WHERE tenant = ?1")?;
-    let mut rows = stmt.query([tenant])?;
-    let mut index = Vec::with_capacity(count as usize);
-    while let Some(row) = rows.next()? {
-        let key: String = row.get(0)?;
-        let hash: String = row.get(1)?;
-        index.push((
-            Hash128::of(&key),
-            u128::from_str_radix(&hash, 16).unwrap_or(0) as u64,
-        ));
-    }
-    Ok(FrozenMap::new(index))
-}
-
-/// Calls `visit` with every key of the tenant, in key order.
-pub fn for_each_key(
-    conn: &Connection,
-    tenant: &str,
-    mut visit: impl FnMut(&str) -> Result<()>,
-) -> Result<()> {
-    let mut stmt = conn
-        .prepare_cached("SELECT external_id FROM users WHERE tenant = ?1 ORDER BY external_id")?;
-    let mut rows = stmt.query([tenant])?;
-    while let Some(row) = rows.next()? {
-        let key: String = row.get(0)?;
-        visit(&key)?;
-    }
-    Ok(())
-}
-
 /// One stored user, or `None`.
 pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUser>> {
     let row = conn
@@ -103,48 +68,81 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
     }))
 }
 
-/// Who holds a stored value of a field (for Unique checks): value → the low word of the
-/// holder's key hash, to tell whether a row is that user, and its rowid, for [`key_at`].
-/// No key text is held: a million of them would cost tens of megabytes.
-pub fn values_of(conn: &Connection, tenant: &str, field: &str) -> Result<FrozenMap<(u64, i64)>> {
-    let (_, count) = summary(conn, tenant)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT json_extract(record, '$.' || ?2), external_id, rowid FROM users
-         WHERE tenant = ?1 AND json_extract(record, '$.' || ?2) IS NOT NULL",
-    )?;
-    let mut rows = stmt.query(params![tenant, field])?;
-    let mut values = Vec::with_capacity(count as usize);
-    while let Some(row) = rows.next()? {
-        let value: rusqlite::types::Value = row.get(0)?;
-        let text = match value {
-            rusqlite::types::Value::Text(t) => t,
-            rusqlite::types::Value::Integer(i) => i.to_string(),
-            rusqlite::types::Value::Real(r) => r.to_string(),
-            _ => continue,
-        };
-        let key: String = row.get(1)?;
-        values.push((Hash128::of(&text), (Hash128::of(&key).short(), row.get(2)?)));
-    }
-    Ok(FrozenMap::new(values))
+/// What a plan needs to know of the stored users, read in one pass over them. No key text is
+/// held: a million of them would cost tens of megabytes; a rowid finds one ([`key_at`]).
+pub struct Indexes {
+    /// Every key by [`Hash128`], with the low word of its record hash (enough to tell an
+    /// unchanged user: a changed one matches it once in 2^64) and its rowid.
+    pub keys: FrozenMap<(u64, i64)>,
+    /// The source-row fingerprints of the users that have one, with their rowids: a row
+    /// with one of these fingerprints makes exactly that user's record.
+    pub fingerprints: FrozenMap<i64>,
+    /// For each field asked for: the stored values ([`unique_text`]) by hash, each with the
+    /// low word of its holder's key hash (to tell whether a row is that user) and its rowid.
+    pub values: Vec<FrozenMap<(u64, i64)>>,
 }
 
-/// The source-row fingerprints of the tenant's users that have one, with each user's rowid
-/// (for [`at`]): a row with one of these fingerprints makes exactly that user's record.
-pub fn fingerprints(conn: &Connection, tenant: &str) -> Result<FrozenMap<i64>> {
+/// Reads the [`Indexes`] of the tenant's users, with the values of `fields`.
+pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Indexes> {
+    let (_, count) = summary(conn, tenant)?;
+    // The record is read only when values are asked for.
     let mut stmt = conn.prepare_cached(
-        "SELECT source_fingerprint, rowid FROM users
-         WHERE tenant = ?1 AND source_fingerprint IS NOT NULL",
+        "SELECT external_id, record_hash, rowid, source_fingerprint,
+                CASE WHEN ?2 THEN record END
+         FROM users WHERE tenant = ?1",
     )?;
-    let mut rows = stmt.query([tenant])?;
-    let mut fingerprints = Vec::new();
+    let mut rows = stmt.query(params![tenant, !fields.is_empty()])?;
+    // Sized for every user up front: grown by doubling, the vectors would hold up to twice
+    // that while they grow. A map shrinks its vector to its entries.
+    let count = count as usize;
+    let mut keys = Vec::with_capacity(count);
+    let mut fingerprints = Vec::with_capacity(count);
+    let mut values: Vec<Vec<_>> = fields.iter().map(|_| Vec::with_capacity(count)).collect();
     while let Some(row) = rows.next()? {
-        if let Some(fingerprint) =
-            Hash128::from_bytes(row.get_ref(0)?.as_blob().unwrap_or_default())
-        {
-            fingerprints.push((fingerprint, row.get(1)?));
+        let text = |column| -> Result<Option<&str>> {
+            Ok(row
+                .get_ref(column)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?)
+        };
+        let key = Hash128::of(text(0)?.unwrap_or_default());
+        let hash = u128::from_str_radix(text(1)?.unwrap_or_default(), 16).unwrap_or(0) as u64;
+        let rowid: i64 = row.get(2)?;
+        keys.push((key, (hash, rowid)));
+        let fingerprint = row
+            .get_ref(3)?
+            .as_blob_or_null()
+            .map_err(rusqlite::Error::from)?;
+        if let Some(fingerprint) = fingerprint.and_then(Hash128::from_bytes) {
+            fingerprints.push((fingerprint, rowid));
+        }
+        if let Some(record) = text(4)? {
+            let mut json = serde_json::Deserializer::from_str(record);
+            let wanted = serde::Deserializer::deserialize_map(&mut json, Only(fields));
+            for (name, value) in wanted.unwrap_or_default() {
+                let Some(n) = fields.iter().position(|f| *f == name) else {
+                    continue;
+                };
+                if let Some(text) = unique_text(&value) {
+                    values[n].push((Hash128::of(&text), (key.short(), rowid)));
+                }
+            }
         }
     }
-    Ok(FrozenMap::new(fingerprints))
+    Ok(Indexes {
+        keys: FrozenMap::new(keys),
+        fingerprints: FrozenMap::new(fingerprints),
+        values: values.into_iter().map(FrozenMap::new).collect(),
+    })
+}
+
+/// A value as the text `Unique` compares: text as it is, anything else as its JSON.
+pub fn unique_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// The key of the user stored at `rowid`, and the `fields` its record has: the rest of the
@@ -221,7 +219,7 @@ impl<'de> DeserializeSeed<'de> for Only<'_> {
     }
 }
 
-/// The key of the user stored at `rowid` (from [`values_of`]).
+/// The key of the user stored at `rowid` (from [`Indexes`]).
 pub fn key_at(conn: &Connection, rowid: i64) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT external_id FROM users WHERE rowid = ?1")?
