@@ -324,7 +324,23 @@ fn rows_applied_before_skip_the_rules_until_the_rules_or_references_change() {
     acme(&["ref", "load", "location", "location.csv"]);
     assert_eq!(plan(&w).0, 0, "the references changed");
     acme(&["plan", "employees.csv", "-q"]);
+    // Only the newest unapplied plan keeps the fingerprints of the rows it leaves unchanged,
+    // until its apply stores them.
+    let kept = |w: &Workdir| -> Vec<(i64, i64)> {
+        let db = rusqlite::Connection::open(w.db()).unwrap();
+        let mut stmt = db
+            .prepare("SELECT plan_id, count(*) FROM plan_fingerprints GROUP BY plan_id")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    let newest = kept(&w);
+    assert!(
+        newest.len() == 1 && newest[0].1 as u64 >= recognised,
+        "{newest:?}"
+    );
     acme(&["apply", "latest"]);
+    assert_eq!(kept(&w), vec![]);
     assert_eq!(plan(&w).0, recognised);
     let rules = w.path().join("rules/acme-hr/20_validate.rhai");
     let script = std::fs::read_to_string(&rules).unwrap();

@@ -102,6 +102,8 @@ pub fn apply(
          WHERE f.plan_id = ?1 AND users.tenant = ?2 AND users.external_id = f.external_id",
     )?
     .execute(params![plan.id, plan.tenant])?;
+    conn.prepare_cached("DELETE FROM plan_fingerprints WHERE plan_id = ?1")?
+        .execute([plan.id])?;
     // Every other unapplied plan of the tenant is stale now: it can never be applied or
     // exported, so the passwords it kept for export go.
     conn.prepare_cached(

@@ -155,7 +155,8 @@ ALTER TABLE users ADD COLUMN source_fingerprint BLOB;
 ALTER TABLE plan_changes ADD COLUMN source_fingerprint BLOB;
 
 -- Users a plan leaves unchanged whose row has a fingerprint the state does not hold yet (new
--- rules or reference tables, or a user stored without one): the apply stores it.
+-- rules or reference tables, or a user stored without one): the apply stores it. Kept only
+-- for the tenant's newest unapplied plan, until it is applied.
 CREATE TABLE plan_fingerprints (
     plan_id      INTEGER NOT NULL REFERENCES plans(id),
     external_id  TEXT NOT NULL,

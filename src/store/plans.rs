@@ -131,6 +131,15 @@ impl<'c> PlanWriter<'c> {
         sync: bool,
         reverts: Option<i64>,
     ) -> Result<PlanWriter<'c>> {
+        // The fingerprints the tenant's unapplied plans keep for their apply would make a
+        // workspace grow by a plan's worth of rows each time the rules are tried again; only
+        // the newest plan's are kept (an older plan still applies, it only remembers less).
+        conn.prepare_cached(
+            "DELETE FROM plan_fingerprints WHERE plan_id IN (
+               SELECT p.id FROM plans p LEFT JOIN applies a ON a.plan_id = p.id
+               WHERE p.tenant = ?1 AND a.id IS NULL)",
+        )?
+        .execute([tenant])?;
         conn.prepare_cached(
             "INSERT INTO plans (tenant, created_at, kind, inputs, rules_digest, state_digest, sync, summary, reverts)
              VALUES (?1, ?2, ?3, '[]', ?4, ?5, ?6, '{}', ?7)",
