@@ -1,7 +1,7 @@
 //! Fingerprints of source rows, so a plan can skip the rules for rows it has seen before.
 //!
-//! A row's fingerprint is the xxh3-128 of the tenant's rules, its reference tables and the
-//! row's columns (names and typed values, in order). The rules see nothing else of a row and
+//! A row's fingerprint is the xxh3-128 of roster's version, the tenant's rules, its reference
+//! tables and the row's columns (names and typed values, in order). The rules see nothing else of a row and
 //! are deterministic (sandboxed Rhai, no clock or randomness), so two rows with the same
 //! fingerprint evaluate to the same user. The apply keeps a row's fingerprint beside the
 //! record it made when that record is exactly the evaluated user: no problems, no fields kept
@@ -26,6 +26,8 @@ impl Fingerprints {
     /// `known` are the stored users' (see [`crate::store::state::fingerprints`]).
     pub fn new(rules: &str, refs: Hash128, known: FrozenMap<i64>) -> Fingerprints {
         let mut hasher = Xxh3Default::new();
+        // Another roster may map or check a row differently.
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.update(rules.as_bytes());
         hasher.update(&refs.to_bytes());
         Fingerprints {
