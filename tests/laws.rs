@@ -2,7 +2,6 @@
 //! planning again after an apply gives no changes; a plan changes no stored user; a revert
 //! after an apply restores the state.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -69,9 +68,19 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Scratch {
+        Scratch::with_rules(None)
+    }
+
+    /// A scratch whose `default` tenant has `validation` as its `validation.json`.
+    fn with_rules(validation: Option<&str>) -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         let workspace = Workspace::open(&dir.path().join("roster.db")).unwrap();
-        let pack = RulePack::load(Path::new("no-rules-folder"), "default").unwrap();
+        let rules = dir.path().join("rules");
+        if let Some(validation) = validation {
+            std::fs::create_dir_all(rules.join("default")).unwrap();
+            std::fs::write(rules.join("default/validation.json"), validation).unwrap();
+        }
+        let pack = RulePack::load(&rules, "default").unwrap();
         Scratch {
             dir,
             workspace,
@@ -270,10 +279,12 @@ proptest! {
     /// rows the rules run on: the same plan with the stored fingerprints and without.
     #[test]
     fn a_row_recognised_by_its_fingerprint_plans_as_if_the_rules_ran(
-        base in file(), next in file(), third in file(), sync in any::<bool>()
+        base in file(), next in file(), third in file(), sync in any::<bool>(), unique in any::<bool>()
     ) {
-        let mut remembering = Scratch::new();
-        let mut forgetting = Scratch::new();
+        // With `Unique` e-mail addresses, recognised rows take part in the checks too.
+        let rules = unique.then_some(r#"[{ "Name": "email", "Unique": true }]"#);
+        let mut remembering = Scratch::with_rules(rules);
+        let mut forgetting = Scratch::with_rules(rules);
         let mut next_plan = 0;
         for s in [&mut remembering, &mut forgetting] {
             let (id, _) = s.plan(&base, false);
