@@ -138,6 +138,16 @@ impl<V> FrozenMap<V> {
             .map(|i| start + i)
     }
 
+    /// The key at `slot` (see [`FrozenMap::slot`]).
+    pub fn key_at(&self, slot: usize) -> Hash128 {
+        self.entries[slot].0
+    }
+
+    /// The value at `slot` (see [`FrozenMap::slot`]).
+    pub fn value_at(&self, slot: usize) -> &V {
+        &self.entries[slot].1
+    }
+
     /// The values in slot order (see [`FrozenMap::slot`]).
     pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.entries.iter().map(|(_, value)| value)

@@ -17,14 +17,14 @@ use crate::read::Row;
 /// Fingerprints rows, and knows the stored users that a fingerprint makes.
 pub struct Fingerprints {
     salt: [u8; 16],
-    /// Fingerprint → the rowid of the stored user it made.
-    known: FrozenMap<i64>,
+    /// Fingerprint → the slot of the stored user it made in the state's key index.
+    known: FrozenMap<usize>,
 }
 
 impl Fingerprints {
     /// Fingerprints for rules with digest `rules` and reference tables with digest `refs`;
     /// `known` are the stored users' (see [`crate::store::state::fingerprints`]).
-    pub fn new(rules: &str, refs: Hash128, known: FrozenMap<i64>) -> Fingerprints {
+    pub fn new(rules: &str, refs: Hash128, known: FrozenMap<usize>) -> Fingerprints {
         let mut hasher = Xxh3Default::new();
         // Another roster may map or check a row differently.
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -47,8 +47,9 @@ impl Fingerprints {
         Hash128::from(hasher.digest128())
     }
 
-    /// The rowid of the stored user that a row with this fingerprint makes.
-    pub fn known(&self, fingerprint: Hash128) -> Option<i64> {
+    /// The slot in the state's key index of the stored user that a row with this
+    /// fingerprint makes.
+    pub fn known(&self, fingerprint: Hash128) -> Option<usize> {
         self.known.get(&fingerprint).copied()
     }
 }

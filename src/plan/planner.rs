@@ -92,7 +92,7 @@ pub fn plan(
         tenant: request.tenant,
         seen: FirstSeen::with_slots(stored.keys.len()),
         index: stored.keys,
-        unique: UniqueIndex::new(&unique_fields, stored.values),
+        unique: UniqueIndex::new(&unique_fields, stored.values, stored.value_slots),
         warned_columns: HashSet::new(),
         summary: Summary::default(),
         reused: 0,
@@ -198,8 +198,8 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
 /// A row after the rules, or the stored user its fingerprint names.
 enum Outcome {
     Evaluated(Evaluated),
-    /// The rowid of the stored user the row makes.
-    Known(i64),
+    /// The slot in the state's key index of the stored user the row makes.
+    Known(usize),
 }
 
 /// A chunk of rows after the rules, each with its position and fingerprint.
@@ -213,7 +213,7 @@ fn evaluate(
     let run = |row: Row| {
         let fingerprint = fingerprints.of(&row);
         let outcome = match fingerprints.known(fingerprint) {
-            Some(rowid) => Outcome::Known(rowid),
+            Some(slot) => Outcome::Known(slot),
             None => Outcome::Evaluated(evaluators.with(|evaluator| evaluator.evaluate(&row))?),
         };
         Ok((row.position, fingerprint, outcome))
@@ -262,44 +262,46 @@ impl Settler<'_, '_> {
     fn chunk(&mut self, rows: Evaluations) -> Result<()> {
         rows.into_iter()
             .try_for_each(|(position, fingerprint, outcome)| match outcome {
-                Outcome::Evaluated(evaluated) => self.row(&position, evaluated, Some(fingerprint)),
-                Outcome::Known(rowid) => {
-                    let evaluated = self.known(rowid)?;
-                    self.row(&position, evaluated, None)
-                }
+                Outcome::Evaluated(evaluated) => self.row(&position, evaluated, fingerprint),
+                Outcome::Known(slot) => self.known_row(&position, slot),
             })
     }
 
-    /// What the rules made of a row whose fingerprint names the stored user at `rowid`: that
-    /// user as it is stored (see [`crate::plan::fingerprint`]), as far as settling a row that
-    /// changes nothing needs it: its key and its `Unique` fields.
-    fn known(&mut self, rowid: i64) -> Result<Evaluated> {
-        let (key, record) =
-            state::fields_at(self.conn, rowid, self.unique.names())?.ok_or_else(|| {
-                Error::Refused("a stored user went away while the plan was made; plan again".into())
-            })?;
+    /// Settles a row whose fingerprint names the stored user at `slot` of the key index (see
+    /// [`crate::plan::fingerprint`]): the rules would make that user of it, so the row changes
+    /// nothing once its key and `Unique` values pass the checks every row goes through. They
+    /// are checked by their hashes; the user's key and values are read only for a problem.
+    fn known_row(&mut self, position: &Position, slot: usize) -> Result<()> {
         self.reused += 1;
-        let mut user = User::new();
-        user.set(Field::ExternalId, Value::String(key));
-        for (name, value) in record {
-            if let Some(field) = Field::from_name(&name) {
-                user.set(field, value);
-            }
+        let key_hash = self.index.key_at(slot);
+        let (_, rowid) = *self.index.value_at(slot);
+        let duplicate_of = self.seen.first(key_hash, Some(slot), position);
+        let taken = self
+            .unique
+            .check_known(self.conn, slot, rowid, key_hash.short(), position)?;
+        if duplicate_of.is_none() && taken.is_empty() {
+            self.summary.unchanged += 1;
+            return Ok(());
         }
-        Ok(Evaluated {
-            op: Op::Upsert,
-            user,
-            ..Evaluated::default()
-        })
+        let key = state::key_at(self.conn, rowid)?.unwrap_or_default();
+        let mut problems: Vec<Problem> = duplicate_of
+            .map(|first| duplicate(&key, &first, position))
+            .into_iter()
+            .collect();
+        problems.extend(
+            taken
+                .into_iter()
+                .map(|(field, message)| unique_problem(field, &message, position, Some(&key))),
+        );
+        self.store_problems(&problems)
     }
 
-    /// Settles one row: `fingerprint` is that of a row the rules ran on, `None` for a row
-    /// whose fingerprint named a stored user (which changes nothing once accepted).
+    /// Settles one row the rules ran on; `fingerprint` is the row's.
     fn row(
         &mut self,
         position: &Position,
         evaluated: Evaluated,
-        fingerprint: Option<Hash128>,
+        fingerprint: Hash128,
     ) -> Result<()> {
         let Evaluated {
             op,
@@ -336,43 +338,37 @@ impl Settler<'_, '_> {
             Some(key) => {
                 let hash = Hash128::of(key);
                 if let Some(first) = self.seen.first(hash, self.index.slot(&hash), position) {
-                    problems.push(
-                        Problem::error(
-                            "Duplicate",
-                            format!("key `{key}` appears again; the row at {first} keeps it and this row is rejected"),
-                        )
-                        .on_field(Field::ExternalId.name())
-                        .at(position, Some(key)),
-                    );
+                    problems.push(duplicate(key, &first, position));
                 }
             }
         }
         if op != Op::Delete {
+            let own = key.as_deref().map(|k| Hash128::of(k).short());
+            let taken = self.unique.check(self.conn, &user, own, position)?;
             problems.extend(
-                self.unique
-                    .check(self.conn, &user, key.as_deref(), position)?,
+                taken.into_iter().map(|(field, message)| {
+                    unique_problem(field, &message, position, key.as_deref())
+                }),
             );
         }
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
         if !rejected {
             if let Some(key) = &key {
-                let planned = match fingerprint {
-                    None => {
-                        self.summary.unchanged += 1;
-                        None
-                    }
-                    Some(fingerprint) => {
-                        let keep = plain && problems.is_empty() && self.keep_fingerprints;
-                        let fingerprint = keep.then_some(fingerprint);
-                        self.diff(key, op, user, platform_ids, position, fingerprint)?
-                    }
-                };
-                if let Some(problem) = planned {
+                let keep = plain && problems.is_empty() && self.keep_fingerprints;
+                let fingerprint = keep.then_some(fingerprint);
+                if let Some(problem) =
+                    self.diff(key, op, user, platform_ids, position, fingerprint)?
+                {
                     problems.push(problem);
                 }
             }
         }
-        for problem in &problems {
+        self.store_problems(&problems)
+    }
+
+    /// Stores a row's problems, and counts it as rejected when one is an error.
+    fn store_problems(&mut self, problems: &[Problem]) -> Result<()> {
+        for problem in problems {
             self.store_problem(problem)?;
         }
         if problems.iter().any(|p| p.severity == Severity::Error) {
@@ -550,6 +546,23 @@ fn deletion(key: &str, stored: StoredUser) -> Change {
     }
 }
 
+/// A later row of a key: rejected, naming the row that keeps it.
+fn duplicate(key: &str, first: &str, position: &Position) -> Problem {
+    Problem::error(
+        "Duplicate",
+        format!("key `{key}` appears again; the row at {first} keeps it and this row is rejected"),
+    )
+    .on_field(Field::ExternalId.name())
+    .at(position, Some(key))
+}
+
+/// A value of a `Unique` field that another row or stored user has.
+fn unique_problem(field: Field, message: &str, position: &Position, key: Option<&str>) -> Problem {
+    Problem::error("Unique", format!("{message}; `{field}` must be unique"))
+        .on_field(field.name())
+        .at(position, key)
+}
+
 fn unknown_column(column: &str, position: &Position) -> Problem {
     let hint = user::nearest_field(column)
         .map(|f| format!("; did you mean `{f}`?"))
@@ -628,78 +641,140 @@ impl FirstSeen {
 /// another stored user are errors.
 struct UniqueIndex {
     fields: Vec<Field>,
-    names: Vec<&'static str>,
     /// Per field: the values rows carried.
-    taken: HashMap<Field, FirstSeen>,
+    taken: Vec<FirstSeen>,
     /// Per field: value hash → the stored user holding it (see [`state::Indexes`]).
-    stored: HashMap<Field, FrozenMap<(u64, i64)>>,
+    stored: Vec<FrozenMap<(u64, i64)>>,
+    /// Per field, by key slot: the slot of a fingerprinted user's value in `stored`.
+    value_slots: Vec<Vec<u32>>,
 }
 
 impl UniqueIndex {
-    /// The names of the fields it checks.
-    fn names(&self) -> &[&'static str] {
-        &self.names
-    }
-
-    /// Checks `fields`, whose stored values are `stored` (in the same order).
-    fn new(fields: &[Field], stored: Vec<FrozenMap<(u64, i64)>>) -> UniqueIndex {
-        UniqueIndex {
-            fields: fields.to_vec(),
-            names: fields.iter().map(|f| f.name()).collect(),
-            taken: HashMap::new(),
-            stored: fields.iter().copied().zip(stored).collect(),
+    /// Checks `fields`, whose stored values and fingerprinted users' value slots are
+    /// `stored` and `value_slots` (in the same order; see [`state::Indexes`]). The key is
+    /// left to the duplicate-key check, which names the first row too.
+    fn new(
+        fields: &[Field],
+        stored: Vec<FrozenMap<(u64, i64)>>,
+        value_slots: Vec<Vec<u32>>,
+    ) -> UniqueIndex {
+        let mut index = UniqueIndex {
+            fields: Vec::new(),
+            taken: Vec::new(),
+            stored: Vec::new(),
+            value_slots: Vec::new(),
+        };
+        for ((field, stored), slots) in fields.iter().zip(stored).zip(value_slots) {
+            if *field != Field::ExternalId {
+                index.fields.push(*field);
+                index.taken.push(FirstSeen::with_slots(stored.len()));
+                index.stored.push(stored);
+                index.value_slots.push(slots);
+            }
         }
+        index
     }
 
+    /// The problems of a row's user: `(field, message)` for each value another row or stored
+    /// user has; `own` is the low word of the row's key hash.
     fn check(
         &mut self,
         conn: &Connection,
         user: &User,
-        key: Option<&str>,
+        own: Option<u64>,
         position: &Position,
-    ) -> Result<Vec<Problem>> {
+    ) -> Result<Vec<(Field, String)>> {
         let mut problems = Vec::new();
-        let own = key.map(|k| Hash128::of(k).short());
-        // The key's uniqueness is the duplicate-key check's, which names the first row too.
-        for field in self.fields.iter().filter(|f| **f != Field::ExternalId) {
-            let Some(value) = user.get(*field).and_then(state::unique_text) else {
+        for n in 0..self.fields.len() {
+            let Some(value) = user.get(self.fields[n]).and_then(state::unique_text) else {
                 continue;
             };
-            let shown = match field.is_secret() {
-                true => crate::secret::MASK,
-                false => value.as_str(),
-            };
-            let stored = &self.stored[field];
-            let taken = self
-                .taken
-                .entry(*field)
-                .or_insert_with(|| FirstSeen::with_slots(stored.len()));
             let hash = Hash128::of(&value);
-            let holder = stored
-                .get_all(hash)
-                .find(|(holder, _)| Some(*holder) != own);
-            let message = match (taken.first(hash, stored.slot(&hash), position), holder) {
-                (Some(first), _) => {
-                    Some(format!("`{shown}` is already used by the row at {first}"))
-                }
-                (None, Some((_, rowid))) => {
-                    let holder = state::key_at(conn, *rowid)?.unwrap_or_default();
-                    Some(format!(
-                        "`{shown}` is already held by stored user `{holder}`"
-                    ))
-                }
-                (None, None) => None,
-            };
-            if let Some(message) = message {
-                problems.push(
-                    Problem::error("Unique", format!("{message}; `{field}` must be unique"))
-                        .on_field(field.name())
-                        .at(position, key),
-                );
+            let slot = self.stored[n].slot(&hash);
+            if let Some(taken) = self.take(n, hash, slot, own, position) {
+                problems.push((self.fields[n], self.describe(conn, n, taken, value)?));
             }
         }
         Ok(problems)
     }
+
+    /// [`UniqueIndex::check`] for the stored user at `slot` of the key index (and `rowid`),
+    /// by the hashes of its values; a value is read only to name it in a problem.
+    fn check_known(
+        &mut self,
+        conn: &Connection,
+        slot: usize,
+        rowid: i64,
+        own: u64,
+        position: &Position,
+    ) -> Result<Vec<(Field, String)>> {
+        let mut problems = Vec::new();
+        for n in 0..self.fields.len() {
+            let value_slot = self.value_slots[n]
+                .get(slot)
+                .copied()
+                .unwrap_or(state::NO_SLOT);
+            if value_slot == state::NO_SLOT {
+                continue;
+            }
+            let value_slot = value_slot as usize;
+            let hash = self.stored[n].key_at(value_slot);
+            if let Some(taken) = self.take(n, hash, Some(value_slot), Some(own), position) {
+                let field = self.fields[n].name();
+                let (_, record) = state::fields_at(conn, rowid, &[field])?.unwrap_or_default();
+                let value = record.get(field).and_then(state::unique_text);
+                problems.push((
+                    self.fields[n],
+                    self.describe(conn, n, taken, value.unwrap_or_default())?,
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Records the value of field `n` with `hash` (at `slot` in its stored index) for the row
+    /// at `position`, and says who has it already, if anyone: an earlier row, or a stored user
+    /// other than the one whose key hash's low word is `own`.
+    fn take(
+        &mut self,
+        n: usize,
+        hash: Hash128,
+        slot: Option<usize>,
+        own: Option<u64>,
+        position: &Position,
+    ) -> Option<Taken> {
+        let holder = self.stored[n]
+            .get_all(hash)
+            .find(|(holder, _)| Some(*holder) != own);
+        match (self.taken[n].first(hash, slot, position), holder) {
+            (Some(first), _) => Some(Taken::ByRow(first)),
+            (None, Some((_, rowid))) => Some(Taken::ByStoredUser(*rowid)),
+            (None, None) => None,
+        }
+    }
+
+    /// Why `value` of field `n` is not the row's to have.
+    fn describe(&self, conn: &Connection, n: usize, taken: Taken, value: String) -> Result<String> {
+        let shown = match self.fields[n].is_secret() {
+            true => crate::secret::MASK.to_string(),
+            false => value,
+        };
+        Ok(match taken {
+            Taken::ByRow(first) => format!("`{shown}` is already used by the row at {first}"),
+            Taken::ByStoredUser(rowid) => {
+                let holder = state::key_at(conn, rowid)?.unwrap_or_default();
+                format!("`{shown}` is already held by stored user `{holder}`")
+            }
+        })
+    }
+}
+
+/// Who has a `Unique` value already.
+enum Taken {
+    /// The row at this place.
+    ByRow(String),
+    /// The stored user at this rowid.
+    ByStoredUser(i64),
 }
 
 /// Builds the plan that puts every user an apply touched back as it was before.

@@ -74,13 +74,20 @@ pub struct Indexes {
     /// Every key by [`Hash128`], with the low word of its record hash (enough to tell an
     /// unchanged user: a changed one matches it once in 2^64) and its rowid.
     pub keys: FrozenMap<(u64, i64)>,
-    /// The source-row fingerprints of the users that have one, with their rowids: a row
-    /// with one of these fingerprints makes exactly that user's record.
-    pub fingerprints: FrozenMap<i64>,
+    /// The source-row fingerprints of the users that have one, with their slots in `keys`:
+    /// a row with one of these fingerprints makes exactly that user's record.
+    pub fingerprints: FrozenMap<usize>,
     /// For each field asked for: the stored values ([`unique_text`]) by hash, each with the
     /// low word of its holder's key hash (to tell whether a row is that user) and its rowid.
     pub values: Vec<FrozenMap<(u64, i64)>>,
+    /// For each field asked for, by the slot of a user with a fingerprint in `keys`: the slot
+    /// of its value in `values` ([`NO_SLOT`] for none), so a row recognised by its
+    /// fingerprint is checked without reading the user.
+    pub value_slots: Vec<Vec<u32>>,
 }
+
+/// No slot (see [`Indexes::value_slots`]).
+pub const NO_SLOT: u32 = u32::MAX;
 
 /// Reads the [`Indexes`] of the tenant's users, with the values of `fields`.
 pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Indexes> {
@@ -129,11 +136,60 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
             }
         }
     }
+    let keys = FrozenMap::new(keys);
+    let values: Vec<_> = values.into_iter().map(FrozenMap::new).collect();
+    // The maps below name users by rowid until now; a recognised row needs the user's slot.
+    let mut slot_by_rowid: Vec<(i64, u32)> = keys
+        .values()
+        .enumerate()
+        .map(|(slot, (_, rowid))| (*rowid, slot as u32))
+        .collect();
+    slot_by_rowid.sort_unstable();
+    let slot_of = |rowid: i64| {
+        let at = slot_by_rowid.binary_search_by_key(&rowid, |(r, _)| *r);
+        at.map_or(NO_SLOT, |at| slot_by_rowid[at].1)
+    };
+    let value_slots = if fingerprints.is_empty() {
+        vec![Vec::new(); fields.len()]
+    } else {
+        values
+            .iter()
+            .map(|values| value_slots(values, keys.len(), slot_of))
+            .collect()
+    };
+    let fingerprints = fingerprints
+        .into_iter()
+        .map(|(fingerprint, rowid)| (fingerprint, slot_of(rowid)))
+        .filter(|(_, slot)| *slot != NO_SLOT)
+        .map(|(fingerprint, slot)| (fingerprint, slot as usize))
+        .collect();
     Ok(Indexes {
-        keys: FrozenMap::new(keys),
         fingerprints: FrozenMap::new(fingerprints),
-        values: values.into_iter().map(FrozenMap::new).collect(),
+        keys,
+        values,
+        value_slots,
     })
+}
+
+/// By user slot (`slot_of` a holder's rowid, among `users`): the slot of the value it holds in
+/// `values`, which is that of the value's first entry (as [`FrozenMap::slot`] finds it), so
+/// two users holding one value name the same slot.
+fn value_slots(
+    values: &FrozenMap<(u64, i64)>,
+    users: usize,
+    slot_of: impl Fn(i64) -> u32,
+) -> Vec<u32> {
+    let mut slots = vec![NO_SLOT; users];
+    let mut first = 0;
+    for (slot, (_, rowid)) in values.values().enumerate() {
+        if slot == 0 || values.key_at(slot) != values.key_at(slot - 1) {
+            first = slot;
+        }
+        if let Some(user) = slots.get_mut(slot_of(*rowid) as usize) {
+            *user = first as u32;
+        }
+    }
+    slots
 }
 
 /// A value as the text `Unique` compares: text as it is, anything else as its JSON.
