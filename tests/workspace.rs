@@ -131,3 +131,33 @@ fn the_tables_are_readable_with_plain_sql() {
         .unwrap();
     assert_eq!(history, 1);
 }
+
+/// A workspace written before fingerprints (schema version 2) is upgraded in place: its users
+/// and plans stay, its rows go through the rules once, and the next apply stores fingerprints.
+#[test]
+fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "external_id,email\nu1,a@x.example\nu2,b@x.example\n",
+    );
+    w.ok(&["plan", "in.csv", "-q"]);
+    w.ok(&["apply", "latest"]);
+    // Back to the version-2 schema, as a roster before fingerprints left it.
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    conn.execute_batch(
+        "DROP TABLE plan_fingerprints;
+         ALTER TABLE users DROP COLUMN source_fingerprint;
+         ALTER TABLE plan_changes DROP COLUMN source_fingerprint;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let users = w.state();
+    let recognised = |w: &Workdir| w.ok(&["plan", "in.csv"]).stderr.contains("note: 2 row(s)");
+    assert!(!recognised(&w), "no fingerprints yet");
+    assert_eq!(w.state(), users);
+    w.ok(&["apply", "latest"]);
+    assert!(recognised(&w), "the apply stored them");
+    assert_eq!(w.state(), users);
+}
