@@ -1,33 +1,48 @@
 //! Two stages of a pipeline that overlap: while the caller works on one result (in order, on
-//! its own thread), the job that makes the next one runs on a helper thread.
+//! its own thread), the jobs that make the next ones run on helper threads.
 
+use std::collections::VecDeque;
 use std::thread::{Scope, ScopedJoinHandle};
 
 use crate::error::Result;
 
-/// At most one job running beside the caller, within a [`std::thread::scope`].
+/// Jobs running beside the caller, within a [`std::thread::scope`].
 pub struct Overlap<'scope, 'env, T> {
     scope: &'scope Scope<'scope, 'env>,
-    running: Option<ScopedJoinHandle<'scope, Result<T>>>,
+    /// How many jobs may run while the caller works.
+    depth: usize,
+    running: VecDeque<ScopedJoinHandle<'scope, Result<T>>>,
 }
 
 impl<'scope, 'env, T: Send + 'scope> Overlap<'scope, 'env, T> {
-    /// No job running yet.
+    /// One job at a time beside the caller.
     pub fn new(scope: &'scope Scope<'scope, 'env>) -> Self {
+        Overlap::with_depth(scope, 1)
+    }
+
+    /// Up to `depth` jobs at a time beside the caller (at least one).
+    pub fn with_depth(scope: &'scope Scope<'scope, 'env>, depth: usize) -> Self {
         Overlap {
             scope,
-            running: None,
+            depth: depth.max(1),
+            running: VecDeque::new(),
         }
     }
 
-    /// Starts `next` (when given) and returns the result of the job started before it, if
-    /// any: jobs end in the order they were handed over. A job's panic is passed on.
+    /// Starts `next` (when given) and, once `depth` jobs run, returns the result of the
+    /// oldest: jobs end in the order they were handed over. Without `next`, returns the
+    /// oldest result if any job is left. A job's panic is passed on.
     pub fn hand_over(
         &mut self,
         next: Option<impl FnOnce() -> Result<T> + Send + 'scope>,
     ) -> Result<Option<T>> {
-        let started = next.map(|job| self.scope.spawn(job));
-        match std::mem::replace(&mut self.running, started) {
+        if let Some(job) = next {
+            self.running.push_back(self.scope.spawn(job));
+            if self.running.len() <= self.depth {
+                return Ok(None);
+            }
+        }
+        match self.running.pop_front() {
             Some(done) => done
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -52,6 +67,21 @@ mod tests {
             seen.push(overlap.hand_over(None::<fn() -> Result<i32>>).unwrap());
             seen.push(overlap.hand_over(None::<fn() -> Result<i32>>).unwrap());
             assert_eq!(seen, vec![None, Some(10), Some(20), Some(30), None]);
+        });
+    }
+
+    #[test]
+    fn two_deep_results_come_back_in_order_two_hand_overs_late() {
+        std::thread::scope(|scope| {
+            let mut overlap = Overlap::with_depth(scope, 2);
+            let mut seen = Vec::new();
+            for n in 1..=3 {
+                seen.push(overlap.hand_over(Some(move || Ok(n * 10))).unwrap());
+            }
+            for _ in 0..3 {
+                seen.push(overlap.hand_over(None::<fn() -> Result<i32>>).unwrap());
+            }
+            assert_eq!(seen, vec![None, None, Some(10), Some(20), Some(30), None]);
         });
     }
 

@@ -4,6 +4,7 @@
 //! of every user's hash, so it can be kept up to date from the changes alone and a plan can
 //! tell in O(1) whether the state moved since it was made.
 
+use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
@@ -11,6 +12,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Result;
 use crate::hash::{FrozenMap, Hash128};
+use crate::overlap::Overlap;
 
 /// A stored user: canonical field name → value (no nulls; the password hashed).
 pub type Record = Map<String, Value>;
@@ -105,46 +107,63 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
     let mut keys = Vec::with_capacity(count);
     let mut fingerprints = Vec::with_capacity(count);
     let mut values: Vec<Vec<_>> = fields.iter().map(|_| Vec::with_capacity(count)).collect();
-    while let Some(row) = rows.next()? {
-        let text = |column| -> Result<Option<&str>> {
-            Ok(row
-                .get_ref(column)?
-                .as_str_or_null()
-                .map_err(rusqlite::Error::from)?)
+    // SQLite steps on this thread while helpers hash the keys and parse the records read
+    // before: that is most of the pass's work.
+    std::thread::scope(|scope| -> Result<()> {
+        let mut overlap = Overlap::with_depth(scope, SCAN_HELPERS);
+        let mut batch = Batch::default();
+        let mut hand_over = |batch: Option<Batch>| -> Result<bool> {
+            let job = batch.map(|batch| move || Ok(batch.index(fields)));
+            let Some(indexed) = overlap.hand_over(job)? else {
+                return Ok(false);
+            };
+            keys.extend(indexed.keys);
+            for (n, found) in indexed.values.into_iter().enumerate() {
+                values[n].extend(found);
+            }
+            Ok(true)
         };
-        let key = Hash128::of(text(0)?.unwrap_or_default());
-        let hash = u128::from_str_radix(text(1)?.unwrap_or_default(), 16).unwrap_or(0) as u64;
-        let rowid: i64 = row.get(2)?;
-        keys.push((key, (hash, rowid)));
-        let fingerprint = row
-            .get_ref(3)?
-            .as_blob_or_null()
-            .map_err(rusqlite::Error::from)?;
-        if let Some(fingerprint) = fingerprint.and_then(Hash128::from_bytes) {
-            fingerprints.push((fingerprint, rowid));
-        }
-        if let Some(record) = text(4)? {
-            let mut json = serde_json::Deserializer::from_str(record);
-            let wanted = serde::Deserializer::deserialize_map(&mut json, Only(fields));
-            for (name, value) in wanted.unwrap_or_default() {
-                let Some(n) = fields.iter().position(|f| *f == name) else {
-                    continue;
-                };
-                if let Some(text) = unique_text(&value) {
-                    values[n].push((Hash128::of(&text), (key.short(), rowid)));
-                }
+        while let Some(row) = rows.next()? {
+            let text = |column| -> Result<&str> {
+                Ok(row
+                    .get_ref(column)?
+                    .as_str_or_null()
+                    .map_err(rusqlite::Error::from)?
+                    .unwrap_or_default())
+            };
+            let rowid: i64 = row.get(2)?;
+            let fingerprint = row
+                .get_ref(3)?
+                .as_blob_or_null()
+                .map_err(rusqlite::Error::from)?;
+            if let Some(fingerprint) = fingerprint.and_then(Hash128::from_bytes) {
+                fingerprints.push((fingerprint, rowid));
+            }
+            batch.push(text(0)?, text(1)?, text(4)?, rowid);
+            if batch.rowids.len() == SCAN_BATCH {
+                hand_over(Some(std::mem::take(&mut batch)))?;
             }
         }
-    }
-    let keys = FrozenMap::new(keys);
-    let values: Vec<_> = values.into_iter().map(FrozenMap::new).collect();
+        hand_over(Some(batch))?;
+        while hand_over(None)? {}
+        Ok(())
+    })?;
+    let (keys, values) = rayon::join(
+        || FrozenMap::new(keys),
+        || {
+            values
+                .into_par_iter()
+                .map(FrozenMap::new)
+                .collect::<Vec<_>>()
+        },
+    );
     // The maps below name users by rowid until now; a recognised row needs the user's slot.
     let mut slot_by_rowid: Vec<(i64, u32)> = keys
         .values()
         .enumerate()
         .map(|(slot, (_, rowid))| (*rowid, slot as u32))
         .collect();
-    slot_by_rowid.sort_unstable();
+    slot_by_rowid.par_sort_unstable();
     let slot_of = |rowid: i64| {
         let at = slot_by_rowid.binary_search_by_key(&rowid, |(r, _)| *r);
         at.map_or(NO_SLOT, |at| slot_by_rowid[at].1)
@@ -169,6 +188,69 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
         values,
         value_slots,
     })
+}
+
+/// Stored users indexed together, on a helper thread.
+const SCAN_BATCH: usize = 4096;
+
+/// Batches indexed at a time beside the thread reading the users.
+const SCAN_HELPERS: usize = 2;
+
+/// Stored users read for the index and not yet indexed.
+#[derive(Default)]
+struct Batch {
+    /// Each user's key, record hash (hex) and record (JSON, or nothing), one after the other.
+    text: String,
+    /// Where each user's key, record hash and record end in `text`.
+    ends: Vec<[usize; 3]>,
+    rowids: Vec<i64>,
+}
+
+/// The index entries of a [`Batch`], in its order.
+struct Indexed {
+    keys: Vec<(Hash128, (u64, i64))>,
+    values: Vec<Vec<(Hash128, (u64, i64))>>,
+}
+
+impl Batch {
+    fn push(&mut self, key: &str, record_hash: &str, record: &str, rowid: i64) {
+        let mut ends = [0; 3];
+        for (end, part) in ends.iter_mut().zip([key, record_hash, record]) {
+            self.text.push_str(part);
+            *end = self.text.len();
+        }
+        self.ends.push(ends);
+        self.rowids.push(rowid);
+    }
+
+    /// Each user's key by hash (see [`Indexes::keys`]), and for each of `fields` the values
+    /// the records hold ([`unique_text`]) by hash, with their holders.
+    fn index(&self, fields: &[&str]) -> Indexed {
+        let mut keys = Vec::with_capacity(self.rowids.len());
+        let mut values = vec![Vec::new(); fields.len()];
+        let mut start = 0;
+        for ([key_end, hash_end, record_end], rowid) in self.ends.iter().zip(&self.rowids) {
+            let key = Hash128::of(&self.text[start..*key_end]);
+            let hash = u128::from_str_radix(&self.text[*key_end..*hash_end], 16).unwrap_or(0);
+            keys.push((key, (hash as u64, *rowid)));
+            let record = &self.text[*hash_end..*record_end];
+            start = *record_end;
+            if record.is_empty() {
+                continue;
+            }
+            let mut json = serde_json::Deserializer::from_str(record);
+            let wanted = serde::Deserializer::deserialize_map(&mut json, Only(fields));
+            for (name, value) in wanted.unwrap_or_default() {
+                let Some(n) = fields.iter().position(|f| *f == name) else {
+                    continue;
+                };
+                if let Some(text) = unique_text(&value) {
+                    values[n].push((Hash128::of(&text), (key.short(), *rowid)));
+                }
+            }
+        }
+        Indexed { keys, values }
+    }
 }
 
 /// By user slot (`slot_of` a holder's rowid, among `users`): the slot of the value it holds in
