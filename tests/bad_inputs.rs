@@ -342,3 +342,46 @@ fn every_bad_input_fails_cleanly_and_leaves_the_workspace_alone() {
         assert_eq!(w.db_bytes(), before, "the workspace changed: {context}");
     }
 }
+
+/// Rows enough for the reader to be chunks ahead of the rules and of settling.
+const LONG_FILE_ROWS: usize = 30_000;
+
+fn long_file(last_line: &str) -> String {
+    let mut text = String::from("external_id,email\n");
+    for n in 0..LONG_FILE_ROWS {
+        text.push_str(&format!("u{n},u{n}@example.com\n"));
+    }
+    text.push_str(last_line);
+    text
+}
+
+/// A hook that fails on the first row stops the whole pipeline: the reader, still chunks
+/// from the end of a long file, must stop too rather than wait to hand over its next chunk.
+#[test]
+fn a_hook_failing_early_in_a_long_file_stops_the_reader() {
+    let w = Workdir::new();
+    w.write(
+        "rules/deep/10_map.rhai",
+        "fn down(n) { down(n + 1) }\nfn map(row) { if row.external_id == \"u1\" { down(0) } row }\n",
+    );
+    w.write("long.csv", long_file(""));
+    let before = w.db_bytes();
+    let message = w.fails(&["plan", "long.csv", "--tenant", "deep"]);
+    assert!(message.contains("rules/deep/10_map.rhai"), "{message}");
+    assert!(message.contains("recursion"), "{message}");
+    assert_eq!(w.db_bytes(), before);
+}
+
+/// A bad row after thousands of good ones is read while earlier chunks are settled; its
+/// error, with its line, is the command's.
+#[test]
+fn a_bad_row_at_the_end_of_a_long_file_fails_the_plan_at_its_line() {
+    let w = Workdir::new();
+    w.write("long.csv", long_file("u-last,a,extra\n"));
+    let before = w.db_bytes();
+    let message = w.fails(&["plan", "long.csv"]);
+    let line = LONG_FILE_ROWS + 2;
+    assert!(message.contains(&format!("long.csv:{line}")), "{message}");
+    assert!(message.contains("3 fields"), "{message}");
+    assert_eq!(w.db_bytes(), before);
+}

@@ -1,11 +1,13 @@
 //! The planner: rows → rules → keyed diff against the stored state → a stored plan.
 //!
-//! Rows are read in chunks; each chunk is run through the rules in parallel (one evaluator
-//! per worker thread), then settled in input order, because duplicate keys, `Unique` and
-//! the diff depend on the rows before. Changes are written as they are found, so memory
-//! holds one chunk and the key index, never the whole input.
+//! Rows are read in chunks on a reader thread; each chunk is run through the rules in
+//! parallel (one evaluator per worker thread), then settled in input order on the calling
+//! thread, because duplicate keys, `Unique` and the diff depend on the rows before. Changes
+//! are written as they are found, so memory holds a few chunks and the key index, never the
+//! whole input.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -28,6 +30,13 @@ use crate::user::{self, Field, Op, User};
 
 /// Rows evaluated together; big enough to keep every core busy, small enough to bound memory.
 const CHUNK_ROWS: usize = 4096;
+
+/// Chunks the rules may evaluate while one is settled: more than one keeps the worker
+/// threads busy when the settling thread waits for the next chunk.
+const EVALUATING_CHUNKS: usize = 2;
+
+/// Chunks the reader may read ahead of the rules.
+const READ_AHEAD_CHUNKS: usize = 2;
 
 /// Below this share of deletes no confirmation is asked (DESIGN: a mistyped file must never
 /// wipe a customer).
@@ -99,42 +108,35 @@ pub fn plan(
         keep_fingerprints: request.kind == PlanKind::Plan,
         writer: &mut writer,
     };
-    let mut inputs = Vec::new();
-    // While one chunk is settled (in order, on this thread), the next is evaluated by the
-    // rules on the others: the two stages overlap instead of taking turns.
-    std::thread::scope(|scope| -> Result<()> {
+    // Three stages overlap instead of taking turns: a reader thread reads chunks of rows;
+    // the rules evaluate the next chunks on the worker threads while this thread settles
+    // the oldest, in order.
+    let check_columns = !pack.has_map_hook();
+    let inputs = std::thread::scope(|scope| -> Result<Vec<Input>> {
+        let (sender, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+        let reader = scope.spawn(move || read_inputs(request, check_columns, sender));
         let (evaluators, fingerprints) = (&evaluators, &fingerprints);
-        let mut overlap = Overlap::new(scope);
-        let mut hand_over = |next: Option<Vec<Row>>, settle: &mut Settler| -> Result<()> {
+        let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
+        // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
+        let mut hand_over = |next: Option<Vec<Row>>| -> Result<bool> {
             let job = next.map(|rows| move || evaluate(evaluators, fingerprints, rows));
             match overlap.hand_over(job)? {
-                Some(done) => settle.chunk(done),
-                None => Ok(()),
+                Some(done) => settle.chunk(done).map(|()| true),
+                None => Ok(false),
             }
         };
-        for name in request.inputs {
-            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-            let check_columns = !pack.has_map_hook();
-            let read = read::read_source(name, &request.read, &mut |row| {
-                if check_columns && row.position.index == 0 {
-                    check_canonical_columns(&row)?;
-                }
-                chunk.push(row);
-                if chunk.len() == CHUNK_ROWS {
-                    request.progress.inc(CHUNK_ROWS as u64);
-                    hand_over(Some(std::mem::take(&mut chunk)), &mut settle)?;
-                }
+        // `chunks` goes with the loop: a settling error hangs up on the reader, which stops.
+        let settled = chunks
+            .into_iter()
+            .try_for_each(|chunk| hand_over(Some(chunk)).map(drop))
+            .and_then(|()| {
+                while hand_over(None)? {}
                 Ok(())
-            })?;
-            request.progress.inc(chunk.len() as u64);
-            hand_over(Some(chunk), &mut settle)?;
-            inputs.push(Input {
-                file: name.clone(),
-                digest: read.digest,
-                rows: read.rows,
             });
-        }
-        hand_over(None, &mut settle)
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        settled.and(read)
     })?;
     if request.sync {
         settle.delete_absent()?;
@@ -155,6 +157,47 @@ pub fn plan(
         summary,
         reused,
     })
+}
+
+/// Reads every input in chunks of rows into `chunks`, and says what was read. Stops when
+/// the receiver hangs up.
+fn read_inputs(
+    request: &PlanRequest,
+    check_columns: bool,
+    chunks: SyncSender<Vec<Row>>,
+) -> Result<Vec<Input>> {
+    let send = |chunk: Vec<Row>| {
+        request.progress.inc(chunk.len() as u64);
+        chunks
+            .send(chunk)
+            .map_err(|_| Error::Usage("planning stopped".into()))
+    };
+    let mut inputs = Vec::new();
+    for name in request.inputs {
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let read = read::read_source(name, &request.read, &mut |row| {
+            if check_columns && row.position.index == 0 {
+                check_canonical_columns(&row)?;
+            }
+            chunk.push(row);
+            if chunk.len() == CHUNK_ROWS {
+                send(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(CHUNK_ROWS),
+                ))?;
+            }
+            Ok(())
+        })?;
+        if !chunk.is_empty() {
+            send(chunk)?;
+        }
+        inputs.push(Input {
+            file: name.clone(),
+            digest: read.digest,
+            rows: read.rows,
+        });
+    }
+    Ok(inputs)
 }
 
 /// Without a map hook the columns are the fields: a file whose key column is missing, or

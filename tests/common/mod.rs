@@ -2,9 +2,13 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+/// Longer than any command of the tests takes, even on a loaded machine.
+const COMMAND_TIME_LIMIT: Duration = Duration::from_secs(300);
 
 /// A temporary folder holding `roster.db`, `rules/` and the test's files.
 pub struct Workdir {
@@ -78,8 +82,10 @@ impl Workdir {
             .env_remove("ROSTER_DB")
             .args(args)
             .write_stdin(stdin)
+            // A command that hangs (a stage waiting for one that has stopped) fails its test.
+            .timeout(COMMAND_TIME_LIMIT)
             .output()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("roster {args:?}: {e}"));
         Outcome {
             status: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
