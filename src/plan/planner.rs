@@ -114,12 +114,13 @@ pub fn plan(
     let check_columns = !pack.has_map_hook();
     let inputs = std::thread::scope(|scope| -> Result<Vec<Input>> {
         let (sender, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
-        let reader = scope.spawn(move || read_inputs(request, check_columns, sender));
-        let (evaluators, fingerprints) = (&evaluators, &fingerprints);
+        let fingerprints = &fingerprints;
+        let reader = scope.spawn(move || read_inputs(request, check_columns, fingerprints, sender));
+        let evaluators = &evaluators;
         let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
         // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
-        let mut hand_over = |next: Option<Vec<Row>>| -> Result<bool> {
-            let job = next.map(|rows| move || evaluate(evaluators, fingerprints, rows));
+        let mut hand_over = |next: Option<Vec<Arrival>>| -> Result<bool> {
+            let job = next.map(|rows| move || evaluate(evaluators, rows));
             match overlap.hand_over(job)? {
                 Some(done) => settle.chunk(done).map(|()| true),
                 None => Ok(false),
@@ -159,14 +160,15 @@ pub fn plan(
     })
 }
 
-/// Reads every input in chunks of rows into `chunks`, and says what was read. Stops when
-/// the receiver hangs up.
+/// Reads every input in chunks of rows into `chunks`, each row with its fingerprint, and
+/// says what was read. Stops when the receiver hangs up.
 fn read_inputs(
     request: &PlanRequest,
     check_columns: bool,
-    chunks: SyncSender<Vec<Row>>,
+    fingerprints: &Fingerprints,
+    chunks: SyncSender<Vec<Arrival>>,
 ) -> Result<Vec<Input>> {
-    let send = |chunk: Vec<Row>| {
+    let send = |chunk: Vec<Arrival>| {
         request.progress.inc(chunk.len() as u64);
         chunks
             .send(chunk)
@@ -179,7 +181,7 @@ fn read_inputs(
             if check_columns && row.position.index == 0 {
                 check_canonical_columns(&row)?;
             }
-            chunk.push(row);
+            chunk.push(Arrival::of(row, fingerprints));
             if chunk.len() == CHUNK_ROWS {
                 send(std::mem::replace(
                     &mut chunk,
@@ -245,21 +247,36 @@ enum Outcome {
     Known(usize),
 }
 
+/// A row as the reader hands it on, with its fingerprint: the rules run only on a row
+/// whose fingerprint names no stored user. A recognised row is dropped by the thread that
+/// read it, which frees its memory cheaper than another thread would.
+enum Arrival {
+    Known(Position, Hash128, usize),
+    Unknown(Row, Hash128),
+}
+
+impl Arrival {
+    fn of(row: Row, fingerprints: &Fingerprints) -> Arrival {
+        let fingerprint = fingerprints.of(&row);
+        match fingerprints.known(fingerprint) {
+            Some(slot) => Arrival::Known(row.position, fingerprint, slot),
+            None => Arrival::Unknown(row, fingerprint),
+        }
+    }
+}
+
 /// A chunk of rows after the rules, each with its position and fingerprint.
 type Evaluations = Vec<(Position, Hash128, Outcome)>;
 
-fn evaluate(
-    evaluators: &Evaluators,
-    fingerprints: &Fingerprints,
-    rows: Vec<Row>,
-) -> Result<Evaluations> {
-    let run = |row: Row| {
-        let fingerprint = fingerprints.of(&row);
-        let outcome = match fingerprints.known(fingerprint) {
-            Some(slot) => Outcome::Known(slot),
-            None => Outcome::Evaluated(evaluators.with(|evaluator| evaluator.evaluate(&row))?),
-        };
-        Ok((row.position, fingerprint, outcome))
+fn evaluate(evaluators: &Evaluators, rows: Vec<Arrival>) -> Result<Evaluations> {
+    let run = |arrival| match arrival {
+        Arrival::Known(position, fingerprint, slot) => {
+            Ok((position, fingerprint, Outcome::Known(slot)))
+        }
+        Arrival::Unknown(row, fingerprint) => {
+            let evaluated = evaluators.with(|evaluator| evaluator.evaluate(&row))?;
+            Ok((row.position, fingerprint, Outcome::Evaluated(evaluated)))
+        }
     };
     // On the pool even with one thread: chunks handed over back to back then take turns
     // on it, rather than both spinning on its one evaluator.
