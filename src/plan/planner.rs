@@ -172,6 +172,7 @@ fn read_inputs(
         request.progress.inc(chunk.len() as u64);
         chunks
             .send(chunk)
+            // Never shown: the settling error that hung up is the plan's.
             .map_err(|_| Error::Usage("planning stopped".into()))
     };
     let mut inputs = Vec::new();
@@ -240,18 +241,18 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
     ))
 }
 
-/// A row after the rules, or the stored user its fingerprint names.
+/// A row after the rules (with its fingerprint), or the stored user its fingerprint names.
 enum Outcome {
-    Evaluated(Evaluated),
+    Evaluated(Evaluated, Hash128),
     /// The slot in the state's key index of the stored user the row makes.
     Known(usize),
 }
 
-/// A row as the reader hands it on, with its fingerprint: the rules run only on a row
-/// whose fingerprint names no stored user. A recognised row is dropped by the thread that
-/// read it, which frees its memory cheaper than another thread would.
+/// A row as the reader hands it on: the rules run only on a row whose fingerprint names no
+/// stored user. A recognised row is dropped by the thread that read it, which frees its
+/// memory cheaper than another thread would.
 enum Arrival {
-    Known(Position, Hash128, usize),
+    Known(Position, usize),
     Unknown(Row, Hash128),
 }
 
@@ -259,23 +260,21 @@ impl Arrival {
     fn of(row: Row, fingerprints: &Fingerprints) -> Arrival {
         let fingerprint = fingerprints.of(&row);
         match fingerprints.known(fingerprint) {
-            Some(slot) => Arrival::Known(row.position, fingerprint, slot),
+            Some(slot) => Arrival::Known(row.position, slot),
             None => Arrival::Unknown(row, fingerprint),
         }
     }
 }
 
-/// A chunk of rows after the rules, each with its position and fingerprint.
-type Evaluations = Vec<(Position, Hash128, Outcome)>;
+/// A chunk of rows after the rules, each with its position.
+type Evaluations = Vec<(Position, Outcome)>;
 
 fn evaluate(evaluators: &Evaluators, rows: Vec<Arrival>) -> Result<Evaluations> {
     let run = |arrival| match arrival {
-        Arrival::Known(position, fingerprint, slot) => {
-            Ok((position, fingerprint, Outcome::Known(slot)))
-        }
+        Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
         Arrival::Unknown(row, fingerprint) => {
             let evaluated = evaluators.with(|evaluator| evaluator.evaluate(&row))?;
-            Ok((row.position, fingerprint, Outcome::Evaluated(evaluated)))
+            Ok((row.position, Outcome::Evaluated(evaluated, fingerprint)))
         }
     };
     // On the pool even with one thread: chunks handed over back to back then take turns
@@ -321,8 +320,10 @@ struct Settler<'a, 'w> {
 impl Settler<'_, '_> {
     fn chunk(&mut self, rows: Evaluations) -> Result<()> {
         rows.into_iter()
-            .try_for_each(|(position, fingerprint, outcome)| match outcome {
-                Outcome::Evaluated(evaluated) => self.row(&position, evaluated, fingerprint),
+            .try_for_each(|(position, outcome)| match outcome {
+                Outcome::Evaluated(evaluated, fingerprint) => {
+                    self.row(&position, evaluated, fingerprint)
+                }
                 Outcome::Known(slot) => self.known_row(&position, slot),
             })
     }
