@@ -124,10 +124,11 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
             Ok(true)
         };
         while let Some(row) = rows.next()? {
-            let text = |column| -> Result<&str> {
+            // Checked as UTF-8 on the helpers: this thread is the pass's bound.
+            let text = |column| -> Result<&[u8]> {
                 Ok(row
                     .get_ref(column)?
-                    .as_str_or_null()
+                    .as_bytes_or_null()
                     .map_err(rusqlite::Error::from)?
                     .unwrap_or_default())
             };
@@ -189,8 +190,9 @@ const SCAN_HELPERS: usize = 2;
 /// Stored users read for the index and not yet indexed.
 #[derive(Default)]
 struct Batch {
-    /// Each user's key, record hash (hex) and record (JSON, or nothing), one after the other.
-    text: String,
+    /// Each user's key, record hash (hex) and record (JSON, or nothing), one after the other,
+    /// as SQLite holds them (UTF-8 unchecked).
+    text: Vec<u8>,
     /// Where each user's key, record hash and record end in `text`.
     ends: Vec<[usize; 3]>,
     rowids: Vec<i64>,
@@ -203,10 +205,10 @@ struct Indexed {
 }
 
 impl Batch {
-    fn push(&mut self, key: &str, record_hash: &str, record: &str, rowid: i64) {
+    fn push(&mut self, key: &[u8], record_hash: &[u8], record: &[u8], rowid: i64) {
         let mut ends = [0; 3];
         for (end, part) in ends.iter_mut().zip([key, record_hash, record]) {
-            self.text.push_str(part);
+            self.text.extend_from_slice(part);
             *end = self.text.len();
         }
         self.ends.push(ends);
@@ -220,15 +222,19 @@ impl Batch {
         let mut values = vec![Vec::new(); fields.len()];
         let mut start = 0;
         for ([key_end, hash_end, record_end], rowid) in self.ends.iter().zip(&self.rowids) {
-            let key = Hash128::of(&self.text[start..*key_end]);
-            let hash = u128::from_str_radix(&self.text[*key_end..*hash_end], 16).unwrap_or(0);
+            // A key is hashed as its bytes, as `Hash128::of` its text.
+            let key = Hash128::from(xxh3_128(&self.text[start..*key_end]));
+            let hash = std::str::from_utf8(&self.text[*key_end..*hash_end])
+                .ok()
+                .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+                .unwrap_or(0);
             keys.push((key, (hash as u64, *rowid)));
             let record = &self.text[*hash_end..*record_end];
             start = *record_end;
             if record.is_empty() {
                 continue;
             }
-            let mut json = serde_json::Deserializer::from_str(record);
+            let mut json = serde_json::Deserializer::from_slice(record);
             let wanted = serde::Deserializer::deserialize_map(&mut json, Only(fields));
             for (name, value) in wanted.unwrap_or_default() {
                 let Some(n) = fields.iter().position(|f| *f == name) else {
