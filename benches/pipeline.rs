@@ -64,7 +64,7 @@ impl Data {
         read::read_source(
             &self.file("base.csv"),
             &ReadOptions::default(),
-            &mut |row| {
+            &mut |row: Row| {
                 rows.push(row);
                 Ok(())
             },
@@ -140,10 +140,14 @@ fn bench_read(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(users), &data, |b, data| {
             b.iter(|| {
                 let mut rows = 0u64;
-                read::read_source(&data.file("base.csv"), &ReadOptions::default(), &mut |_| {
-                    rows += 1;
-                    Ok(())
-                })
+                read::read_source(
+                    &data.file("base.csv"),
+                    &ReadOptions::default(),
+                    &mut |_: Row| {
+                        rows += 1;
+                        Ok(())
+                    },
+                )
                 .unwrap();
                 rows
             })

@@ -115,7 +115,7 @@ fn options_from(data: &[u8], format: Format) -> (ReadOptions, &[u8]) {
 /// Reads `bytes` as the file `name` and checks what any read must satisfy; the rows.
 fn check_read(name: &str, bytes: &[u8], options: &ReadOptions) -> Vec<Row> {
     let mut rows = Vec::new();
-    let result = read::read_from(name, bytes, options, &mut |row| {
+    let result = read::read_from(name, bytes, options, &mut |row: Row| {
         rows.push(row);
         Ok(())
     });

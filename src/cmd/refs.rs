@@ -67,7 +67,7 @@ fn read_table(name: &str, file: &str) -> Result<RefTable> {
     }
     let mut columns: Vec<String> = Vec::new();
     let mut rows = Vec::new();
-    let summary = read::read_source(file, &ReadOptions::default(), &mut |row| {
+    let summary = read::read_source(file, &ReadOptions::default(), &mut |row: read::Row| {
         if columns.is_empty() {
             columns = row.columns.iter().map(|(c, _)| c.to_string()).collect();
         }

@@ -22,7 +22,7 @@ use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::problem::{Problem, Severity};
 use crate::progress::Progress;
-use crate::read::{self, Position, ReadOptions, Row};
+use crate::read::{self, Cells, Position, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluators, RefTables, RulePack};
 use crate::store::plans::{Input, PlanKind, PlanWriter, Summary};
 use crate::store::state::{self, digest_hex, Record, StoredUser};
@@ -168,32 +168,17 @@ fn read_inputs(
     fingerprints: &Fingerprints,
     chunks: SyncSender<Vec<Arrival>>,
 ) -> Result<Vec<Input>> {
-    let send = |chunk: Vec<Arrival>| {
-        request.progress.inc(chunk.len() as u64);
-        chunks
-            .send(chunk)
-            // Never shown: the settling error that hung up is the plan's.
-            .map_err(|_| Error::Usage("planning stopped".into()))
+    let mut arrivals = Arrivals {
+        check_columns,
+        fingerprints,
+        chunks,
+        progress: &request.progress,
+        chunk: Vec::with_capacity(CHUNK_ROWS),
     };
     let mut inputs = Vec::new();
     for name in request.inputs {
-        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-        let read = read::read_source(name, &request.read, &mut |row| {
-            if check_columns && row.position.index == 0 {
-                check_canonical_columns(&row)?;
-            }
-            chunk.push(Arrival::of(row, fingerprints));
-            if chunk.len() == CHUNK_ROWS {
-                send(std::mem::replace(
-                    &mut chunk,
-                    Vec::with_capacity(CHUNK_ROWS),
-                ))?;
-            }
-            Ok(())
-        })?;
-        if !chunk.is_empty() {
-            send(chunk)?;
-        }
+        let read = read::read_source(name, &request.read, &mut arrivals)?;
+        arrivals.send()?;
         inputs.push(Input {
             file: name.clone(),
             digest: read.digest,
@@ -201,6 +186,64 @@ fn read_inputs(
         });
     }
     Ok(inputs)
+}
+
+/// The reader thread's sink: each row fingerprinted, sent on in chunks.
+struct Arrivals<'a> {
+    check_columns: bool,
+    fingerprints: &'a Fingerprints,
+    chunks: SyncSender<Vec<Arrival>>,
+    progress: &'a Progress,
+    chunk: Vec<Arrival>,
+}
+
+impl Arrivals<'_> {
+    fn push(&mut self, arrival: Arrival) -> Result<()> {
+        self.chunk.push(arrival);
+        if self.chunk.len() == CHUNK_ROWS {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the rows gathered so far, if any.
+    fn send(&mut self) -> Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_ROWS));
+        self.progress.inc(chunk.len() as u64);
+        self.chunks
+            .send(chunk)
+            // Never shown: the settling error that hung up is the plan's.
+            .map_err(|_| Error::Usage("planning stopped".into()))
+    }
+}
+
+impl read::Sink for Arrivals<'_> {
+    fn row(&mut self, row: Row) -> Result<()> {
+        if self.check_columns && row.position.index == 0 {
+            check_canonical_columns(&row)?;
+        }
+        let arrival = Arrival::of(row, self.fingerprints);
+        self.push(arrival)
+    }
+
+    /// A CSV row is recognised by the fingerprint of its text, without being built: most rows
+    /// of a delta are known, and building them was most of the reader's work.
+    fn cells(&mut self, position: &Position, names: &[Arc<str>], cells: &Cells) -> Result<bool> {
+        // The first row is built: its columns are checked.
+        if self.check_columns && position.index == 0 {
+            return Ok(false);
+        }
+        let columns = names.iter().map(|name| &**name).zip(cells.iter());
+        match self.fingerprints.known(self.fingerprints.of_texts(columns)) {
+            Some(slot) => self
+                .push(Arrival::Known(position.clone(), slot))
+                .map(|()| true),
+            None => Ok(false),
+        }
+    }
 }
 
 /// Without a map hook the columns are the fields: a file whose key column is missing, or
@@ -249,8 +292,7 @@ enum Outcome {
 }
 
 /// A row as the reader hands it on: the rules run only on a row whose fingerprint names no
-/// stored user. A recognised row is dropped by the thread that read it, which frees its
-/// memory cheaper than another thread would.
+/// stored user. Of a recognised row only its place goes on (a CSV row is not even built).
 enum Arrival {
     Known(Position, usize),
     Unknown(Row, Hash128),

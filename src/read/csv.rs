@@ -11,7 +11,7 @@ use csv::ByteRecord;
 use serde_json::Value;
 
 use super::source::{io_error, Text, BUFFER};
-use super::{Position, Row};
+use super::{Position, Row, Sink};
 use crate::{Error, Result};
 
 /// Delimiters detected from the header line, in order of preference on a tie.
@@ -26,7 +26,7 @@ pub(super) fn read(
     file: Arc<str>,
     text: Text<'_>,
     forced: Option<u8>,
-    sink: &mut dyn FnMut(Row) -> Result<()>,
+    sink: &mut dyn Sink,
 ) -> Result<(u64, Vec<String>)> {
     let delimiter = forced.unwrap_or_else(|| detect_delimiter(&text.first_line));
     let mut reader = csv::ReaderBuilder::new()
@@ -75,21 +75,50 @@ pub(super) fn read(
                 )
             }));
         }
-        let columns = csv.cells(&names)?;
-        sink(Row {
-            position: Position {
-                file: csv.file.clone(),
-                line,
-                index: rows,
-            },
-            columns,
-        })?;
+        let position = Position {
+            file: csv.file.clone(),
+            line,
+            index: rows,
+        };
+        let text = csv.text(&names)?;
+        let taken = match Cells::new(text, &csv.record) {
+            Some(cells) => sink.cells(&position, &names, &cells)?,
+            None => false,
+        };
+        if !taken {
+            let columns = csv.cells(text, &names)?;
+            sink.row(Row { position, columns })?;
+        }
         rows += 1;
     }
     if let Some(e) = csv.unclosed_quote(reader.get_ref()) {
         return Err(e);
     }
     Ok((rows, names.iter().map(|name| name.to_string()).collect()))
+}
+
+/// A CSV record's cells as text, before they are built into a [`Row`] (see [`Sink::cells`]).
+pub struct Cells<'r> {
+    text: &'r str,
+    record: &'r ByteRecord,
+}
+
+impl<'r> Cells<'r> {
+    /// The cells of `record`, whose whole `text` is UTF-8; `None` when a cell does not start
+    /// and end on a character (a delimiter byte inside a character).
+    fn new(text: &'r str, record: &'r ByteRecord) -> Option<Cells<'r>> {
+        let whole = (0..record.len()).all(|i| {
+            record.range(i).is_some_and(|range| {
+                text.is_char_boundary(range.start) && text.is_char_boundary(range.end)
+            })
+        });
+        whole.then_some(Cells { text, record })
+    }
+
+    /// Each cell's text, in header order.
+    pub fn iter(&self) -> impl Iterator<Item = &'r str> + '_ {
+        (0..self.record.len()).map(|i| self.record.range(i).map_or("", |range| &self.text[range]))
+    }
 }
 
 /// The reader's state between records.
@@ -168,10 +197,13 @@ impl Csv {
         Ok(names)
     }
 
-    /// The current record's cells, paired with the header names.
-    fn cells(&self, names: &[Arc<str>]) -> Result<Vec<(Arc<str>, Value)>> {
-        // One validation of the whole record is much cheaper than one per cell.
-        let text = std::str::from_utf8(self.record.as_slice()).map_err(|_| self.bad_utf8(names))?;
+    /// The current record's text, checked as UTF-8 whole: much cheaper than cell by cell.
+    fn text(&self, names: &[Arc<str>]) -> Result<&str> {
+        std::str::from_utf8(self.record.as_slice()).map_err(|_| self.bad_utf8(names))
+    }
+
+    /// The current record's cells (`text` is the record's), paired with the header names.
+    fn cells(&self, text: &str, names: &[Arc<str>]) -> Result<Vec<(Arc<str>, Value)>> {
         let mut columns = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             match self.record.range(i).and_then(|range| text.get(range)) {

@@ -49,6 +49,8 @@ mod csv;
 mod json;
 mod source;
 
+pub use csv::Cells;
+
 use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3Default;
@@ -145,13 +147,28 @@ pub struct ReadSummary {
     pub columns: Vec<String>,
 }
 
+/// Where a reader hands the rows it reads. A closure taking a [`Row`] is one.
+pub trait Sink {
+    /// Takes one row. An error stops reading and is returned as is.
+    fn row(&mut self, row: Row) -> Result<()>;
+
+    /// Offered each CSV row as its text cells (named by `names`, in header order) before the
+    /// row is built: `true` when the sink is done with it, so the row is never built (it is
+    /// still counted). A row a sink passes over then costs no allocation.
+    fn cells(&mut self, _position: &Position, _names: &[Arc<str>], _cells: &Cells) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+impl<F: FnMut(Row) -> Result<()>> Sink for F {
+    fn row(&mut self, row: Row) -> Result<()> {
+        self(row)
+    }
+}
+
 /// Reads one source (a path, or `-` for stdin) and hands each row to `sink` as soon as it is
 /// parsed. A sink error stops reading and is returned as is.
-pub fn read_source(
-    name: &str,
-    options: &ReadOptions,
-    sink: &mut dyn FnMut(Row) -> Result<()>,
-) -> Result<ReadSummary> {
+pub fn read_source(name: &str, options: &ReadOptions, sink: &mut dyn Sink) -> Result<ReadSummary> {
     if name == "-" {
         return read_from(name, std::io::stdin().lock(), options, sink);
     }
@@ -165,7 +182,7 @@ pub fn read_from(
     name: &str,
     input: impl Read,
     options: &ReadOptions,
-    sink: &mut dyn FnMut(Row) -> Result<()>,
+    sink: &mut dyn Sink,
 ) -> Result<ReadSummary> {
     let mut hasher = Xxh3Default::new();
     let (rows, columns) = {
@@ -175,15 +192,21 @@ pub fn read_from(
             source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
             source::Kind::Json => match options.format {
                 Format::Vendor(vendor) => {
-                    let mut vendor_sink = |row: Row| sink(vendor_row(vendor, row));
+                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row));
                     (
                         json::read_document(file, text, &mut vendor_sink)?,
                         Vec::new(),
                     )
                 }
-                _ => (json::read_document(file, text, sink)?, Vec::new()),
+                _ => (
+                    json::read_document(file, text, &mut |row| sink.row(row))?,
+                    Vec::new(),
+                ),
             },
-            source::Kind::Ndjson => (json::read_lines(file, text, sink)?, Vec::new()),
+            source::Kind::Ndjson => (
+                json::read_lines(file, text, &mut |row| sink.row(row))?,
+                Vec::new(),
+            ),
         }
     };
     Ok(ReadSummary {
@@ -222,7 +245,7 @@ mod testing {
         options: &ReadOptions,
     ) -> Result<(ReadSummary, Vec<Row>)> {
         let mut rows = Vec::new();
-        let summary = read_from(name, bytes, options, &mut |row| {
+        let summary = read_from(name, bytes, options, &mut |row: Row| {
             rows.push(row);
             Ok(())
         })?;
@@ -323,7 +346,7 @@ mod tests {
             ("x.ndjson", b"{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n"),
         ] {
             let mut seen = 0;
-            let result = read_from(name, bytes, &ReadOptions::default(), &mut |row| {
+            let result = read_from(name, bytes, &ReadOptions::default(), &mut |row: Row| {
                 seen += 1;
                 if row.position.index == 1 {
                     return Err(Error::Refused("enough".into()));
@@ -338,9 +361,76 @@ mod tests {
         }
     }
 
+    /// Takes the CSV rows whose `id` is `skip` as text cells; keeps what it was offered.
+    #[derive(Default)]
+    struct Skipping {
+        offered: Vec<(String, Vec<String>)>,
+        built: Vec<Row>,
+    }
+
+    impl Sink for Skipping {
+        fn row(&mut self, row: Row) -> Result<()> {
+            self.built.push(row);
+            Ok(())
+        }
+
+        fn cells(
+            &mut self,
+            position: &Position,
+            names: &[Arc<str>],
+            cells: &Cells,
+        ) -> Result<bool> {
+            let texts: Vec<String> = cells.iter().map(str::to_string).collect();
+            assert_eq!(names.len(), texts.len());
+            let skip = texts[0] == "skip";
+            self.offered.push((position.to_string(), texts));
+            Ok(skip)
+        }
+    }
+
+    #[test]
+    fn a_sink_may_take_csv_rows_as_text_before_they_are_built() {
+        let bytes = b"id,note\nskip,\"two\nlines\"\n1,Ann\nskip,x\n";
+        let mut sink = Skipping::default();
+        let summary = read_from("x.csv", &bytes[..], &ReadOptions::default(), &mut sink).unwrap();
+        assert_eq!(summary.rows, 3, "rows taken as text are counted");
+        let offered: Vec<(&str, Vec<&str>)> = sink
+            .offered
+            .iter()
+            .map(|(at, texts)| (at.as_str(), texts.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                ("x.csv:2", vec!["skip", "two\nlines"]),
+                ("x.csv:4", vec!["1", "Ann"]),
+                ("x.csv:5", vec!["skip", "x"]),
+            ]
+        );
+        let built: Vec<String> = sink.built.iter().map(|r| r.position.to_string()).collect();
+        assert_eq!(built, ["x.csv:4"]);
+        assert_eq!(sink.built[0].position.index, 1);
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_fails_before_it_is_offered_as_text() {
+        let mut sink = Skipping::default();
+        let e = read_from(
+            "x.csv",
+            &b"id,note\nskip,\xff\n"[..],
+            &ReadOptions::default(),
+            &mut sink,
+        );
+        assert!(e.unwrap_err().to_string().starts_with("x.csv:2: "));
+        assert!(sink.offered.is_empty());
+    }
+
     #[test]
     fn a_missing_file_says_so_with_a_hint() {
-        let e = read_source("no/such/x.csv", &ReadOptions::default(), &mut |_| Ok(())).unwrap_err();
+        let e = read_source("no/such/x.csv", &ReadOptions::default(), &mut |_: Row| {
+            Ok(())
+        })
+        .unwrap_err();
         assert!(matches!(e, Error::Io { .. }));
         let text = e.to_string();
         assert!(
@@ -357,7 +447,7 @@ mod tests {
         std::fs::write(&path, "id,name\n1,Ann\n").unwrap();
         let name = path.to_str().unwrap();
         let mut rows = Vec::new();
-        let summary = read_source(name, &ReadOptions::default(), &mut |row| {
+        let summary = read_source(name, &ReadOptions::default(), &mut |row: Row| {
             rows.push(row);
             Ok(())
         })

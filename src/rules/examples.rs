@@ -266,14 +266,18 @@ mod tests {
             let path = root().join("fixtures").join(tenant).join(file);
             let mut found = Vec::new();
             let options = crate::read::ReadOptions::default();
-            crate::read::read_source(&path.to_string_lossy(), &options, &mut |row| {
-                for p in ev.evaluate(&row)?.problems {
-                    if p.severity == crate::plan::problem::Severity::Error {
-                        found.push((p.key.unwrap_or_default(), p.rule));
+            crate::read::read_source(
+                &path.to_string_lossy(),
+                &options,
+                &mut |row: crate::read::Row| {
+                    for p in ev.evaluate(&row)?.problems {
+                        if p.severity == crate::plan::problem::Severity::Error {
+                            found.push((p.key.unwrap_or_default(), p.rule));
+                        }
                     }
-                }
-                Ok(())
-            })
+                    Ok(())
+                },
+            )
             .unwrap();
             let want: Vec<(String, String)> = errors
                 .iter()
