@@ -174,6 +174,7 @@ fn read_inputs(
         chunks,
         progress: &request.progress,
         chunk: Vec::with_capacity(CHUNK_ROWS),
+        unknown: None,
     };
     let mut inputs = Vec::new();
     for name in request.inputs {
@@ -195,6 +196,9 @@ struct Arrivals<'a> {
     chunks: SyncSender<Vec<Arrival>>,
     progress: &'a Progress,
     chunk: Vec<Arrival>,
+    /// The fingerprint of the row just offered as text and not recognised: the reader hands
+    /// that row over built next, and it need not be fingerprinted again.
+    unknown: Option<Hash128>,
 }
 
 impl Arrivals<'_> {
@@ -225,7 +229,10 @@ impl read::Sink for Arrivals<'_> {
         if self.check_columns && row.position.index == 0 {
             check_canonical_columns(&row)?;
         }
-        let arrival = Arrival::of(row, self.fingerprints);
+        let arrival = match self.unknown.take() {
+            Some(fingerprint) => Arrival::Unknown(row, fingerprint),
+            None => Arrival::of(row, self.fingerprints),
+        };
         self.push(arrival)
     }
 
@@ -237,11 +244,15 @@ impl read::Sink for Arrivals<'_> {
             return Ok(false);
         }
         let columns = names.iter().map(|name| &**name).zip(cells.iter());
-        match self.fingerprints.known(self.fingerprints.of_texts(columns)) {
+        let fingerprint = self.fingerprints.of_texts(columns);
+        match self.fingerprints.known(fingerprint) {
             Some(slot) => self
                 .push(Arrival::Known(position.clone(), slot))
                 .map(|()| true),
-            None => Ok(false),
+            None => {
+                self.unknown = Some(fingerprint);
+                Ok(false)
+            }
         }
     }
 }

@@ -57,6 +57,9 @@ pub(super) fn read(
         return Err(empty(&csv));
     }
     let names = csv.header()?;
+    // An ASCII delimiter cannot fall inside a character, so every cell of a UTF-8 record is
+    // text of its own; with another byte, rows are built, which checks each cell.
+    let offer_cells = delimiter.is_ascii();
 
     let mut rows = 0;
     while csv.next(&mut reader)? {
@@ -81,11 +84,11 @@ pub(super) fn read(
             index: rows,
         };
         let text = csv.text(&names)?;
-        let taken = match Cells::new(text, &csv.record) {
-            Some(cells) => sink.cells(&position, &names, &cells)?,
-            None => false,
+        let cells = Cells {
+            text,
+            record: &csv.record,
         };
-        if !taken {
+        if !(offer_cells && sink.cells(&position, &names, &cells)?) {
             let columns = csv.cells(text, &names)?;
             sink.row(Row { position, columns })?;
         }
@@ -104,17 +107,6 @@ pub struct Cells<'r> {
 }
 
 impl<'r> Cells<'r> {
-    /// The cells of `record`, whose whole `text` is UTF-8; `None` when a cell does not start
-    /// and end on a character (a delimiter byte inside a character).
-    fn new(text: &'r str, record: &'r ByteRecord) -> Option<Cells<'r>> {
-        let whole = (0..record.len()).all(|i| {
-            record.range(i).is_some_and(|range| {
-                text.is_char_boundary(range.start) && text.is_char_boundary(range.end)
-            })
-        });
-        whole.then_some(Cells { text, record })
-    }
-
     /// Each cell's text, in header order.
     pub fn iter(&self) -> impl Iterator<Item = &'r str> + '_ {
         (0..self.record.len()).map(|i| self.record.range(i).map_or("", |range| &self.text[range]))
