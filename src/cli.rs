@@ -87,8 +87,9 @@ pub struct RefShowArgs {
 /// `roster rules …`.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Compile and lint the tenant's pack; print the order hooks and checks run in.
-    Check,
+    /// Compile and lint the tenant's pack; print the order hooks and checks run in. With
+    /// `--data`, run files through the rules instead and list the rows they reject.
+    Check(RulesCheckArgs),
     /// Run the pack's own examples (`rules/<tenant>/tests/*.json`).
     Test,
 }
@@ -161,13 +162,9 @@ pub struct GenerateArgs {
     pub clean: bool,
 }
 
-/// `roster plan`.
+/// How source files are read (`plan`, `rules check --data`).
 #[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// Source files (CSV, JSON, NDJSON); `-` reads stdin.
-    #[arg(required_unless_present = "revert", conflicts_with = "revert")]
-    pub files: Vec<String>,
-
+pub struct ReadArgs {
     /// The reader to use.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
@@ -179,6 +176,38 @@ pub struct PlanArgs {
     /// Source encoding: `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports.
     #[arg(long, default_value = "utf-8")]
     pub encoding: String,
+}
+
+/// `roster rules check`.
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Run these files (CSV, JSON, NDJSON; `-` reads stdin) through the rules and the checks
+    /// between rows (duplicate keys, `Unique` within the files) and list their problems; no
+    /// stored user is read and nothing is stored. Exits 4 when a row is rejected.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub data: Vec<String>,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// `table` for people, `json` for programs (every problem).
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Problems shown in the table (0 for all).
+    #[arg(long, default_value_t = 500)]
+    pub limit: usize,
+}
+
+/// `roster plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Source files (CSV, JSON, NDJSON); `-` reads stdin.
+    #[arg(required_unless_present = "revert", conflicts_with = "revert")]
+    pub files: Vec<String>,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Delete stored users that are absent from the input (eSystems `DeleteNotExists`).
     #[arg(long)]

@@ -36,6 +36,21 @@ const CASES: &[Case] = &[
         says: &["bin.csv", "text"],
     },
     Case {
+        files: &[("ragged.csv", b"external_id,email\nu1,a\nu2,b,c\n")],
+        args: &["rules", "check", "--data", "ragged.csv"],
+        says: &["ragged.csv:3", "3 fields", "header has 2"],
+    },
+    Case {
+        files: &[("latin.csv", b"external_id,name\nu1,Jos\xe9\n")],
+        args: &["rules", "check", "--data", "latin.csv"],
+        says: &["latin.csv:2", "--encoding windows-1252"],
+    },
+    Case {
+        files: &[],
+        args: &["rules", "check", "--data", "nowhere.csv"],
+        says: &["nowhere.csv"],
+    },
+    Case {
         files: &[("empty.csv", b"")],
         args: &["plan", "empty.csv"],
         says: &["empty.csv:1", "empty"],

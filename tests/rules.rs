@@ -241,6 +241,95 @@ fn the_readme_tenant_plans_its_fixture_with_its_lookup() {
     );
 }
 
+/// `rules check --data` runs a file through the tenant's rules and lists the problems a plan
+/// into an empty state would store, in the same order, without storing anything.
+#[test]
+fn check_data_lists_the_problems_a_plan_would_find_and_stores_nothing() {
+    let w = shipped();
+    let location = w.fixture("acme-hr/location.csv");
+    w.fixture("acme-hr/employees.csv");
+    let check = [
+        "rules",
+        "check",
+        "--tenant",
+        "acme-hr",
+        "--data",
+        "employees.csv",
+    ];
+    let error = w.fails(&check);
+    assert!(error.contains("roster ref load location FILE"), "{error}");
+    assert!(!w.db().exists(), "a failed check leaves no workspace");
+    w.ok(&[
+        "ref",
+        "load",
+        "location",
+        location.to_str().unwrap(),
+        "--tenant",
+        "acme-hr",
+    ]);
+    let before = w.db_bytes();
+    let json = w.run(&[&check[..], &["--output", "json"]].concat());
+    assert_eq!(json.status, 4, "a rejected row exits 4: {}", json.stderr);
+    let found = json.json();
+    assert_eq!(w.db_bytes(), before, "a check stores nothing");
+    let plan = w.plan_json(&["employees.csv", "--tenant", "acme-hr"]);
+    assert_eq!(found["problems"], plan["problems"]);
+    let [.., rejected, warnings] = counts(&plan);
+    assert!(rejected > 3 && warnings > 0, "{:?}", counts(&plan));
+    assert_eq!(
+        found["checked"],
+        serde_json::json!({"rows": 31, "rejected": rejected, "warnings": warnings})
+    );
+    let table = w.run(&[&check[..], &["--limit", "2"]].concat());
+    assert_eq!(table.status, 4);
+    let listed = found["problems"].as_array().unwrap().len();
+    assert!(
+        table
+            .stdout
+            .contains(&format!("… and {} more problems", listed - 2)),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains(&format!(
+        "Checked 31 rows against the rules of tenant `acme-hr`: {rejected} rejected, {warnings} warnings."
+    )), "{}", table.stdout);
+}
+
+/// A check looks at the files alone: `Unique` holds between their rows, not against the
+/// stored users a plan would also weigh.
+#[test]
+fn check_data_holds_unique_within_the_files_only() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/validation.json",
+        r#"[{"Name": "email", "Unique": true}]"#,
+    );
+    w.write("a.csv", "external_id,email\nu1,a@x.example\n");
+    w.ok(&["plan", "a.csv", "--tenant", "t"]);
+    w.ok(&["apply", "latest", "--tenant", "t"]);
+    w.write("c.csv", "external_id,email\nu3,a@x.example\n");
+    let clean = w
+        .ok(&["rules", "check", "--tenant", "t", "--data", "c.csv"])
+        .stdout;
+    assert_eq!(
+        clean.trim(),
+        "Checked 1 row against the rules of tenant `t`: 0 rejected, 0 warnings."
+    );
+    w.write("b.csv", "external_id,email\nu2,b@x.example\n");
+    let out = w.run(&[
+        "rules", "check", "--tenant", "t", "--data", "c.csv", "b.csv", "c.csv", "--output", "json",
+    ]);
+    assert_eq!(out.status, 4);
+    let problems = out.json()["problems"].clone();
+    assert_eq!(problems.as_array().unwrap().len(), 2, "{problems}");
+    assert_eq!(problems[0]["rule"], "Duplicate");
+    assert_eq!(problems[1]["rule"], "Unique");
+    assert!(problems[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already used by the row at c.csv:2"));
+}
+
 /// How many rows `roster plan` said it recognised by their fingerprints (0 without the note).
 fn reused(stderr: &str) -> u64 {
     stderr

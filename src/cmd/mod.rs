@@ -13,8 +13,9 @@ mod state;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use crate::cli::{Cli, Command, RefCommand, RulesCommand, StateCommand};
-use crate::error::Result;
+use crate::cli::{Cli, Command, ReadArgs, RefCommand, RulesCommand, StateCommand};
+use crate::error::{Error, Result};
+use crate::read::{Encoding, ReadOptions};
 use crate::rules::RulePack;
 use crate::store::Workspace;
 
@@ -47,7 +48,7 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Generate(args) => generate::run(args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
-        Command::Rules(RulesCommand::Check) => rules::check(cli, out),
+        Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),
         Command::Rules(RulesCommand::Test) => rules::test(cli, out),
     }
 }
@@ -63,6 +64,31 @@ fn suggest(cli: &Cli, args: &str) -> String {
         "default" => format!("`roster {args}`"),
         tenant => format!("`roster --tenant {tenant} {args}`"),
     }
+}
+
+/// How to read source files, from the command line's reading options.
+fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
+    let delimiter = match args.delimiter.as_deref() {
+        None => None,
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(Error::Usage(format!(
+                "`--delimiter {d}` is not one character; use `,`, `;`, `tab` or another single character"
+            )))
+        }
+    };
+    let encoding = Encoding::parse(&args.encoding).ok_or_else(|| {
+        Error::Usage(format!(
+            "`--encoding {}` is not known; use `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports",
+            args.encoding
+        ))
+    })?;
+    Ok(ReadOptions {
+        format: args.format.format(),
+        delimiter,
+        encoding,
+    })
 }
 
 fn open_workspace(cli: &Cli) -> Result<Workspace> {

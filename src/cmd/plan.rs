@@ -3,12 +3,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace, suggest};
+use super::{load_pack, open_workspace, read_options, suggest};
 use crate::cli::{Cli, Output, PlanArgs};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
-use crate::read::{Encoding, ReadOptions};
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
@@ -20,7 +19,7 @@ const EXIT_CHANGES: i32 = 2;
 const EXIT_REJECTED: i32 = 4;
 
 pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
-    let read = read_options(args)?;
+    let read = read_options(&args.read)?;
     let pack = load_pack(cli)?;
     let mut workspace = open_workspace(cli)?;
     let (plan_id, summary, reused) = match args.revert {
@@ -60,30 +59,6 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
         out,
     )?;
     Ok(exit_status(args, &summary))
-}
-
-fn read_options(args: &PlanArgs) -> Result<ReadOptions> {
-    let delimiter = match args.delimiter.as_deref() {
-        None => None,
-        Some("tab" | "\\t" | "\t") => Some(b'\t'),
-        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-        Some(d) => {
-            return Err(Error::Usage(format!(
-                "`--delimiter {d}` is not one character; use `,`, `;`, `tab` or another single character"
-            )))
-        }
-    };
-    let encoding = Encoding::parse(&args.encoding).ok_or_else(|| {
-        Error::Usage(format!(
-            "`--encoding {}` is not known; use `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports",
-            args.encoding
-        ))
-    })?;
-    Ok(ReadOptions {
-        format: args.format.format(),
-        delimiter,
-        encoding,
-    })
 }
 
 fn revert(

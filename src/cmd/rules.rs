@@ -3,16 +3,29 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::open_workspace;
-use crate::cli::Cli;
+use super::{open_workspace, read_options};
+use crate::cli::{Cli, Output, RulesCheckArgs};
 use crate::error::{Error, Result};
-use crate::render::table::stdout_error;
+use crate::plan::planner::{self, Checked};
+use crate::plan::problem::Problem;
+use crate::progress::Progress;
+use crate::render::json::CheckDocument;
+use crate::render::table::{stdout_error, ProblemTable};
 use crate::rules::{run_examples, RefTable, RefTables, RulePack};
+use crate::store::plans::StoredProblem;
 use crate::store::refs;
 
-/// Compiles every file of the pack and prints the order in which hooks and checks run.
-pub fn check(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
+/// The exit status of `rules check --data` when a row is rejected: the bit `plan
+/// --detailed-exitcode` gives rejected rows.
+const EXIT_REJECTED: i32 = 4;
+
+/// Compiles every file of the pack and prints the order in which hooks and checks run; with
+/// `--data`, runs the files through the pack and lists their problems instead.
+pub fn check(cli: &Cli, args: &RulesCheckArgs, out: &mut dyn Write) -> Result<i32> {
     let pack = RulePack::load(&cli.rules, &cli.tenant)?;
+    if !args.data.is_empty() {
+        return check_data(cli, &pack, args, out);
+    }
     writeln!(
         out,
         "Rules of tenant `{}` compile. Each row runs through:",
@@ -23,6 +36,68 @@ pub fn check(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         writeln!(out, "  {step}").map_err(stdout_error)?;
     }
     Ok(0)
+}
+
+/// Runs the files of `--data` through the rules and the checks between their rows; lookups
+/// use the tenant's stored reference tables. Stores nothing.
+fn check_data(
+    cli: &Cli,
+    pack: &RulePack,
+    args: &RulesCheckArgs,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let read = read_options(&args.read)?;
+    let tables = match cli.db.exists() {
+        true => refs::all(&open_workspace(cli)?.conn, &cli.tenant)?,
+        false => Vec::new(),
+    };
+    let refs = Arc::new(RefTables::new(tables));
+    let progress = Progress::counter("checking", Progress::wanted(cli.quiet));
+    let run = |report: &mut dyn FnMut(&Problem) -> Result<()>| {
+        planner::check(pack, refs.clone(), &args.data, &read, &progress, report)
+    };
+    let checked = match args.output {
+        Output::Json => {
+            let mut document = CheckDocument::begin(out, &cli.tenant)?;
+            let checked = run(&mut |problem| document.problem(&problem.into()))?;
+            document.finish(&checked)?;
+            checked
+        }
+        Output::Table => {
+            let shown = match args.limit {
+                0 => usize::MAX,
+                limit => limit,
+            };
+            let (mut listed, mut total) = (Vec::new(), 0);
+            let checked = run(&mut |problem| {
+                total += 1;
+                if listed.len() < shown {
+                    listed.push(StoredProblem::from(problem));
+                }
+                Ok(())
+            })?;
+            let mut table = ProblemTable::new(total);
+            listed.iter().for_each(|problem| table.push(problem));
+            table.write(out)?;
+            writeln!(out, "{}", check_line(&cli.tenant, &checked)).map_err(stdout_error)?;
+            checked
+        }
+    };
+    Ok(match checked.rejected {
+        0 => 0,
+        _ => EXIT_REJECTED,
+    })
+}
+
+/// `Checked 3 rows against the rules of tenant `acme`: 1 rejected, 2 warnings.`
+fn check_line(tenant: &str, checked: &Checked) -> String {
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "Checked {} against the rules of tenant `{tenant}`: {} rejected, {}.",
+        plural(checked.rows, "row"),
+        checked.rejected,
+        plural(checked.warnings, "warning")
+    )
 }
 
 /// Runs `rules/<tenant>/tests/*.json`; lookups use the tenant's stored reference tables,

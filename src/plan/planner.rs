@@ -106,39 +106,16 @@ pub fn plan(
         summary: Summary::default(),
         reused: 0,
         keep_fingerprints: request.kind == PlanKind::Plan,
-        writer: &mut writer,
+        outlet: Outlet::Plan(&mut writer),
     };
-    // Three stages overlap instead of taking turns: a reader thread reads chunks of rows;
-    // the rules evaluate the next chunks on the worker threads while this thread settles
-    // the oldest, in order.
-    let check_columns = !pack.has_map_hook();
-    let inputs = std::thread::scope(|scope| -> Result<Vec<Input>> {
-        let (sender, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
-        let fingerprints = &fingerprints;
-        let reader = scope.spawn(move || read_inputs(request, check_columns, fingerprints, sender));
-        let evaluators = &evaluators;
-        let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
-        // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
-        let mut hand_over = |next: Option<Vec<Arrival>>| -> Result<bool> {
-            let job = next.map(|rows| move || evaluate(evaluators, rows));
-            match overlap.hand_over(job)? {
-                Some(done) => settle.chunk(done).map(|()| true),
-                None => Ok(false),
-            }
-        };
-        // `chunks` goes with the loop: a settling error hangs up on the reader, which stops.
-        let settled = chunks
-            .into_iter()
-            .try_for_each(|chunk| hand_over(Some(chunk)).map(drop))
-            .and_then(|()| {
-                while hand_over(None)? {}
-                Ok(())
-            });
-        let read = reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        settled.and(read)
-    })?;
+    let sources = Sources {
+        inputs: request.inputs,
+        read: &request.read,
+        progress: &request.progress,
+        check_columns: !pack.has_map_hook(),
+        fingerprints: Some(&fingerprints),
+    };
+    let inputs = settle_all(&sources, &evaluators, &mut settle)?;
     if request.sync {
         settle.delete_absent()?;
     }
@@ -160,25 +137,128 @@ pub fn plan(
     })
 }
 
-/// Reads every input in chunks of rows into `chunks`, each row with its fingerprint, and
-/// says what was read. Stops when the receiver hangs up.
-fn read_inputs(
-    request: &PlanRequest,
+/// What `rules check --data` found.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Checked {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows with an error.
+    pub rejected: u64,
+    /// Warnings.
+    pub warnings: u64,
+}
+
+/// Runs `inputs` through the rules and the checks between rows (duplicate keys, `Unique`)
+/// on their own: no stored user is read and nothing is written. Each problem goes to
+/// `report`, in input order.
+pub fn check(
+    pack: &RulePack,
+    refs: Arc<RefTables>,
+    inputs: &[String],
+    read: &ReadOptions,
+    progress: &Progress,
+    report: &mut dyn FnMut(&Problem) -> Result<()>,
+) -> Result<Checked> {
+    let evaluators = pack.evaluators(refs)?;
+    let unique_fields = pack.unique_fields();
+    let nothing_stored = || FrozenMap::new(Vec::new());
+    // The settler reads stored users through a connection only when there are some; a
+    // check has none, so it gets an empty one.
+    let conn = Connection::open_in_memory()?;
+    let mut settle = Settler {
+        conn: &conn,
+        tenant: "",
+        seen: FirstSeen::default(),
+        index: nothing_stored(),
+        unique: UniqueIndex::new(
+            &unique_fields,
+            unique_fields.iter().map(|_| nothing_stored()).collect(),
+            unique_fields.iter().map(|_| Vec::new()).collect(),
+        ),
+        warned_columns: HashSet::new(),
+        summary: Summary::default(),
+        reused: 0,
+        keep_fingerprints: false,
+        outlet: Outlet::Report(report),
+    };
+    let sources = Sources {
+        inputs,
+        read,
+        progress,
+        check_columns: !pack.has_map_hook(),
+        fingerprints: None,
+    };
+    let read = settle_all(&sources, &evaluators, &mut settle)?;
+    progress.finish();
+    Ok(Checked {
+        rows: read.iter().map(|input| input.rows).sum(),
+        rejected: settle.summary.error,
+        warnings: settle.summary.warning,
+    })
+}
+
+/// The files to read, and how.
+struct Sources<'a> {
+    inputs: &'a [String],
+    read: &'a ReadOptions,
+    progress: &'a Progress,
+    /// Whether the first row's columns must be canonical fields (no `map` hook).
     check_columns: bool,
-    fingerprints: &Fingerprints,
-    chunks: SyncSender<Vec<Arrival>>,
+    /// The fingerprints rows are recognised by (none for a check).
+    fingerprints: Option<&'a Fingerprints>,
+}
+
+/// Reads, evaluates and settles every row of `sources`; says what was read.
+///
+/// Three stages overlap instead of taking turns: a reader thread reads chunks of rows; the
+/// rules evaluate the next chunks on the worker threads while this thread settles the
+/// oldest, in order.
+fn settle_all(
+    sources: &Sources,
+    evaluators: &Evaluators,
+    settle: &mut Settler,
 ) -> Result<Vec<Input>> {
+    std::thread::scope(|scope| -> Result<Vec<Input>> {
+        let (sender, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+        let reader = scope.spawn(move || read_inputs(sources, sender));
+        let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
+        // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
+        let mut hand_over = |next: Option<Vec<Arrival>>| -> Result<bool> {
+            let job = next.map(|rows| move || evaluate(evaluators, rows));
+            match overlap.hand_over(job)? {
+                Some(done) => settle.chunk(done).map(|()| true),
+                None => Ok(false),
+            }
+        };
+        // `chunks` goes with the loop: a settling error hangs up on the reader, which stops.
+        let settled = chunks
+            .into_iter()
+            .try_for_each(|chunk| hand_over(Some(chunk)).map(drop))
+            .and_then(|()| {
+                while hand_over(None)? {}
+                Ok(())
+            });
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        settled.and(read)
+    })
+}
+
+/// Reads every input in chunks of rows into `chunks`, each row with its fingerprint (when
+/// rows are recognised), and says what was read. Stops when the receiver hangs up.
+fn read_inputs(sources: &Sources, chunks: SyncSender<Vec<Arrival>>) -> Result<Vec<Input>> {
     let mut arrivals = Arrivals {
-        check_columns,
-        fingerprints,
+        check_columns: sources.check_columns,
+        fingerprints: sources.fingerprints,
         chunks,
-        progress: &request.progress,
+        progress: sources.progress,
         chunk: Vec::with_capacity(CHUNK_ROWS),
         unknown: None,
     };
     let mut inputs = Vec::new();
-    for name in request.inputs {
-        let read = read::read_source(name, &request.read, &mut arrivals)?;
+    for name in sources.inputs {
+        let read = read::read_source(name, sources.read, &mut arrivals)?;
         arrivals.send()?;
         inputs.push(Input {
             file: name.clone(),
@@ -192,7 +272,7 @@ fn read_inputs(
 /// The reader thread's sink: each row fingerprinted, sent on in chunks.
 struct Arrivals<'a> {
     check_columns: bool,
-    fingerprints: &'a Fingerprints,
+    fingerprints: Option<&'a Fingerprints>,
     chunks: SyncSender<Vec<Arrival>>,
     progress: &'a Progress,
     chunk: Vec<Arrival>,
@@ -229,9 +309,10 @@ impl read::Sink for Arrivals<'_> {
         if self.check_columns && row.position.index == 0 {
             check_canonical_columns(&row)?;
         }
-        let arrival = match self.unknown.take() {
-            Some(fingerprint) => Arrival::Unknown(row, fingerprint),
-            None => Arrival::of(row, self.fingerprints),
+        let arrival = match (self.unknown.take(), self.fingerprints) {
+            (Some(fingerprint), _) => Arrival::Unknown(row, Some(fingerprint)),
+            (None, Some(fingerprints)) => Arrival::of(row, fingerprints),
+            (None, None) => Arrival::Unknown(row, None),
         };
         self.push(arrival)
     }
@@ -239,13 +320,16 @@ impl read::Sink for Arrivals<'_> {
     /// A CSV row is recognised by the fingerprint of its text, without being built: most rows
     /// of a delta are known, and building them was most of the reader's work.
     fn cells(&mut self, position: &Position, names: &[Arc<str>], cells: &Cells) -> Result<bool> {
+        let Some(fingerprints) = self.fingerprints else {
+            return Ok(false);
+        };
         // The first row is built: its columns are checked.
         if self.check_columns && position.index == 0 {
             return Ok(false);
         }
         let columns = names.iter().map(|name| &**name).zip(cells.iter());
-        let fingerprint = self.fingerprints.of_texts(columns);
-        match self.fingerprints.known(fingerprint) {
+        let fingerprint = fingerprints.of_texts(columns);
+        match fingerprints.known(fingerprint) {
             Some(slot) => self
                 .push(Arrival::Known(position.clone(), slot))
                 .map(|()| true),
@@ -295,9 +379,10 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
     ))
 }
 
-/// A row after the rules (with its fingerprint), or the stored user its fingerprint names.
+/// A row after the rules (with its fingerprint, when rows are recognised), or the stored
+/// user its fingerprint names.
 enum Outcome {
-    Evaluated(Evaluated, Hash128),
+    Evaluated(Evaluated, Option<Hash128>),
     /// The slot in the state's key index of the stored user the row makes.
     Known(usize),
 }
@@ -306,7 +391,7 @@ enum Outcome {
 /// stored user. Of a recognised row only its place goes on (a CSV row is not even built).
 enum Arrival {
     Known(Position, usize),
-    Unknown(Row, Hash128),
+    Unknown(Row, Option<Hash128>),
 }
 
 impl Arrival {
@@ -314,7 +399,7 @@ impl Arrival {
         let fingerprint = fingerprints.of(&row);
         match fingerprints.known(fingerprint) {
             Some(slot) => Arrival::Known(row.position, slot),
-            None => Arrival::Unknown(row, fingerprint),
+            None => Arrival::Unknown(row, Some(fingerprint)),
         }
     }
 }
@@ -367,7 +452,32 @@ struct Settler<'a, 'w> {
     reused: u64,
     /// Whether the changes keep the fingerprints of their rows (not for a state load).
     keep_fingerprints: bool,
-    writer: &'w mut PlanWriter<'a>,
+    outlet: Outlet<'a, 'w>,
+}
+
+/// Where settled rows go.
+enum Outlet<'a, 'w> {
+    /// Into a stored plan: changes, fingerprints, secrets and problems.
+    Plan(&'w mut PlanWriter<'a>),
+    /// Only their problems, to a check's report: a check makes no changes.
+    Report(&'w mut dyn FnMut(&Problem) -> Result<()>),
+}
+
+impl<'a> Outlet<'a, '_> {
+    /// The plan being written; a check never diffs, so it has none.
+    fn writer(&mut self) -> &mut PlanWriter<'a> {
+        match self {
+            Outlet::Plan(writer) => writer,
+            Outlet::Report(_) => unreachable!("a check settles rows without planning changes"),
+        }
+    }
+
+    fn problem(&mut self, problem: &Problem) -> Result<()> {
+        match self {
+            Outlet::Plan(writer) => writer.problem(problem),
+            Outlet::Report(report) => report(problem),
+        }
+    }
 }
 
 impl Settler<'_, '_> {
@@ -410,12 +520,12 @@ impl Settler<'_, '_> {
         self.store_problems(&problems)
     }
 
-    /// Settles one row the rules ran on; `fingerprint` is the row's.
+    /// Settles one row the rules ran on; `fingerprint` is the row's (none in a check).
     fn row(
         &mut self,
         position: &Position,
         evaluated: Evaluated,
-        fingerprint: Hash128,
+        fingerprint: Option<Hash128>,
     ) -> Result<()> {
         let Evaluated {
             op,
@@ -466,10 +576,11 @@ impl Settler<'_, '_> {
             );
         }
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
-        if !rejected {
+        let planning = matches!(self.outlet, Outlet::Plan(_));
+        if !rejected && planning {
             if let Some(key) = &key {
                 let keep = plain && problems.is_empty() && self.keep_fingerprints;
-                let fingerprint = keep.then_some(fingerprint);
+                let fingerprint = fingerprint.filter(|_| keep);
                 if let Some(problem) =
                     self.diff(key, op, user, platform_ids, position, fingerprint)?
                 {
@@ -512,7 +623,7 @@ impl Settler<'_, '_> {
             {
                 self.summary.unchanged += 1;
                 if let Some(fingerprint) = fingerprint {
-                    self.writer.fingerprint(key, fingerprint)?;
+                    self.outlet.writer().fingerprint(key, fingerprint)?;
                 }
                 return Ok(None);
             }
@@ -558,7 +669,7 @@ impl Settler<'_, '_> {
                     return Ok(None);
                 }
                 if let Some(password) = &merged.password {
-                    self.writer.secret(key, password)?;
+                    self.outlet.writer().secret(key, password)?;
                 }
                 let mut after = merged.after;
                 after.insert(Field::ExternalId.name().into(), Value::String(key.to_string()));
@@ -598,14 +709,14 @@ impl Settler<'_, '_> {
 
     fn store_change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.summary.count(change.action);
-        self.writer.change(change, fingerprint)
+        self.outlet.writer().change(change, fingerprint)
     }
 
     fn store_problem(&mut self, problem: &Problem) -> Result<()> {
         if problem.severity == Severity::Warning {
             self.summary.warning += 1;
         }
-        self.writer.problem(problem)
+        self.outlet.problem(problem)
     }
 }
 

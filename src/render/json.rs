@@ -1,8 +1,9 @@
 //! JSON for programs: `plan --output json` prints one object,
-//! `{"plan_id", "tenant", "summary", "changes", "problems"}`.
+//! `{"plan_id", "tenant", "summary", "changes", "problems"}`; `rules check --data --output
+//! json` prints `{"tenant", "problems", "checked"}`.
 //!
-//! The document is streamed from the stored plan, one change at a time, so a million-change
-//! plan prints in constant memory.
+//! The documents are streamed, one change or problem at a time, so a million-change plan
+//! prints in constant memory.
 
 use std::io::Write;
 
@@ -12,7 +13,8 @@ use serde::Serialize;
 use super::table::stdout_error;
 use crate::error::Result;
 use crate::plan::change::{Change, FieldChange};
-use crate::store::plans::{self, Summary};
+use crate::plan::planner::Checked;
+use crate::store::plans::{self, StoredProblem, Summary};
 
 /// One change as JSON. Whole records are left out: `fields` says what changes, passwords masked.
 #[derive(Debug, Serialize)]
@@ -64,6 +66,41 @@ pub fn write_plan(
         item(out, &mut first, &value(&problem))
     })?;
     writeln!(out, "{}]\n}}", if first { "" } else { "\n  " }).map_err(stdout_error)
+}
+
+/// `rules check --data --output json`, each problem written as the check finds it.
+pub struct CheckDocument<'o> {
+    out: &'o mut dyn Write,
+    first: bool,
+}
+
+impl<'o> CheckDocument<'o> {
+    /// Opens the document of a check of `tenant`'s rules.
+    pub fn begin(out: &'o mut dyn Write, tenant: &str) -> Result<CheckDocument<'o>> {
+        write!(
+            out,
+            "{{\n  \"tenant\": {},\n  \"problems\": [",
+            value(tenant)
+        )
+        .map_err(stdout_error)?;
+        Ok(CheckDocument { out, first: true })
+    }
+
+    /// Writes one problem.
+    pub fn problem(&mut self, problem: &StoredProblem) -> Result<()> {
+        item(self.out, &mut self.first, &value(problem))
+    }
+
+    /// Closes the document with the counts.
+    pub fn finish(self, checked: &Checked) -> Result<()> {
+        writeln!(
+            self.out,
+            "{}],\n  \"checked\": {}\n}}",
+            if self.first { "" } else { "\n  " },
+            value(checked)
+        )
+        .map_err(stdout_error)
+    }
 }
 
 fn item(out: &mut dyn Write, first: &mut bool, json: &str) -> Result<()> {

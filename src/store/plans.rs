@@ -445,6 +445,21 @@ pub struct StoredProblem {
     pub message: String,
 }
 
+impl From<&Problem> for StoredProblem {
+    /// The problem as [`PlanWriter::problem`] stores it.
+    fn from(problem: &Problem) -> StoredProblem {
+        StoredProblem {
+            severity: problem.severity,
+            key: problem.key.clone(),
+            source: problem.position.as_ref().map(ToString::to_string),
+            path: problem.path.clone(),
+            field: problem.field.clone(),
+            rule: problem.rule.clone(),
+            message: problem.message.clone(),
+        }
+    }
+}
+
 /// How many problems a plan has.
 pub fn problem_count(conn: &Connection, plan_id: i64) -> Result<u64> {
     let count: i64 = conn
