@@ -81,7 +81,9 @@ impl Evaluator {
                 out.problems = place(problems, row, None);
                 return Ok(out);
             };
-            let mapped = map_columns(map.iter().map(|(k, v)| (k.as_str(), v)), separator);
+            let values: Vec<Value> = map.values().map(to_json).collect();
+            let names = map.keys().map(|name| name.as_str());
+            let mapped = map_columns(names.zip(&values), separator);
             for name in &mapped.unknown_columns {
                 let hint = nearest_field(name)
                     .map(|f| format!("; did you mean `{f}`?"))
@@ -110,7 +112,7 @@ impl Evaluator {
         checks::apply_lookups(&compiled.rules, &self.refs, &mut out.user, &mut problems);
         checks::check(&compiled.rules, separator, &out.user, &mut problems);
         if compiled.scripts.iter().any(|s| s.validate) {
-            let user = to_dynamic(&Value::Object(out.user.to_json()));
+            let user = user_to_dynamic(&out.user);
             for script in compiled.scripts.iter().filter(|s| s.validate) {
                 match script.call(
                     &self.engine,
@@ -135,7 +137,7 @@ impl Evaluator {
         scripts: &[Script],
         row: &Row,
         problems: &mut Vec<Problem>,
-    ) -> Result<Option<serde_json::Map<String, Value>>> {
+    ) -> Result<Option<Map>> {
         let mut value = Dynamic::from_map(
             row.columns
                 .iter()
@@ -161,10 +163,7 @@ impl Evaluator {
                 Err(Failure::Pack(e)) => return Err(e),
             }
         }
-        match to_json(&value) {
-            Value::Object(map) => Ok(Some(map)),
-            _ => unreachable!("checked to be a map above"),
-        }
+        Ok(Some(value.cast::<Map>()))
     }
 
     /// Whether a script of the pack defines `export_<vendor>`.
@@ -253,6 +252,15 @@ fn read_problems(script: &Script, found: Dynamic, problems: &mut Vec<Problem>) {
             None => problem,
         });
     }
+}
+
+/// The user as hooks see it: a map of its fields (cleared ones as `()`).
+fn user_to_dynamic(user: &User) -> Dynamic {
+    Dynamic::from_map(
+        user.fields()
+            .map(|(field, value)| (field.name().into(), to_dynamic(value)))
+            .collect::<Map>(),
+    )
 }
 
 fn place(problems: Vec<Problem>, row: &Row, key: Option<&str>) -> Vec<Problem> {
