@@ -195,6 +195,11 @@ impl User {
         self.fields.insert(field, value);
     }
 
+    /// Keeps only the fields `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(Field) -> bool) {
+        self.fields.retain(|field, _| keep(*field));
+    }
+
     /// Makes the field absent again.
     pub fn remove(&mut self, field: Field) -> Option<Value> {
         self.fields.remove(&field)
@@ -217,27 +222,33 @@ impl User {
 
     /// Fills `name` and `initials` from the first and last names when the source left them out.
     pub fn derive_names(&mut self) {
-        let first = text(self.get(Field::FirstName)).map(str::to_string);
-        let last = text(self.get(Field::LastName)).map(str::to_string);
+        let first = text(self.get(Field::FirstName));
+        let last = text(self.get(Field::LastName));
         if first.is_none() && last.is_none() {
             return;
         }
-        if !self.has(Field::Name) {
-            let name = [&first, &last]
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.set(Field::Name, Value::String(name));
-        }
-        if !self.has(Field::Initials) {
-            let initials: String = [&first, &last]
-                .into_iter()
-                .flatten()
+        let parts = [first, last].into_iter().flatten();
+        let name = (!self.has(Field::Name)).then(|| {
+            let mut name =
+                String::with_capacity(first.map_or(0, str::len) + 1 + last.map_or(0, str::len));
+            for part in parts.clone() {
+                if !name.is_empty() {
+                    name.push(' ');
+                }
+                name.push_str(part);
+            }
+            name
+        });
+        let initials = (!self.has(Field::Initials)).then(|| {
+            parts
                 .filter_map(|s| s.chars().next())
                 .flat_map(char::to_uppercase)
-                .collect();
+                .collect::<String>()
+        });
+        if let Some(name) = name {
+            self.set(Field::Name, Value::String(name));
+        }
+        if let Some(initials) = initials {
             self.set(Field::Initials, Value::String(initials));
         }
     }
@@ -275,9 +286,12 @@ pub fn normalize(field: Field, raw: &Value, list_separator: char) -> Result<Valu
         return Ok(Value::Null);
     }
     match field.kind() {
-        FieldKind::Text | FieldKind::Secret => scalar_text(raw)
-            .map(|s| Value::String(s.trim().to_string()))
-            .ok_or_else(|| ValueError(format!("expected text, found {}", describe(raw)))),
+        FieldKind::Text | FieldKind::Secret => match raw {
+            Value::String(s) => Ok(Value::String(s.trim().to_string())),
+            _ => scalar_text(raw)
+                .map(Value::String)
+                .ok_or_else(|| ValueError(format!("expected text, found {}", describe(raw)))),
+        },
         FieldKind::Bool => parse_bool_value(raw).map(Value::Bool),
         FieldKind::List => normalize_list(raw, list_separator),
         FieldKind::Phones => normalize_phones(raw, list_separator),
