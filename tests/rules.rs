@@ -330,6 +330,21 @@ fn check_data_holds_unique_within_the_files_only() {
         .contains("already used by the row at c.csv:2"));
 }
 
+/// A check that fails on a bad row prints only its error: no half JSON document for a
+/// program to choke on, even after problems were found on the rows before.
+#[test]
+fn a_failed_check_prints_no_half_document() {
+    let w = Workdir::new();
+    w.write(
+        "bad.csv",
+        "external_id,email\nu1,a@x.example\nu1,b@x.example\nu2,c,extra\n",
+    );
+    let out = w.run(&["rules", "check", "--data", "bad.csv", "--output", "json"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("bad.csv:4"), "{}", out.stderr);
+}
+
 /// How many rows `roster plan` said it recognised by their fingerprints (0 without the note).
 fn reused(stderr: &str) -> u64 {
     stderr

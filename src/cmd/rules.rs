@@ -58,9 +58,12 @@ fn check_data(
     };
     let checked = match args.output {
         Output::Json => {
-            let mut document = CheckDocument::begin(out, &cli.tenant)?;
+            // Held until the check ends, so that a check that fails prints no half document.
+            let mut held = Vec::new();
+            let mut document = CheckDocument::begin(&mut held, &cli.tenant)?;
             let checked = run(&mut |problem| document.problem(&problem.into()))?;
             document.finish(&checked)?;
+            out.write_all(&held).map_err(stdout_error)?;
             checked
         }
         Output::Table => {

@@ -1,4 +1,5 @@
-//! The planner: rows → rules → keyed diff against the stored state → a stored plan.
+//! The planner: rows → rules → keyed diff against the stored state → a stored plan. A
+//! check (`rules check --data`) runs the same stages up to the diff and reports problems.
 //!
 //! Rows are read in chunks on a reader thread; each chunk is run through the rules in
 //! parallel (one evaluator per worker thread), then settled in input order on the calling

@@ -2,8 +2,8 @@
 //! `{"plan_id", "tenant", "summary", "changes", "problems"}`; `rules check --data --output
 //! json` prints `{"tenant", "problems", "checked"}`.
 //!
-//! The documents are streamed, one change or problem at a time, so a million-change plan
-//! prints in constant memory.
+//! A plan's document is streamed from the stored plan, one change at a time, so a
+//! million-change plan prints in constant memory.
 
 use std::io::Write;
 
