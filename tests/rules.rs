@@ -182,8 +182,8 @@ fn declarative_checks_from_validation_json_reject_rows_with_every_problem() {
     );
 }
 
-#[test]
-fn unique_also_holds_against_other_stored_users() {
+/// Tenant `t` with a `Unique` e-mail, and user `u1` holding `a@x.example` applied.
+fn stored_u1_with_a_unique_email() -> Workdir {
     let w = Workdir::new();
     w.write(
         "rules/t/validation.json",
@@ -192,6 +192,12 @@ fn unique_also_holds_against_other_stored_users() {
     w.write("a.csv", "external_id,email\nu1,a@x.example\n");
     w.ok(&["plan", "a.csv", "--tenant", "t"]);
     w.ok(&["apply", "latest", "--tenant", "t"]);
+    w
+}
+
+#[test]
+fn unique_also_holds_against_other_stored_users() {
+    let w = stored_u1_with_a_unique_email();
     w.write(
         "b.csv",
         "external_id,email\nu1,a@x.example\nu2,a@x.example\n",
@@ -299,14 +305,7 @@ fn check_data_lists_the_problems_a_plan_would_find_and_stores_nothing() {
 /// stored users a plan would also weigh.
 #[test]
 fn check_data_holds_unique_within_the_files_only() {
-    let w = Workdir::new();
-    w.write(
-        "rules/t/validation.json",
-        r#"[{"Name": "email", "Unique": true}]"#,
-    );
-    w.write("a.csv", "external_id,email\nu1,a@x.example\n");
-    w.ok(&["plan", "a.csv", "--tenant", "t"]);
-    w.ok(&["apply", "latest", "--tenant", "t"]);
+    let w = stored_u1_with_a_unique_email();
     w.write("c.csv", "external_id,email\nu3,a@x.example\n");
     let clean = w
         .ok(&["rules", "check", "--tenant", "t", "--data", "c.csv"])
