@@ -162,7 +162,7 @@ fn export_in_chunks(
                 move || {
                     let export = |(n, chunk)| {
                         let first_batch = (first_chunk + n) * files_per_chunk;
-                        exporter.export(chunk, first_batch, |_: &[ExportUser]| Ok(Vec::new()))
+                        exporter.export_batch_by_batch(chunk, first_batch)
                     };
                     let done: Vec<Result<Written>> =
                         round.into_par_iter().enumerate().map(export).collect();
@@ -211,6 +211,26 @@ struct ChunkExporter<'a> {
 }
 
 impl ChunkExporter<'_> {
+    /// Writes the files of a run of changes one batch at a time, the first numbered
+    /// `first_batch` (0-based): a batch's users are decoded, written and dropped while they
+    /// are still in the cache, and a chunk never holds all its decoded users at once.
+    fn export_batch_by_batch(
+        &self,
+        changes: Vec<StoredChange>,
+        first_batch: usize,
+    ) -> Result<Written> {
+        let mut changes = changes.into_iter();
+        let mut written = Written::default();
+        for number in first_batch.. {
+            let batch: Vec<StoredChange> = changes.by_ref().take(self.context.batch_size).collect();
+            if batch.is_empty() {
+                break;
+            }
+            written.add(self.export(batch, number, |_: &[ExportUser]| Ok(Vec::new()))?);
+        }
+        Ok(written)
+    }
+
     /// Writes the files of a run of changes, the first numbered `first_batch` (0-based).
     /// `remaining` adds the users a `--sync` export must send unchanged.
     fn export(
@@ -272,6 +292,7 @@ impl ChunkExporter<'_> {
 }
 
 /// The files written for a run of changes, and what is reported about them.
+#[derive(Default)]
 struct Written {
     files: Vec<ManifestFile>,
     /// How many of their items set a password.
@@ -281,6 +302,17 @@ struct Written {
     changes: usize,
     /// Passwords the plan sets that an earlier export already wiped.
     wiped_passwords: usize,
+}
+
+impl Written {
+    /// Adds the files written for the next run of changes.
+    fn add(&mut self, next: Written) {
+        self.files.extend(next.files);
+        self.passwords += next.passwords;
+        self.warnings.extend(next.warnings);
+        self.changes += next.changes;
+        self.wiped_passwords += next.wiped_passwords;
+    }
 }
 
 /// Creates a file that must not exist yet, with `bytes`.
