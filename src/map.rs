@@ -27,21 +27,23 @@ pub struct Mapped {
 /// The prefix of the columns that carry platform-assigned ids (`platform_id.esystems`).
 pub const PLATFORM_ID: &str = "platform_id.";
 
-/// Maps named values (source columns, or a map hook's result) to a canonical user.
-pub fn map_columns<'a>(
-    columns: impl IntoIterator<Item = (&'a str, &'a Value)>,
+/// Maps named values (source columns, or a map hook's result) to a canonical user; the values
+/// are moved into it.
+pub fn map_columns<Name: AsRef<str>>(
+    columns: impl IntoIterator<Item = (Name, Value)>,
     list_separator: char,
 ) -> Mapped {
     let mut mapped = Mapped::default();
-    let mut nested: Vec<(Field, String, &Value)> = Vec::new();
+    let mut nested: Vec<(Field, String, Value)> = Vec::new();
     for (name, raw) in columns {
+        let name = name.as_ref();
         if name.eq_ignore_ascii_case(CUD) {
-            set_op(&mut mapped, raw);
+            set_op(&mut mapped, &raw);
             continue;
         }
         if let Some(vendor) = name.strip_prefix(PLATFORM_ID) {
-            if !user::is_empty(raw) {
-                mapped.platform_ids.insert(vendor.to_string(), raw.clone());
+            if !user::is_empty(&raw) {
+                mapped.platform_ids.insert(vendor.to_string(), raw);
             }
             continue;
         }
@@ -87,7 +89,7 @@ fn set_op(mapped: &mut Mapped, raw: &Value) {
 }
 
 /// Dotted columns (`address.city`) are gathered into one object per field, then normalised.
-fn merge_nested(mapped: &mut Mapped, nested: Vec<(Field, String, &Value)>, separator: char) {
+fn merge_nested(mapped: &mut Mapped, nested: Vec<(Field, String, Value)>, separator: char) {
     let mut objects: Vec<(Field, Map<String, Value>)> = Vec::new();
     for (field, sub, raw) in nested {
         let key = match field.kind() {
@@ -96,9 +98,9 @@ fn merge_nested(mapped: &mut Mapped, nested: Vec<(Field, String, &Value)>, separ
         };
         match objects.iter_mut().find(|(f, _)| *f == field) {
             Some((_, object)) => {
-                object.insert(key, raw.clone());
+                object.insert(key, raw);
             }
-            None => objects.push((field, Map::from_iter([(key, raw.clone())]))),
+            None => objects.push((field, Map::from_iter([(key, raw)]))),
         }
     }
     for (field, object) in objects {
@@ -112,7 +114,7 @@ fn merge_nested(mapped: &mut Mapped, nested: Vec<(Field, String, &Value)>, separ
             );
             continue;
         }
-        match user::normalize(field, &Value::Object(object), separator) {
+        match user::normalize(field, Value::Object(object), separator) {
             Ok(value) => mapped.user.set(field, value),
             Err(e) => mapped
                 .problems
@@ -127,7 +129,7 @@ mod tests {
     use serde_json::json;
 
     fn map(pairs: &[(&str, Value)]) -> Mapped {
-        map_columns(pairs.iter().map(|(k, v)| (*k, v)), ';')
+        map_columns(pairs.iter().map(|(k, v)| (*k, v.clone())), ';')
     }
 
     #[test]

@@ -280,24 +280,35 @@ impl fmt::Display for ValueError {
 }
 
 /// Turns a raw value (a CSV string, or any JSON value) into the field's normal form.
-/// Empty strings, empty lists and `null` become `Null` (clear the field).
-pub fn normalize(field: Field, raw: &Value, list_separator: char) -> Result<Value, ValueError> {
-    if is_empty(raw) {
+/// Empty strings, empty lists and `null` become `Null` (clear the field). Text that needs no
+/// trimming is moved, not copied.
+pub fn normalize(field: Field, raw: Value, list_separator: char) -> Result<Value, ValueError> {
+    if is_empty(&raw) {
         return Ok(Value::Null);
     }
     match field.kind() {
         FieldKind::Text | FieldKind::Secret => match raw {
-            Value::String(s) => Ok(Value::String(s.trim().to_string())),
-            _ => scalar_text(raw)
+            Value::String(s) => Ok(Value::String(trimmed(s))),
+            _ => scalar_text(&raw)
                 .map(Value::String)
-                .ok_or_else(|| ValueError(format!("expected text, found {}", describe(raw)))),
+                .ok_or_else(|| ValueError(format!("expected text, found {}", describe(&raw)))),
         },
-        FieldKind::Bool => parse_bool_value(raw).map(Value::Bool),
-        FieldKind::List => normalize_list(raw, list_separator),
-        FieldKind::Phones => normalize_phones(raw, list_separator),
-        FieldKind::Address => normalize_object(raw, ADDRESS_KEYS, "address"),
-        FieldKind::WorkWeek => normalize_work_week(raw),
-        FieldKind::Attributes => normalize_attributes(raw),
+        FieldKind::Bool => parse_bool_value(&raw).map(Value::Bool),
+        FieldKind::List => normalize_list(&raw, list_separator),
+        FieldKind::Phones => normalize_phones(&raw, list_separator),
+        FieldKind::Address => normalize_object(&raw, ADDRESS_KEYS, "address"),
+        FieldKind::WorkWeek => normalize_work_week(&raw),
+        FieldKind::Attributes => normalize_attributes(&raw),
+    }
+}
+
+/// `text` without leading and trailing white space, reusing its buffer when it has none.
+fn trimmed(text: String) -> String {
+    let trim = text.trim();
+    if trim.len() == text.len() {
+        text
+    } else {
+        trim.to_string()
     }
 }
 
@@ -564,29 +575,41 @@ mod tests {
             ("0", false),
         ] {
             assert_eq!(
-                normalize(Field::Active, &json!(text), ';'),
+                normalize(Field::Active, json!(text), ';'),
                 Ok(json!(want)),
                 "{text}"
             );
         }
-        assert!(normalize(Field::Active, &json!("maybe"), ';').is_err());
+        assert!(normalize(Field::Active, json!("maybe"), ';').is_err());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_numbers_become_text() {
+        for (raw, want) in [
+            (json!(" Ada\t"), "Ada"),
+            (json!("Ada"), "Ada"),
+            (json!("Jean Luc"), "Jean Luc"),
+            (json!(42), "42"),
+        ] {
+            assert_eq!(normalize(Field::FirstName, raw, ';'), Ok(json!(want)));
+        }
     }
 
     #[test]
     fn empty_values_clear_the_field() {
-        assert_eq!(normalize(Field::Email, &json!("  "), ';'), Ok(Value::Null));
-        assert_eq!(normalize(Field::Roles, &json!(" ; "), ';'), Ok(Value::Null));
-        assert_eq!(normalize(Field::Active, &Value::Null, ';'), Ok(Value::Null));
+        assert_eq!(normalize(Field::Email, json!("  "), ';'), Ok(Value::Null));
+        assert_eq!(normalize(Field::Roles, json!(" ; "), ';'), Ok(Value::Null));
+        assert_eq!(normalize(Field::Active, Value::Null, ';'), Ok(Value::Null));
     }
 
     #[test]
     fn lists_split_on_the_separator_and_trim() {
         assert_eq!(
-            normalize(Field::Roles, &json!(" tech ; lead;;"), ';'),
+            normalize(Field::Roles, json!(" tech ; lead;;"), ';'),
             Ok(json!(["tech", "lead"]))
         );
         assert_eq!(
-            normalize(Field::Teams, &json!(["a", " b "]), ';'),
+            normalize(Field::Teams, json!(["a", " b "]), ';'),
             Ok(json!(["a", "b"]))
         );
     }
@@ -594,18 +617,14 @@ mod tests {
     #[test]
     fn phones_read_type_and_number() {
         assert_eq!(
-            normalize(
-                Field::Phones,
-                &json!("mobile:+1 555 0100; +1 555 0199"),
-                ';'
-            ),
+            normalize(Field::Phones, json!("mobile:+1 555 0100; +1 555 0199"), ';'),
             Ok(json!([{"number": "+1 555 0100", "type": "mobile"}, {"number": "+1 555 0199"}]))
         );
     }
 
     #[test]
     fn address_rejects_unknown_keys_with_a_hint() {
-        let err = normalize(Field::Address, &json!({"citty": "Oslo"}), ';').unwrap_err();
+        let err = normalize(Field::Address, json!({"citty": "Oslo"}), ';').unwrap_err();
         assert!(err.0.contains("did you mean `city`"), "{err}");
     }
 

@@ -48,8 +48,7 @@ pub fn read_vendor(data: &[u8]) {
         ..ReadOptions::default()
     };
     for row in check_read("fuzz.json", file, &options) {
-        let columns = row.columns.iter().map(|(name, value)| (&**name, value));
-        roster::map::map_columns(columns, ';');
+        roster::map::map_columns(row.columns, ';');
     }
 }
 

@@ -422,11 +422,12 @@ fn evaluate(
     let run = |arrival| match arrival {
         Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
         Arrival::Unknown(row, fingerprint) => {
-            let mut evaluated = evaluators.with(|evaluator| evaluator.evaluate(&row))?;
+            let position = row.position.clone();
+            let mut evaluated = evaluators.with(|evaluator| evaluator.evaluate(row))?;
             if let Some(settled) = settled_fields {
                 evaluated.user.retain(|field| settled.contains(&field));
             }
-            Ok((row.position, Outcome::Evaluated(evaluated, fingerprint)))
+            Ok((position, Outcome::Evaluated(evaluated, fingerprint)))
         }
     };
     // On the pool even with one thread: chunks handed over back to back then take turns

@@ -15,7 +15,7 @@ use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result};
 use crate::map::map_columns;
 use crate::plan::problem::{Problem, Severity};
-use crate::read::Row;
+use crate::read::{Position, Row};
 use crate::user::{nearest_field, Op, User};
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
@@ -71,19 +71,20 @@ impl Evaluator {
 
     /// Runs one row through the pack and collects all its problems. `Err` only for a bug in
     /// the pack (a hook that hit a sandbox limit), which ends the run.
-    pub fn evaluate(&mut self, row: &Row) -> Result<Evaluated> {
+    pub fn evaluate(&mut self, row: Row) -> Result<Evaluated> {
+        let Row { position, columns } = row;
         let compiled = self.compiled.clone();
         let separator = compiled.settings.list_separator;
         let mut problems = Vec::new();
         let mut out = Evaluated::default();
         let mapped = if compiled.scripts.iter().any(|s| s.map) {
-            let Some(map) = self.run_map_hooks(&compiled.scripts, row, &mut problems)? else {
-                out.problems = place(problems, row, None);
+            let Some(map) = self.run_map_hooks(&compiled.scripts, &columns, &mut problems)? else {
+                out.problems = place(problems, &position, None);
                 return Ok(out);
             };
             let values: Vec<Value> = map.values().map(to_json).collect();
             let names = map.keys().map(|name| name.as_str());
-            let mapped = map_columns(names.zip(&values), separator);
+            let mapped = map_columns(names.zip(values), separator);
             for name in &mapped.unknown_columns {
                 let hint = nearest_field(name)
                     .map(|f| format!("; did you mean `{f}`?"))
@@ -100,7 +101,7 @@ impl Evaluator {
             }
             mapped
         } else {
-            let mut mapped = map_columns(row.columns.iter().map(|(k, v)| (&**k, v)), separator);
+            let mut mapped = map_columns(columns, separator);
             out.unknown_columns = std::mem::take(&mut mapped.unknown_columns);
             mapped
         };
@@ -127,7 +128,7 @@ impl Evaluator {
                 }
             }
         }
-        out.problems = place(problems, row, out.user.key());
+        out.problems = place(problems, &position, out.user.key());
         Ok(out)
     }
 
@@ -135,11 +136,11 @@ impl Evaluator {
     fn run_map_hooks(
         &mut self,
         scripts: &[Script],
-        row: &Row,
+        columns: &[(Arc<str>, Value)],
         problems: &mut Vec<Problem>,
     ) -> Result<Option<Map>> {
         let mut value = Dynamic::from_map(
-            row.columns
+            columns
                 .iter()
                 .map(|(k, v)| (k.as_ref().into(), to_dynamic(v)))
                 .collect::<Map>(),
@@ -263,11 +264,8 @@ fn user_to_dynamic(user: &User) -> Dynamic {
     )
 }
 
-fn place(problems: Vec<Problem>, row: &Row, key: Option<&str>) -> Vec<Problem> {
-    problems
-        .into_iter()
-        .map(|p| p.at(&row.position, key))
-        .collect()
+fn place(problems: Vec<Problem>, position: &Position, key: Option<&str>) -> Vec<Problem> {
+    problems.into_iter().map(|p| p.at(position, key)).collect()
 }
 
 #[cfg(test)]
@@ -278,7 +276,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::read::Position;
     use crate::rules::{RefTable, RulePack};
     use crate::user::Field;
 
@@ -330,7 +327,7 @@ mod tests {
     fn without_map_hooks_canonical_columns_map_and_the_rest_are_unknown() {
         let mut ev = evaluator(&[]);
         let out = ev
-            .evaluate(&row(&[
+            .evaluate(row(&[
                 ("External ID", json!("u1")),
                 ("Shoe size", json!("44")),
             ]))
@@ -352,7 +349,7 @@ mod tests {
                 r#"fn map(user) { user.first_name += "B"; user }"#,
             ),
         ]);
-        let out = ev.evaluate(&row(&[("Id", json!("u1"))])).unwrap();
+        let out = ev.evaluate(row(&[("Id", json!("u1"))])).unwrap();
         assert_eq!(out.user.get(Field::FirstName), Some(&json!("AB")));
         assert_eq!(
             out.user.get(Field::Name),
@@ -367,7 +364,7 @@ mod tests {
             "t/m.rhai",
             r#"fn map(row) { #{ external_id: "u1", email: lower(trim(row["No such column"])) } }"#,
         )]);
-        let out = ev.evaluate(&row(&[])).unwrap();
+        let out = ev.evaluate(row(&[])).unwrap();
         assert!(out.problems.is_empty(), "{:?}", out.problems);
         assert_eq!(
             out.user.get(Field::Email),
@@ -388,7 +385,7 @@ mod tests {
                 r#"fn map(row) { #{ external_id: "tenant" } }"#,
             ),
         ]);
-        assert_eq!(ev.evaluate(&row(&[])).unwrap().user.key(), Some("tenant"));
+        assert_eq!(ev.evaluate(row(&[])).unwrap().user.key(), Some("tenant"));
     }
 
     #[test]
@@ -397,7 +394,7 @@ mod tests {
             "t/m.rhai",
             r#"fn map(row) { #{ external_id: "u1", emial: "x@y.no" } }"#,
         )]);
-        let out = ev.evaluate(&row(&[])).unwrap();
+        let out = ev.evaluate(row(&[])).unwrap();
         let p = &out.problems[0];
         assert_eq!(p.rule, "Script");
         assert!(
@@ -416,7 +413,7 @@ mod tests {
             "t/m.rhai",
             "fn map(row) {\n  throw `no id in ${row.Name}`;\n}",
         )]);
-        let out = ev.evaluate(&row(&[("Name", json!("Ada"))])).unwrap();
+        let out = ev.evaluate(row(&[("Name", json!("Ada"))])).unwrap();
         assert_eq!(rules_of(&out), vec!["Script"]);
         let message = &out.problems[0].message;
         assert!(
@@ -431,7 +428,7 @@ mod tests {
     fn an_endless_loop_ends_the_run_within_a_second_naming_the_place() {
         let mut ev = evaluator(&[("t/m.rhai", "fn map(row) {\n  loop { }\n}")]);
         let started = Instant::now();
-        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        let err = ev.evaluate(row(&[])).unwrap_err().to_string();
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "{:?}",
@@ -448,7 +445,7 @@ mod tests {
             "t/m.rhai",
             "fn deeper(n) { deeper(n + 1) }\nfn validate(user) { deeper(0) }",
         )]);
-        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        let err = ev.evaluate(row(&[])).unwrap_err().to_string();
         assert!(err.contains("runaway recursion"), "{err}");
     }
 
@@ -458,7 +455,7 @@ mod tests {
             "t/m.rhai",
             r#"fn validate(user) { let s = "x"; loop { s += s; } }"#,
         )]);
-        let err = ev.evaluate(&row(&[])).unwrap_err().to_string();
+        let err = ev.evaluate(row(&[])).unwrap_err().to_string();
         assert!(err.contains("too large"), "{err}");
     }
 
@@ -504,7 +501,7 @@ mod tests {
                  ["plain", #{ field: "email", message: "odd domain", severity: "warning" }, #{ message: "hard" }]
                }"#,
         )]);
-        let out = ev.evaluate(&row(&[("external_id", json!("u1"))])).unwrap();
+        let out = ev.evaluate(row(&[("external_id", json!("u1"))])).unwrap();
         let got: Vec<_> = out
             .problems
             .iter()
@@ -533,7 +530,7 @@ mod tests {
             ),
         ]);
         let out = ev
-            .evaluate(&row(&[
+            .evaluate(row(&[
                 ("external_id", json!("u1")),
                 ("location", json!("oslo")),
             ]))
@@ -553,7 +550,7 @@ mod tests {
             ("t/v.rhai", r#"fn validate(user) { ["from script"] }"#),
         ]);
         let out = ev
-            .evaluate(&row(&[
+            .evaluate(row(&[
                 ("external_id", json!("u1")),
                 ("location", json!("Mars")),
                 ("username", json!("A1")),

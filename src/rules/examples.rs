@@ -78,7 +78,7 @@ pub fn run_examples(
                 .map(|(k, v)| (k.as_str().into(), v.clone()))
                 .collect(),
         };
-        let got = evaluator.evaluate(&row)?;
+        let got = evaluator.evaluate(row)?;
         let mut diff = Vec::new();
         if let Some(want) = example.get("user") {
             diff_user(want, &Value::Object(got.user.to_json()), &mut diff);
@@ -270,7 +270,7 @@ mod tests {
                 &path.to_string_lossy(),
                 &options,
                 &mut |row: crate::read::Row| {
-                    for p in ev.evaluate(&row)?.problems {
+                    for p in ev.evaluate(row)?.problems {
                         if p.severity == crate::plan::problem::Severity::Error {
                             found.push((p.key.unwrap_or_default(), p.rule));
                         }

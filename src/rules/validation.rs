@@ -174,7 +174,7 @@ pub fn parse(file: &str, source: &str, list_separator: char) -> Result<Vec<Field
         let default = match text("DefaultValue")? {
             None => None,
             Some(d) => Some(
-                user::normalize(field, &Value::String(d.clone()), list_separator).map_err(|e| {
+                user::normalize(field, Value::String(d.clone()), list_separator).map_err(|e| {
                     here(
                         at("DefaultValue"),
                         format!("`DefaultValue` `{d}` does not fit `{field}`: {e}"),
