@@ -82,9 +82,10 @@ impl Evaluator {
                 out.problems = place(problems, &position, None);
                 return Ok(out);
             };
-            let values: Vec<Value> = map.values().map(to_json).collect();
-            let names = map.keys().map(|name| name.as_str());
-            let mapped = map_columns(names.zip(values), separator);
+            let columns = map
+                .iter()
+                .map(|(name, value)| (name.as_str(), to_json(value)));
+            let mapped = map_columns(columns, separator);
             for name in &mapped.unknown_columns {
                 let hint = nearest_field(name)
                     .map(|f| format!("; did you mean `{f}`?"))
