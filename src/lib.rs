@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod emulator;
 pub mod error;
 pub mod generate;
 pub mod hash;
