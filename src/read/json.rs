@@ -729,12 +729,12 @@ mod tests {
     #[test]
     fn deep_nesting_is_a_clean_error() {
         let mut bytes = b"[{\"a\": ".to_vec();
-        bytes.extend(std::iter::repeat(b'[').take(10_000));
+        bytes.extend(std::iter::repeat_n(b'[', 10_000));
         let e = error("x.json", &bytes);
         assert!(e.starts_with("x.json:1:"), "{e}");
         assert!(e.contains("nested too deeply"), "{e}");
         let mut line = b"{\"a\": ".to_vec();
-        line.extend(std::iter::repeat(b'[').take(10_000));
+        line.extend(std::iter::repeat_n(b'[', 10_000));
         let e = error("x.ndjson", &line);
         assert!(e.starts_with("x.ndjson:1:"), "{e}");
         assert!(e.contains("nested too deeply"), "{e}");

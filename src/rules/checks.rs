@@ -15,7 +15,7 @@ use crate::user::{is_empty, Field, FieldKind, User};
 pub fn apply_defaults(rules: &[FieldRule], user: &mut User) {
     for rule in rules {
         if let Some(default) = &rule.default {
-            if user.get(rule.field).map_or(true, is_empty) {
+            if user.get(rule.field).is_none_or(is_empty) {
                 user.set(rule.field, default.clone());
             }
         }
