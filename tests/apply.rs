@@ -51,7 +51,10 @@ fn a_stale_plan_is_refused() {
     w.ok(&["apply", &second]);
     let error = w.fails(&["apply", &first]);
     assert!(error.contains(&format!("plan {first} is stale")), "{error}");
-    assert!(error.contains("run `roster plan` again"), "{error}");
+    assert!(
+        error.contains("plan again with `roster plan FILE…`"),
+        "{error}"
+    );
 }
 
 #[test]

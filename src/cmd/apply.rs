@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{load_pack, open_workspace, suggest};
+use super::{load_pack, open_workspace, Hint};
 use crate::cli::{ApplyArgs, Cli};
 use crate::error::Result;
 use crate::progress::Progress;
@@ -36,7 +36,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
     )
     .map_err(stdout_error)?;
     if !cli.quiet {
-        let undo = suggest(cli, &format!("plan --revert {}", record.id));
+        let undo = Hint::new(cli).args(["plan", "--revert", &record.id.to_string()]);
         writeln!(out, "Undo it with {undo}.").map_err(stdout_error)?;
     }
     Ok(0)

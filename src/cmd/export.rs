@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace};
+use super::{load_pack, open_workspace, Hint};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::overlap::Overlap;
@@ -552,12 +552,21 @@ fn report(
         .map_err(stdout_error)?;
     }
     if !cli.quiet {
+        let results = Hint::new(cli)
+            .args([
+                "results",
+                &manifest.plan_id.to_string(),
+                "--vendor",
+                manifest.vendor.name(),
+            ])
+            .glob_in(
+                folder,
+                &format!("{}-*.response.json", manifest.vendor.name()),
+            );
         writeln!(
             out,
-            "Send the files in the order of `{}`, then map the answers back with `roster results {} --vendor {} RESPONSE…`.",
+            "Send the files in the order of `{}`, save each answer beside its file as `NAME.response.json`, then map the answers back with {results}.",
             Path::new(folder).join(Manifest::FILE).display(),
-            manifest.plan_id,
-            manifest.vendor
         )
         .map_err(stdout_error)?;
     }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace, read_options, suggest};
+use super::{load_pack, open_workspace, read_options, Hint};
 use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::Result;
 use crate::plan::planner::{self, PlanRequest};
@@ -111,7 +111,7 @@ pub(super) fn show(
                 let next = if summary.has_changes() {
                     format!(
                         " Apply it with {}.",
-                        suggest(cli, &format!("apply {plan_id}"))
+                        Hint::new(cli).args(["apply", &plan_id.to_string()])
                     )
                 } else {
                     String::new()

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::open_workspace;
+use super::{open_workspace, Hint};
 use crate::cli::{Cli, RefLoadArgs, RefShowArgs};
 use crate::error::{Error, Result};
 use crate::read::{self, ReadOptions};
@@ -44,8 +44,12 @@ pub fn show(cli: &Cli, args: &RefShowArgs, out: &mut dyn Write) -> Result<i32> {
             false => format!("it has {}", known.join(", ")),
         };
         return Err(Error::NotFound(format!(
-            "tenant `{}` has no reference table `{}` ({known}); load one with `roster ref load {} FILE`",
-            cli.tenant, args.table, args.table
+            "tenant `{}` has no reference table `{}` ({known}); load one with {}",
+            cli.tenant,
+            args.table,
+            Hint::new(cli)
+                .args(["ref", "load", &args.table])
+                .placeholder("FILE")
         )));
     };
     let header: Vec<&str> = table.columns.iter().map(String::as_str).collect();

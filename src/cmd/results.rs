@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::open_workspace;
+use super::{open_workspace, Hint};
 use crate::cli::{Cli, Output, ResultsArgs};
 use crate::error::{Error, Result};
 use crate::render::table::{self, stdout_error};
@@ -168,7 +168,8 @@ fn show(
     if !cli.quiet {
         writeln!(
             out,
-            "Recorded in the workspace; `roster history` shows the counts."
+            "Recorded in the workspace; {} shows the counts.",
+            Hint::new(cli).arg("history")
         )
         .map_err(stdout_error)?;
     }

@@ -150,7 +150,7 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         ),
         None => format!(
             "Dry run: nothing applied. Apply the load with {}.",
-            super::suggest(cli, &format!("apply {plan_id}"))
+            super::Hint::new(cli).args(["apply", &plan_id.to_string()])
         ),
     };
     writeln!(out, "{said}").map_err(stdout_error)?;

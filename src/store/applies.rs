@@ -38,20 +38,20 @@ pub fn apply(
 ) -> Result<ApplyRecord> {
     if let Some(apply_id) = plan.applied_by {
         return Err(Error::Refused(format!(
-            "plan {} was already applied (apply {apply_id}); run `roster plan` again to make a new plan",
+            "plan {} was already applied (apply {apply_id}); make a new plan with `roster plan FILE…`",
             plan.id
         )));
     }
     let (digest, _) = state::summary(conn, &plan.tenant)?;
     if digest_hex(digest) != plan.state_digest {
         return Err(Error::Refused(format!(
-            "plan {} is stale: the state of tenant `{}` changed since it was made; run `roster plan` again",
+            "plan {} is stale: the state of tenant `{}` changed since it was made; plan again with `roster plan FILE…`",
             plan.id, plan.tenant
         )));
     }
     if rules_digest != plan.rules_digest {
         return Err(Error::Refused(format!(
-            "plan {} is stale: the rules of tenant `{}` changed since it was made; run `roster plan` again",
+            "plan {} is stale: the rules of tenant `{}` changed since it was made; plan again with `roster plan FILE…`",
             plan.id, plan.tenant
         )));
     }
