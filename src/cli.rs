@@ -166,6 +166,12 @@ pub struct ExportArgs {
     /// The Field Squared workspace (default: the tenant's `fieldsquared_workspace`).
     #[arg(long, value_name = "W")]
     pub workspace: Option<String>,
+
+    /// Export an applied plan's payloads even though the state or rules changed since its
+    /// apply (to send the same files again). A stale plan that was never applied is never
+    /// exported.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `roster results`.

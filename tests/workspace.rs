@@ -149,6 +149,7 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
         "DROP TABLE plan_fingerprints;
          ALTER TABLE users DROP COLUMN source_fingerprint;
          ALTER TABLE plan_changes DROP COLUMN source_fingerprint;
+         ALTER TABLE applies DROP COLUMN state_digest;
          PRAGMA user_version = 2;",
     )
     .unwrap();

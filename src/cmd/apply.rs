@@ -7,8 +7,6 @@ use crate::cli::{ApplyArgs, Cli};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
-use crate::rules::RulePack;
-use crate::store::plans::PlanKind;
 use crate::store::{applies, plans};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
@@ -22,12 +20,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
         s.create + s.update + s.delete,
         Progress::wanted(cli.quiet),
     );
-    // A state load was planned without the tenant's rules (a vendor export is the truth).
-    let rules_digest = match plan.kind {
-        PlanKind::StateLoad => RulePack::none().digest().to_string(),
-        _ => pack.digest().to_string(),
-    };
-    let record = applies::apply(&tx, &plan, &rules_digest, &progress)?;
+    let record = applies::apply(&tx, &plan, pack.digest(), &progress)?;
     tx.commit()?;
     writeln!(
         out,
