@@ -148,6 +148,7 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
             "Loaded the {} export into the state of tenant `{}` as apply {}: {} created, {} updated, {} deleted.",
             args.vendor, cli.tenant, apply.id, apply.created, apply.updated, apply.deleted
         ),
+        None if cli.quiet => "Dry run: nothing applied.".to_string(),
         None => format!(
             "Dry run: nothing applied. Apply the load with {}.",
             super::Hint::new(cli).args(["apply", &plan_id.to_string()])
