@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{load_pack, open_workspace, Hint};
+use super::{load_pack, open_existing, Hint};
 use crate::cli::{ApplyArgs, Cli};
 use crate::error::Result;
 use crate::progress::Progress;
@@ -11,7 +11,7 @@ use crate::store::{applies, plans};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
     let pack = load_pack(cli)?;
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_existing(cli)?;
     let tx = workspace.write()?;
     let plan = plans::find(&tx, &cli.tenant, &args.plan)?;
     let s = plan.summary;

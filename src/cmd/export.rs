@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace, Hint};
+use super::{load_pack, open_existing, Hint};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::overlap::Overlap;
@@ -34,7 +34,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     }
     check_out(&args.out)?;
     let pack = load_pack(cli)?;
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_existing(cli)?;
     let conn = &workspace.conn;
     let plan = plans::find(conn, &cli.tenant, &args.plan)?;
     let standing = plan_standing(conn, &plan, pack.digest())?;

@@ -161,8 +161,14 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
     })
 }
 
+/// Opens the workspace, creating it on first use: for commands that store something new.
 fn open_workspace(cli: &Cli) -> Result<Workspace> {
     Workspace::open(&cli.db)
+}
+
+/// Opens the workspace, which must exist: for commands that read, or act on what is stored.
+fn open_existing(cli: &Cli) -> Result<Workspace> {
+    Workspace::open_existing(&cli.db)
 }
 
 fn remove_workspace(db: &Path) {

@@ -24,7 +24,7 @@ use crate::store::state::{self, Record};
 use crate::user::Field;
 
 pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_workspace(cli)?;
+    let workspace = super::open_existing(cli)?;
     let conn = &workspace.conn;
     match args.output {
         StateOutput::Json => {
