@@ -266,8 +266,8 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
     };
     let not_found = || {
         Error::NotFound(match plan {
-            "latest" => format!("tenant `{tenant}` has no plan yet; run `roster plan FILE` first"),
-            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan` makes a plan"),
+            "latest" => format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`"),
+            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan FILE…` makes a plan"),
         })
     };
     let id = id.ok_or_else(not_found)?;
