@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::read::Format;
 
@@ -31,6 +32,55 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Which of the global options were given, so a printed next step repeats exactly those.
+    #[arg(skip)]
+    pub given: Given,
+}
+
+/// The global options given on the command line or in the environment (not left to their
+/// defaults): a printed next step carries these, so pasting it acts on the same workspace,
+/// rules and tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Given {
+    /// `--db` (or `ROSTER_DB`).
+    pub db: bool,
+    /// `--rules`.
+    pub rules: bool,
+    /// `--tenant`.
+    pub tenant: bool,
+}
+
+impl Cli {
+    /// Parses a command line like [`Parser::try_parse_from`], and notes which global options
+    /// were given.
+    pub fn parse_given<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        cli.given = Given::from_matches(&matches);
+        Ok(cli)
+    }
+}
+
+impl Given {
+    fn from_matches(matches: &ArgMatches) -> Given {
+        let given = |id| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        };
+        Given {
+            db: given("db"),
+            rules: given("rules"),
+            tenant: given("tenant"),
+        }
+    }
 }
 
 /// The subcommands.
@@ -116,6 +166,12 @@ pub struct ExportArgs {
     /// The Field Squared workspace (default: the tenant's `fieldsquared_workspace`).
     #[arg(long, value_name = "W")]
     pub workspace: Option<String>,
+
+    /// Export an applied plan's payloads even though the state or rules changed since its
+    /// apply (to send the same files again). A stale plan that was never applied is never
+    /// exported.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `roster results`.

@@ -77,6 +77,22 @@ impl Error {
         }
     }
 
+    /// The same error with its message passed through `edit`; errors that wrap a source
+    /// error (I/O, database) are left as they are.
+    pub fn map_message(self, edit: impl FnOnce(String) -> String) -> Error {
+        match self {
+            Error::Rules(m) => Error::Rules(edit(m)),
+            Error::NotFound(m) => Error::NotFound(edit(m)),
+            Error::Refused(m) => Error::Refused(edit(m)),
+            Error::Usage(m) => Error::Usage(edit(m)),
+            Error::Workspace { path, message } => Error::Workspace {
+                path,
+                message: edit(message),
+            },
+            other => other,
+        }
+    }
+
     /// The process exit status for this error: always 1 (2, 4 and 6 are success statuses of
     /// `plan --detailed-exitcode`).
     pub fn exit_status(&self) -> i32 {

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use roster::cli::Cli;
 use roster::Error;
 
@@ -13,7 +12,7 @@ use roster::Error;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_given(std::env::args_os()) {
         Ok(cli) => cli,
         // Help and version go to stdout with 0; a usage error is a failure like any other
         // (exit 1), so that 2 keeps meaning "changes" under `plan --detailed-exitcode`.

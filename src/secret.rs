@@ -4,6 +4,7 @@
 //! the state, the history, a table or a log; see docs/safety.md.
 
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// What every output shows instead of a password.
 pub const MASK: &str = "(sensitive)";
@@ -37,7 +38,12 @@ pub fn matches(stored: &str, password: &str) -> bool {
         return false;
     };
     match hex::decode(salt) {
-        Ok(salt) => hash_with_salt(password, &salt) == stored,
+        // Compared in constant time, so the time taken says nothing about the stored hash.
+        Ok(salt) => bool::from(
+            hash_with_salt(password, &salt)
+                .as_bytes()
+                .ct_eq(stored.as_bytes()),
+        ),
         Err(_) => false,
     }
 }

@@ -51,7 +51,10 @@ fn a_stale_plan_is_refused() {
     w.ok(&["apply", &second]);
     let error = w.fails(&["apply", &first]);
     assert!(error.contains(&format!("plan {first} is stale")), "{error}");
-    assert!(error.contains("run `roster plan` again"), "{error}");
+    assert!(
+        error.contains("plan again with `roster plan FILE…`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -73,12 +76,15 @@ fn a_plan_made_with_other_rules_is_refused() {
 #[test]
 fn an_unknown_plan_is_an_error() {
     let w = Workdir::new();
+    w.write("other.csv", "external_id\nu1\n");
+    w.ok(&["plan", "other.csv", "--tenant", "default", "-q"]);
+    w.write("rules/t2/README.md", "another tenant\n");
     let error = w.fails(&["apply", "42"]);
     assert!(
         error.contains("there is no plan 42 for tenant `default`"),
         "{error}"
     );
-    let error = w.fails(&["apply", "latest"]);
+    let error = w.fails(&["apply", "latest", "--tenant", "t2"]);
     assert!(error.contains("has no plan yet"), "{error}");
     let error = w.fails(&["apply", "abc"]);
     assert!(error.contains("`abc` is not a plan id"), "{error}");

@@ -240,7 +240,7 @@ const CASES: &[Case] = &[
         args: &["plan", "in.csv", "--tenant", "refs"],
         says: &[
             "reference table `location`",
-            "roster ref load location FILE",
+            "`roster --tenant refs ref load location FILE`",
         ],
     },
     Case {

@@ -9,6 +9,7 @@ fn history_lists_applies_with_counts() {
     let w = Workdir::new();
     w.write("a.csv", "external_id\nu1\nu2\n");
     w.write("b.csv", "external_id,cud\nu1,3\nu3,1\n");
+    w.ok(&["plan", "a.csv"]);
     assert!(w.ok(&["history"]).stdout.contains("No applies yet."));
     for file in ["a.csv", "b.csv"] {
         w.ok(&["plan", file]);

@@ -251,3 +251,29 @@ fn the_shipped_fixtures_plan_as_documented() {
         [2, 2, 1, 32, 1, 1]
     );
 }
+
+/// `-q` leaves out hints, not results: the plan id is what a script needs next.
+#[test]
+fn quiet_prints_the_plan_id_without_the_hint() {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id\nu1\n");
+    let out = w.ok(&["plan", "in.csv", "-q"]);
+    assert!(
+        out.stdout.contains("Saved as plan 1 for tenant `default`."),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("`roster"), "{}", out.stdout);
+    w.write("sp.json", r#"[{"UserID": "u1", "ExternalID": "u1"}]"#);
+    let load = w.ok(&[
+        "state",
+        "load",
+        "sp.json",
+        "--vendor",
+        "servicepower",
+        "--dry-run",
+        "-q",
+    ]);
+    assert!(load.stdout.contains("plan 2"), "{}", load.stdout);
+    assert!(!load.stdout.contains("`roster"), "{}", load.stdout);
+}

@@ -31,7 +31,10 @@ fn tables_belong_to_one_tenant() {
         error.contains("tenant `other` has no reference table `team`"),
         "{error}"
     );
-    assert!(error.contains("roster ref load team FILE"), "{error}");
+    assert!(
+        error.contains("`roster --tenant other ref load team FILE`"),
+        "{error}"
+    );
 }
 
 #[test]

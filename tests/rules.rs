@@ -222,7 +222,10 @@ fn the_readme_tenant_plans_its_fixture_with_its_lookup() {
     let location = w.fixture("acme-hr/location.csv");
     let employees = w.fixture("acme-hr/employees.csv");
     let error = w.fails(&["plan", employees.to_str().unwrap(), "--tenant", "acme-hr"]);
-    assert!(error.contains("roster ref load location FILE"), "{error}");
+    assert!(
+        error.contains("`roster --tenant acme-hr ref load location FILE`"),
+        "{error}"
+    );
     w.ok(&[
         "ref",
         "load",
@@ -263,7 +266,10 @@ fn check_data_lists_the_problems_a_plan_would_find_and_stores_nothing() {
         "employees.csv",
     ];
     let error = w.fails(&check);
-    assert!(error.contains("roster ref load location FILE"), "{error}");
+    assert!(
+        error.contains("`roster --tenant acme-hr ref load location FILE`"),
+        "{error}"
+    );
     assert!(!w.db().exists(), "a failed check leaves no workspace");
     w.ok(&[
         "ref",

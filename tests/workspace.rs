@@ -149,6 +149,7 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
         "DROP TABLE plan_fingerprints;
          ALTER TABLE users DROP COLUMN source_fingerprint;
          ALTER TABLE plan_changes DROP COLUMN source_fingerprint;
+         ALTER TABLE applies DROP COLUMN state_digest;
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -160,4 +161,53 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     w.ok(&["apply", "latest"]);
     assert!(recognised(&w), "the apply stored them");
     assert_eq!(w.state(), users);
+}
+
+/// A command that only reads (or acts on something stored) never creates a workspace: it
+/// says there is none, and where it looked.
+#[test]
+fn read_only_commands_never_create_a_workspace() {
+    let w = Workdir::new();
+    w.write("out/servicepower-0001.response.json", "{}");
+    let looked = w.path().join("roster.db");
+    for args in [
+        &["history"][..],
+        &["state", "show"],
+        &["ref", "show", "location"],
+        &["apply", "1"],
+        &["export", "1", "--vendor", "servicepower", "--out", "x"],
+        &[
+            "results",
+            "1",
+            "--vendor",
+            "servicepower",
+            "out/servicepower-0001.response.json",
+        ],
+    ] {
+        let error = w.fails(args);
+        assert!(error.contains("there is no workspace"), "{args:?}: {error}");
+        assert!(
+            error.contains(&looked.display().to_string()),
+            "{args:?}: {error}"
+        );
+        assert!(!w.db().exists(), "{args:?} created the workspace");
+    }
+}
+
+#[test]
+fn a_folder_given_as_the_workspace_is_named_as_one() {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id\nu1\n");
+    std::fs::create_dir(w.path().join("ws")).unwrap();
+    for args in [
+        &["plan", "in.csv", "--db", "ws"][..],
+        &["history", "--db", "ws"],
+    ] {
+        let error = w.fails(args);
+        assert!(
+            error.contains("workspace `ws`: is a folder; `--db` names the workspace file"),
+            "{error}"
+        );
+        assert!(!error.contains("unable to open"), "{error}");
+    }
 }

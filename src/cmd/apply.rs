@@ -2,18 +2,16 @@
 
 use std::io::Write;
 
-use super::{load_pack, open_workspace, suggest};
+use super::{load_pack, open_existing, Hint};
 use crate::cli::{ApplyArgs, Cli};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
-use crate::rules::RulePack;
-use crate::store::plans::PlanKind;
 use crate::store::{applies, plans};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
     let pack = load_pack(cli)?;
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_existing(cli)?;
     let tx = workspace.write()?;
     let plan = plans::find(&tx, &cli.tenant, &args.plan)?;
     let s = plan.summary;
@@ -22,12 +20,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
         s.create + s.update + s.delete,
         Progress::wanted(cli.quiet),
     );
-    // A state load was planned without the tenant's rules (a vendor export is the truth).
-    let rules_digest = match plan.kind {
-        PlanKind::StateLoad => RulePack::none().digest().to_string(),
-        _ => pack.digest().to_string(),
-    };
-    let record = applies::apply(&tx, &plan, &rules_digest, &progress)?;
+    let record = applies::apply(&tx, &plan, pack.digest(), &progress)?;
     tx.commit()?;
     writeln!(
         out,
@@ -36,7 +29,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, out: &mut dyn Write) -> Result<i32> {
     )
     .map_err(stdout_error)?;
     if !cli.quiet {
-        let undo = suggest(cli, &format!("plan --revert {}", record.id));
+        let undo = Hint::new(cli).args(["plan", "--revert", &record.id.to_string()]);
         writeln!(out, "Undo it with {undo}.").map_err(stdout_error)?;
     }
     Ok(0)

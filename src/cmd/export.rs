@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace};
+use super::{load_pack, open_existing, Hint};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::overlap::Overlap;
@@ -17,7 +17,8 @@ use crate::progress::Progress;
 use crate::render::table::stdout_error;
 use crate::rules::{Evaluators, RefTables};
 use crate::store::plans::{self, PlanHeader, StoredChange};
-use crate::store::{applies, refs, state};
+use crate::store::standing::{plan_standing, Standing};
+use crate::store::{refs, state};
 use crate::vendor::manifest::{Manifest, ManifestFile};
 use crate::vendor::{self, Context, Counts, ExportUser, Hook, Vendor};
 use rayon::prelude::*;
@@ -33,9 +34,21 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     }
     check_out(&args.out)?;
     let pack = load_pack(cli)?;
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_existing(cli)?;
     let conn = &workspace.conn;
     let plan = plans::find(conn, &cli.tenant, &args.plan)?;
+    let standing = plan_standing(conn, &plan, pack.digest())?;
+    standing.require_exportable(&plan, args.force)?;
+    if let Standing::Stale {
+        applied_by: Some(apply),
+        moved,
+    } = standing
+    {
+        eprintln!(
+            "warning: plan {} is stale: the {moved} of tenant `{}` changed since apply {apply}; writing its payloads as they were, as `--force` asks",
+            plan.id, plan.tenant
+        );
+    }
     let total = plan.summary.create + plan.summary.update + plan.summary.delete;
     if total == 0 {
         writeln!(
@@ -66,7 +79,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         evaluators,
     };
     let written = if vendor == Vendor::ESystems {
-        export_whole(conn, &plan, &exporter, &mut files, &progress)
+        export_whole(conn, &plan, standing, &exporter, &mut files, &progress)
     } else {
         export_in_chunks(conn, &plan, &exporter, &mut files, &progress)
     };
@@ -117,6 +130,7 @@ const EXPORT_CHUNK_USERS: usize = 10_000;
 fn export_whole(
     conn: &rusqlite::Connection,
     plan: &PlanHeader,
+    standing: Standing,
     exporter: &ChunkExporter,
     files: &mut Files,
     progress: &Progress,
@@ -128,7 +142,7 @@ fn export_whole(
     })?;
     let remaining = |changed: &[ExportUser]| {
         if plan.sync {
-            remaining_users(conn, plan, changed)
+            remaining_users(conn, plan, standing, changed)
         } else {
             Ok(Vec::new())
         }
@@ -373,6 +387,8 @@ impl Files {
             plan_id: plan.id,
             tenant: plan.tenant.clone(),
             vendor: self.vendor,
+            applied: plan.applied_by.is_some(),
+            applied_by: plan.applied_by,
             passwords: self.passwords > 0,
             counts: self.counts,
             files: std::mem::take(&mut self.entries)
@@ -413,17 +429,15 @@ fn check_out(out: &Path) -> Result<()> {
 
 /// The users a `--sync` plan leaves alone: eSystems' `DeleteNotExists` deletes every user of
 /// a location missing from the request, so they must be sent too. They come from the state,
-/// which must be the one the plan was made against, or the one its apply left.
+/// which must be the one the plan was made against, or the one its apply left: not even
+/// `--force` exports a stale plan's sync.
 fn remaining_users(
     conn: &rusqlite::Connection,
     plan: &PlanHeader,
+    standing: Standing,
     changed: &[ExportUser],
 ) -> Result<Vec<ExportUser>> {
-    let current = match plan.applied_by {
-        None => state::digest_hex(state::summary(conn, &plan.tenant)?.0) == plan.state_digest,
-        Some(apply) => applies::latest(conn, &plan.tenant)? == Some(apply),
-    };
-    if !current {
+    if standing.is_stale() {
         return Err(Error::Refused(format!(
             "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; run `roster plan --sync` again",
             plan.id, plan.tenant
@@ -552,12 +566,21 @@ fn report(
         .map_err(stdout_error)?;
     }
     if !cli.quiet {
+        let results = Hint::new(cli)
+            .args([
+                "results",
+                &manifest.plan_id.to_string(),
+                "--vendor",
+                manifest.vendor.name(),
+            ])
+            .glob_in(
+                folder,
+                &format!("{}-*.response.json", manifest.vendor.name()),
+            );
         writeln!(
             out,
-            "Send the files in the order of `{}`, then map the answers back with `roster results {} --vendor {} RESPONSE…`.",
+            "Send the files in the order of `{}`, save each answer beside its file as `NAME.response.json`, then map the answers back with {results}.",
             Path::new(folder).join(Manifest::FILE).display(),
-            manifest.plan_id,
-            manifest.vendor
         )
         .map_err(stdout_error)?;
     }

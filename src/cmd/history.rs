@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::open_workspace;
+use super::open_existing;
 use crate::cli::{Cli, HistoryArgs, Output};
 use crate::error::Result;
 use crate::render::table::{self, stdout_error};
@@ -39,7 +39,7 @@ fn vendor_results(out: &mut dyn Write, conn: &rusqlite::Connection, tenant: &str
 }
 
 pub fn run(cli: &Cli, args: &HistoryArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_workspace(cli)?;
+    let workspace = open_existing(cli)?;
     let applies = applies::history(&workspace.conn, &cli.tenant)?;
     match args.output {
         Output::Table => {

@@ -33,7 +33,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     if result.is_err() && !existed {
         remove_workspace(&cli.db);
     }
-    result
+    result.map_err(|error| Hint::complete(cli, error))
 }
 
 fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
@@ -58,11 +58,81 @@ fn load_pack(cli: &Cli) -> Result<RulePack> {
     RulePack::load(&cli.rules, &cli.tenant)
 }
 
-/// How to write a follow-up command for the user: `roster [--tenant T] ARGS`.
-fn suggest(cli: &Cli, args: &str) -> String {
-    match cli.tenant.as_str() {
-        "default" => format!("`roster {args}`"),
-        tenant => format!("`roster --tenant {tenant} {args}`"),
+/// A next step printed for the user to paste, shown between backticks: `roster`, the global
+/// options that were given (as given, quoted for a POSIX shell where needed), then the
+/// command's words. Every command prints its next steps through this, so pasting one always
+/// acts on the same workspace, rules and tenant.
+///
+/// A word only the user knows (a file) is a placeholder in capitals, `FILE`.
+#[derive(Debug, Clone)]
+pub(crate) struct Hint {
+    words: Vec<String>,
+}
+
+impl Hint {
+    /// `roster` and the global options that were given.
+    pub(crate) fn new(cli: &Cli) -> Hint {
+        let mut hint = Hint {
+            words: vec!["roster".to_string()],
+        };
+        if cli.given.db {
+            hint = hint.arg("--db").arg(cli.db.to_string_lossy());
+        }
+        if cli.given.rules {
+            hint = hint.arg("--rules").arg(cli.rules.to_string_lossy());
+        }
+        if cli.given.tenant {
+            hint = hint.arg("--tenant").arg(&cli.tenant);
+        }
+        hint
+    }
+
+    /// Adds one word, quoted when the shell would otherwise split or expand it.
+    pub(crate) fn arg(mut self, word: impl std::fmt::Display) -> Hint {
+        let word = word.to_string();
+        self.words.push(match shlex::try_quote(&word) {
+            Ok(quoted) => quoted.into_owned(),
+            Err(_) => word,
+        });
+        self
+    }
+
+    /// Adds words, each as [`Hint::arg`] does.
+    pub(crate) fn args<W: std::fmt::Display>(self, words: impl IntoIterator<Item = W>) -> Hint {
+        words.into_iter().fold(self, Hint::arg)
+    }
+
+    /// Adds a word the user fills in, such as `FILE`, as it is.
+    pub(crate) fn placeholder(mut self, word: &str) -> Hint {
+        self.words.push(word.to_string());
+        self
+    }
+
+    /// Adds the files of `folder` whose names match `pattern` (a shell glob such as
+    /// `*.response.json`): the folder quoted, the pattern left for the shell to expand.
+    pub(crate) fn glob_in(mut self, folder: &Path, pattern: &str) -> Hint {
+        let folder = folder.to_string_lossy();
+        let folder = shlex::try_quote(&folder).map_or(folder.to_string(), |q| q.into_owned());
+        self.words.push(format!("{folder}/{pattern}"));
+        self
+    }
+
+    /// Completes the commands that lower layers name in an error message (`` `roster plan
+    /// FILE…` ``), which cannot know the global options, with those that were given.
+    fn complete(cli: &Cli, error: Error) -> Error {
+        let prefix = Hint::new(cli).words.join(" ");
+        if prefix == "roster" {
+            return error;
+        }
+        let (bare, full) = ("`roster ", format!("`{prefix} "));
+        // Hints made here already carry them: make every one bare first, then complete all.
+        error.map_message(|message| message.replace(&full, bare).replace(bare, &full))
+    }
+}
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.words.join(" "))
     }
 }
 
@@ -91,8 +161,14 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
     })
 }
 
+/// Opens the workspace, creating it on first use: for commands that store something new.
 fn open_workspace(cli: &Cli) -> Result<Workspace> {
     Workspace::open(&cli.db)
+}
+
+/// Opens the workspace, which must exist: for commands that read, or act on what is stored.
+fn open_existing(cli: &Cli) -> Result<Workspace> {
+    Workspace::open_existing(&cli.db)
 }
 
 fn remove_workspace(db: &Path) {

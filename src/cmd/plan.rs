@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace, read_options, suggest};
+use super::{load_pack, open_workspace, read_options, Hint};
 use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::Result;
 use crate::plan::planner::{self, PlanRequest};
@@ -107,22 +107,21 @@ pub(super) fn show(
             })?;
             problems.write(out)?;
             writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)?;
-            if !cli.quiet {
-                let next = if summary.has_changes() {
-                    format!(
-                        " Apply it with {}.",
-                        suggest(cli, &format!("apply {plan_id}"))
-                    )
-                } else {
-                    String::new()
-                };
-                writeln!(
-                    out,
-                    "Saved as plan {plan_id} for tenant `{}`.{next}",
-                    cli.tenant
+            // The plan id is a result (scripts need it), so `-q` keeps it; only the hint goes.
+            let next = if summary.has_changes() && !cli.quiet {
+                format!(
+                    " Apply it with {}.",
+                    Hint::new(cli).args(["apply", &plan_id.to_string()])
                 )
-                .map_err(stdout_error)?;
-            }
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "Saved as plan {plan_id} for tenant `{}`.{next}",
+                cli.tenant
+            )
+            .map_err(stdout_error)?;
             Ok(())
         }
     }

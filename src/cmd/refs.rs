@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::open_workspace;
+use super::{open_existing, open_workspace, Hint};
 use crate::cli::{Cli, RefLoadArgs, RefShowArgs};
 use crate::error::{Error, Result};
 use crate::read::{self, ReadOptions};
@@ -36,7 +36,7 @@ pub fn load(cli: &Cli, args: &RefLoadArgs, out: &mut dyn Write) -> Result<i32> {
 
 /// Shows a table.
 pub fn show(cli: &Cli, args: &RefShowArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_workspace(cli)?;
+    let workspace = open_existing(cli)?;
     let Some(table) = refs::get(&workspace.conn, &cli.tenant, &args.table)? else {
         let known = refs::names(&workspace.conn, &cli.tenant)?;
         let known = match known.is_empty() {
@@ -44,8 +44,12 @@ pub fn show(cli: &Cli, args: &RefShowArgs, out: &mut dyn Write) -> Result<i32> {
             false => format!("it has {}", known.join(", ")),
         };
         return Err(Error::NotFound(format!(
-            "tenant `{}` has no reference table `{}` ({known}); load one with `roster ref load {} FILE`",
-            cli.tenant, args.table, args.table
+            "tenant `{}` has no reference table `{}` ({known}); load one with {}",
+            cli.tenant,
+            args.table,
+            Hint::new(cli)
+                .args(["ref", "load", &args.table])
+                .placeholder("FILE")
         )));
     };
     let header: Vec<&str> = table.columns.iter().map(String::as_str).collect();

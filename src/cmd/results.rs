@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::open_workspace;
+use super::{open_existing, Hint};
 use crate::cli::{Cli, Output, ResultsArgs};
 use crate::error::{Error, Result};
 use crate::render::table::{self, stdout_error};
@@ -24,7 +24,7 @@ use crate::vendor::{esystems, fieldsquared, servicepower, Vendor};
 const RESPONSE_SUFFIX: &str = ".response.json";
 
 pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_existing(cli)?;
     let plan = plans::find(&workspace.conn, &cli.tenant, &args.plan)?;
     let mut sources = HashMap::new();
     plans::for_each_change(&workspace.conn, plan.id, |change| {
@@ -168,7 +168,8 @@ fn show(
     if !cli.quiet {
         writeln!(
             out,
-            "Recorded in the workspace; `roster history` shows the counts."
+            "Recorded in the workspace; {} shows the counts.",
+            Hint::new(cli).arg("history")
         )
         .map_err(stdout_error)?;
     }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{open_workspace, read_options};
+use super::{open_existing, read_options};
 use crate::cli::{Cli, Output, RulesCheckArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, Checked};
@@ -48,7 +48,7 @@ fn check_data(
 ) -> Result<i32> {
     let read = read_options(&args.read)?;
     let tables = match cli.db.exists() {
-        true => refs::all(&open_workspace(cli)?.conn, &cli.tenant)?,
+        true => refs::all(&open_existing(cli)?.conn, &cli.tenant)?,
         false => Vec::new(),
     };
     let refs = Arc::new(RefTables::new(tables));
@@ -109,7 +109,7 @@ pub fn test(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
     let pack = RulePack::load(&cli.rules, &cli.tenant)?;
     let tenant_dir = cli.rules.join(&cli.tenant);
     let mut tables = match cli.db.exists() {
-        true => refs::all(&open_workspace(cli)?.conn, &cli.tenant)?,
+        true => refs::all(&open_existing(cli)?.conn, &cli.tenant)?,
         false => Vec::new(),
     };
     for shipped in shipped_refs(&tenant_dir)? {

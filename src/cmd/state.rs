@@ -24,7 +24,7 @@ use crate::store::state::{self, Record};
 use crate::user::Field;
 
 pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_workspace(cli)?;
+    let workspace = super::open_existing(cli)?;
     let conn = &workspace.conn;
     match args.output {
         StateOutput::Json => {
@@ -148,9 +148,10 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
             "Loaded the {} export into the state of tenant `{}` as apply {}: {} created, {} updated, {} deleted.",
             args.vendor, cli.tenant, apply.id, apply.created, apply.updated, apply.deleted
         ),
+        None if cli.quiet => "Dry run: nothing applied.".to_string(),
         None => format!(
             "Dry run: nothing applied. Apply the load with {}.",
-            super::suggest(cli, &format!("apply {plan_id}"))
+            super::Hint::new(cli).args(["apply", &plan_id.to_string()])
         ),
     };
     writeln!(out, "{said}").map_err(stdout_error)?;

@@ -301,18 +301,7 @@ pub fn stable_id(namespace: &str, text: &str) -> String {
     input.extend_from_slice(namespace.as_bytes());
     input.push(0);
     input.extend_from_slice(text.as_bytes());
-    let mut bytes = xxhash_rust::xxh3::xxh3_128(&input).to_be_bytes();
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    uuid::Uuid::new_v8(xxhash_rust::xxh3::xxh3_128(&input).to_be_bytes()).to_string()
 }
 
 #[cfg(test)]

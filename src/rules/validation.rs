@@ -6,6 +6,8 @@
 
 use chrono::NaiveDate;
 use regex::Regex;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::diag::{pack_error, Span};
@@ -71,131 +73,239 @@ impl FieldRule {
     }
 }
 
+/// A rule as written: each property's JSON text, borrowed from the file, so a value that
+/// does not fit is placed exactly. serde refuses properties that are not the vendor's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule<'a> {
+    #[serde(rename = "Name", borrow)]
+    name: Option<&'a RawValue>,
+    #[serde(rename = "FieldName", borrow)]
+    field_name: Option<&'a RawValue>,
+    #[serde(rename = "Required", borrow)]
+    required: Option<&'a RawValue>,
+    #[serde(rename = "Unique", borrow)]
+    unique: Option<&'a RawValue>,
+    #[serde(rename = "Max", borrow)]
+    max: Option<&'a RawValue>,
+    #[serde(rename = "Min", borrow)]
+    min: Option<&'a RawValue>,
+    #[serde(rename = "Pattern", borrow)]
+    pattern: Option<&'a RawValue>,
+    #[serde(rename = "DefaultValue", borrow)]
+    default_value: Option<&'a RawValue>,
+    #[serde(rename = "IsFullValidation", borrow)]
+    is_full_validation: Option<&'a RawValue>,
+}
+
+/// `{"Extra": [...]}`, as a customer's eSystems list is pasted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Extra<'a> {
+    #[serde(rename = "Extra", borrow)]
+    extra: Vec<&'a RawValue>,
+}
+
 /// Parses `validation.json`; `file` is the name errors show.
 pub fn parse(file: &str, source: &str, list_separator: char) -> Result<Vec<FieldRule>> {
-    let root: Value = serde_json::from_str(source).map_err(|e| {
-        let span = Span {
-            line: e.line().max(1),
-            column: e.column().max(1),
-        };
-        pack_error(file, source, Some(span), &format!("invalid JSON: {e}"))
-    })?;
-    let places = Places::scan(source);
-    let here = |offset: Option<usize>, message: String| -> Error {
+    let doc = Document { file, source };
+    let items: Vec<&RawValue> = match source.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(source).map_err(|e| doc.json_error(source, e, &[]))?,
+        Some(b'{') => {
+            serde_json::from_str::<Extra>(source)
+                .map_err(|e| doc.json_error(source, e, &["Extra"]))?
+                .extra
+        }
+        _ => {
+            // Not a list or an object: say what is wrong with the JSON first, if anything is.
+            serde_json::from_str::<serde::de::IgnoredAny>(source)
+                .map_err(|e| doc.json_error(source, e, &[]))?;
+            return Err(doc.at(
+                source,
+                "expected a list of rules, or an object with an `Extra` list".into(),
+            ));
+        }
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| doc.rule(i, item, list_separator))
+        .collect()
+}
+
+/// The file being parsed, for placing errors.
+struct Document<'s> {
+    file: &'s str,
+    source: &'s str,
+}
+
+impl<'s> Document<'s> {
+    /// An error at the start of `part`, a slice of the source.
+    fn at(&self, part: &str, message: String) -> Error {
+        let offset = part.as_ptr() as usize - self.source.as_ptr() as usize;
+        let offset = offset + (part.len() - part.trim_start().len());
         pack_error(
-            file,
-            source,
-            offset.map(|o| Span::of_offset(source, o)),
+            self.file,
+            self.source,
+            Some(Span::of_offset(self.source, offset)),
             &message,
         )
-    };
-    let items = match &root {
-        Value::Array(items) => items,
-        Value::Object(o) => match o.get("Extra") {
-            Some(Value::Array(items)) if o.len() == 1 => items,
-            _ => {
-                return Err(here(
-                    Some(0),
-                    "expected a list of rules, or an object with only an `Extra` list".into(),
+    }
+
+    /// A serde_json error in `part` (a slice of the source), placed in the whole file. An
+    /// unknown property is placed at its name and named with the nearest of `known`.
+    fn json_error(&self, part: &str, error: serde_json::Error, known: &[&str]) -> Error {
+        let local = line_column_offset(part, error.line(), error.column());
+        let message = error.to_string();
+        let message = message
+            .strip_suffix(&format!(
+                " at line {} column {}",
+                error.line(),
+                error.column()
+            ))
+            .unwrap_or(&message);
+        let unknown = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name);
+        match unknown {
+            Some(name) => {
+                // serde stops at the name's closing quote; the caret goes to its opening one.
+                let start = part[..local].rfind('"').unwrap_or(local);
+                let hint = match nearest(name, known.iter().copied()) {
+                    Some(near) => format!("; did you mean `{near}`?"),
+                    None => format!("; the properties are {}", known.join(", ")),
+                };
+                self.at(&part[start..], format!("unknown property `{name}`{hint}"))
+            }
+            None if error.is_data() => self.at(&part[local..], message.to_string()),
+            None => self.at(&part[local..], format!("invalid JSON: {message}")),
+        }
+    }
+
+    /// Compiles rule `i` (0-based).
+    fn rule(&self, i: usize, item: &RawValue, list_separator: char) -> Result<FieldRule> {
+        let text = item.get();
+        if !text.starts_with('{') {
+            return Err(self.at(text, format!("rule {} must be an object", i + 1)));
+        }
+        let raw: RawRule =
+            serde_json::from_str(text).map_err(|e| self.json_error(text, e, PROPERTIES))?;
+        let name_raw = raw.name.ok_or_else(|| {
+            self.at(
+                text,
+                format!("rule {} needs a `Name` (a canonical field)", i + 1),
+            )
+        })?;
+        let field = match self.text(name_raw, "Name")? {
+            Some(name) => Field::parse(&name).ok_or_else(|| {
+                let hint = nearest_field(&name)
+                    .map(|f| format!("; did you mean `{f}`?"))
+                    .unwrap_or_default();
+                self.at(name_raw.get(), format!("unknown field `{name}`{hint}"))
+            })?,
+            None => {
+                return Err(self.at(
+                    name_raw.get(),
+                    format!("rule {} needs a `Name` (a canonical field)", i + 1),
                 ))
             }
-        },
-        _ => return Err(here(Some(0), "expected a list of rules".into())),
-    };
-    let mut rules = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let start = places.items.get(i).copied();
-        let Value::Object(props) = item else {
-            return Err(here(start, format!("rule {} must be an object", i + 1)));
         };
-        let at = |key: &str| places.key(i, key).or(start);
-        for key in props.keys() {
-            if !PROPERTIES.contains(&key.as_str()) {
-                let hint = match nearest(key, PROPERTIES.iter().copied()) {
-                    Some(near) => format!("; did you mean `{near}`?"),
-                    None => format!("; the properties are {}", PROPERTIES.join(", ")),
-                };
-                return Err(here(at(key), format!("unknown property `{key}`{hint}")));
-            }
-        }
-        let Some(name) = props.get("Name").and_then(Value::as_str) else {
-            return Err(here(
-                at("Name"),
-                format!("rule {} needs a `Name` (a canonical field)", i + 1),
-            ));
-        };
-        let field = Field::parse(name).ok_or_else(|| {
-            let hint = nearest_field(name)
-                .map(|f| format!("; did you mean `{f}`?"))
-                .unwrap_or_default();
-            here(at("Name"), format!("unknown field `{name}`{hint}"))
-        })?;
-        let flag = |key: &str| -> Result<bool> {
-            match props.get(key) {
-                None | Some(Value::Null) => Ok(false),
-                Some(Value::Bool(b)) => Ok(*b),
-                Some(Value::String(s)) if user::parse_bool(s).is_some() => {
-                    Ok(user::parse_bool(s) == Some(true))
-                }
-                Some(_) => Err(here(at(key), format!("`{key}` must be true or false"))),
-            }
-        };
-        let text = |key: &str| -> Result<Option<String>> {
-            match props.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-                Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-                Some(_) => Err(here(at(key), format!("`{key}` must be text"))),
-            }
-        };
-        let bound = |key: &str| -> Result<Option<Bound>> {
-            let Some(t) = text(key)? else { return Ok(None) };
-            parse_bound(&t).map(Some).ok_or_else(|| {
-                here(
-                    at(key),
-                    format!("`{key}` must be a number or an ISO date (YYYY-MM-DD), found `{t}`"),
-                )
-            })
-        };
-        let pattern = match text("Pattern")? {
-            None => None,
-            Some(p) => Some(Regex::new(&p).map_err(|e| {
-                here(
-                    at("Pattern"),
+        let pattern = match raw.pattern.map(|p| Ok((p, self.text(p, "Pattern")?))) {
+            Some(Ok((at, Some(p)))) => Some(Regex::new(&p).map_err(|e| {
+                self.at(
+                    at.get(),
                     format!(
                         "`Pattern` is not a valid regular expression: {}",
                         regex_reason(&e)
                     ),
                 )
             })?),
+            Some(Err(e)) => return Err(e),
+            _ => None,
         };
-        let default = match text("DefaultValue")? {
+        let default = match raw.default_value {
             None => None,
-            Some(d) => Some(
-                user::normalize(field, Value::String(d.clone()), list_separator).map_err(|e| {
-                    here(
-                        at("DefaultValue"),
-                        format!("`DefaultValue` `{d}` does not fit `{field}`: {e}"),
-                    )
-                })?,
-            ),
+            Some(at) => match self.text(at, "DefaultValue")? {
+                None => None,
+                Some(d) => Some(
+                    user::normalize(field, Value::String(d.clone()), list_separator).map_err(
+                        |e| {
+                            self.at(
+                                at.get(),
+                                format!("`DefaultValue` `{d}` does not fit `{field}`: {e}"),
+                            )
+                        },
+                    )?,
+                ),
+            },
         };
-        rules.push(FieldRule {
-            file: file.to_string(),
+        Ok(FieldRule {
+            file: self.file.to_string(),
             field,
-            lookup: text("FieldName")?,
-            required: flag("Required")?,
-            unique: flag("Unique")?,
-            min: bound("Min")?,
-            max: bound("Max")?,
+            lookup: raw
+                .field_name
+                .map(|v| self.text(v, "FieldName"))
+                .transpose()?
+                .flatten(),
+            required: self.flag(raw.required, "Required")?,
+            unique: self.flag(raw.unique, "Unique")?,
+            min: self.bound(raw.min, "Min")?,
+            max: self.bound(raw.max, "Max")?,
             pattern,
             default,
-            full: flag("IsFullValidation")?,
-        });
+            full: self.flag(raw.is_full_validation, "IsFullValidation")?,
+        })
     }
-    Ok(rules)
+
+    /// A true/false property (also as text such as `"False"`); absent or null is false.
+    fn flag(&self, value: Option<&RawValue>, key: &str) -> Result<bool> {
+        let Some(raw) = value else { return Ok(false) };
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Null) => Ok(false),
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(Value::String(s)) if user::parse_bool(&s).is_some() => {
+                Ok(user::parse_bool(&s) == Some(true))
+            }
+            _ => Err(self.at(raw.get(), format!("`{key}` must be true or false"))),
+        }
+    }
+
+    /// A text property (numbers and booleans as their text); null or blank is `None`.
+    fn text(&self, raw: &RawValue, key: &str) -> Result<Option<String>> {
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Null) => Ok(None),
+            Ok(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Ok(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Ok(Value::Number(n)) => Ok(Some(n.to_string())),
+            Ok(Value::Bool(b)) => Ok(Some(b.to_string())),
+            _ => Err(self.at(raw.get(), format!("`{key}` must be text"))),
+        }
+    }
+
+    /// A `Min` or `Max` bound.
+    fn bound(&self, value: Option<&RawValue>, key: &str) -> Result<Option<Bound>> {
+        let Some(raw) = value else { return Ok(None) };
+        let Some(t) = self.text(raw, key)? else {
+            return Ok(None);
+        };
+        parse_bound(&t).map(Some).ok_or_else(|| {
+            self.at(
+                raw.get(),
+                format!("`{key}` must be a number or an ISO date (YYYY-MM-DD), found `{t}`"),
+            )
+        })
+    }
+}
+
+/// The byte offset of a 1-based line and column (serde_json's) in `text`.
+fn line_column_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    (line_start + column.saturating_sub(1)).min(text.len())
 }
 
 /// A bound or a value as a number or an ISO date.
@@ -207,68 +317,6 @@ pub fn parse_bound(text: &str) -> Option<Bound> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .map(Bound::Date)
-}
-
-/// Where each rule and each of its keys start in the source, for error messages.
-struct Places {
-    /// The byte offset of each rule object.
-    items: Vec<usize>,
-    /// (rule index, key, byte offset of the key).
-    keys: Vec<(usize, String, usize)>,
-}
-
-impl Places {
-    /// A small scanner over the JSON text: objects directly inside an array are rules; strings
-    /// directly inside a rule and followed by `:` are its keys. The text is valid JSON here.
-    fn scan(source: &str) -> Places {
-        let bytes = source.as_bytes();
-        let mut places = Places {
-            items: Vec::new(),
-            keys: Vec::new(),
-        };
-        // Each open container: its bracket and, for rule objects, the rule index.
-        let mut stack: Vec<(u8, Option<usize>)> = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'"' => {
-                    let start = i;
-                    i += 1;
-                    while i < bytes.len() && bytes[i] != b'"' {
-                        i += if bytes[i] == b'\\' { 2 } else { 1 };
-                    }
-                    let rest = source[i + 1..].trim_start();
-                    if let (Some((b'{', Some(rule))), true) = (stack.last(), rest.starts_with(':'))
-                    {
-                        places
-                            .keys
-                            .push((*rule, source[start + 1..i].to_string(), start));
-                    }
-                }
-                b'{' => {
-                    let rule = matches!(stack.last(), Some((b'[', _))).then(|| {
-                        places.items.push(i);
-                        places.items.len() - 1
-                    });
-                    stack.push((b'{', rule));
-                }
-                b'[' => stack.push((b'[', None)),
-                b'}' | b']' => {
-                    stack.pop();
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        places
-    }
-
-    fn key(&self, rule: usize, key: &str) -> Option<usize> {
-        self.keys
-            .iter()
-            .find(|(r, k, _)| *r == rule && k == key)
-            .map(|(.., offset)| *offset)
-    }
 }
 
 /// The reason of a regex error in one line (its full text draws the pattern with a caret,
@@ -336,7 +384,11 @@ mod tests {
     fn an_unknown_field_names_the_nearest_with_its_place() {
         let e = err("[{\"Name\": \"emial\"}]");
         assert!(
-            e.starts_with("v.json:1:3: unknown field `emial`; did you mean `email`?"),
+            e.starts_with("v.json:1:11: unknown field `emial`; did you mean `email`?"),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("1 | [{\"Name\": \"emial\"}]\n  |           ^"),
             "{e}"
         );
     }
@@ -363,6 +415,26 @@ mod tests {
     fn a_bound_must_be_a_number_or_a_date() {
         assert!(err(r#"[{"Name": "name", "Max": "ten"}]"#)
             .contains("`Max` must be a number or an ISO date"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_placed_at_the_value() {
+        let e = err("[{\"Name\": \"email\",\n  \"Unique\": [1]}]");
+        assert!(
+            e.starts_with("v.json:2:13: `Unique` must be true or false"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn only_an_extra_list_may_wrap_the_rules() {
+        let e = err("{\"Extra\": [], \"Rules\": []}");
+        assert!(
+            e.starts_with("v.json:1:15: unknown property `Rules`; the properties are Extra"),
+            "{e}"
+        );
+        assert!(err("[1]").starts_with("v.json:1:2: rule 1 must be an object"));
+        assert!(err("\"rules\"").starts_with("v.json:1:1: expected a list of rules"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::plan::change::Action;
 use crate::progress::Progress;
 use crate::store::plans::{self, PlanHeader};
+use crate::store::standing::plan_standing;
 use crate::store::state::{self, digest_hex, StateWriter};
 
 /// The counts of one apply.
@@ -29,32 +30,15 @@ pub struct ApplyRecord {
 }
 
 /// Applies exactly the stored plan, in the caller's transaction; refuses a plan already
-/// applied or made against another state or other rules.
+/// applied or made against another state or other rules than the tenant's now
+/// (`rules_digest`, see [`plan_standing`]).
 pub fn apply(
     conn: &Connection,
     plan: &PlanHeader,
     rules_digest: &str,
     progress: &Progress,
 ) -> Result<ApplyRecord> {
-    if let Some(apply_id) = plan.applied_by {
-        return Err(Error::Refused(format!(
-            "plan {} was already applied (apply {apply_id}); run `roster plan` again to make a new plan",
-            plan.id
-        )));
-    }
-    let (digest, _) = state::summary(conn, &plan.tenant)?;
-    if digest_hex(digest) != plan.state_digest {
-        return Err(Error::Refused(format!(
-            "plan {} is stale: the state of tenant `{}` changed since it was made; run `roster plan` again",
-            plan.id, plan.tenant
-        )));
-    }
-    if rules_digest != plan.rules_digest {
-        return Err(Error::Refused(format!(
-            "plan {} is stale: the rules of tenant `{}` changed since it was made; run `roster plan` again",
-            plan.id, plan.tenant
-        )));
-    }
+    plan_standing(conn, plan, rules_digest)?.require_pending(plan)?;
     let mut writer = StateWriter::new(conn, &plan.tenant)?;
     let (mut created, mut updated, mut deleted) = (0, 0, 0);
     // Records go from the plan to the state as the stored text, never re-serialised, so the
@@ -113,9 +97,10 @@ pub fn apply(
     )?
     .execute(params![plan.tenant, plan.id])?;
     let applied_at = plans::now();
+    let state_after = digest_hex(state::summary(conn, &plan.tenant)?.0);
     conn.prepare_cached(
-        "INSERT INTO applies (plan_id, tenant, applied_at, created, updated, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO applies (plan_id, tenant, applied_at, created, updated, deleted, state_digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         plan.id,
@@ -123,7 +108,8 @@ pub fn apply(
         applied_at,
         created,
         updated,
-        deleted
+        deleted,
+        state_after
     ])?;
     Ok(ApplyRecord {
         id: conn.last_insert_rowid(),
@@ -156,13 +142,6 @@ pub fn history(conn: &Connection, tenant: &str) -> Result<Vec<ApplyRecord>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The tenant's newest apply, if any.
-pub fn latest(conn: &Connection, tenant: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT max(id) FROM applies WHERE tenant = ?1")?
-        .query_row([tenant], |r| r.get(0))?)
 }
 
 /// The plan an apply of the tenant applied.

@@ -25,6 +25,29 @@ impl Workspace {
         if !path.exists() {
             create_private_file(path)?;
         }
+        Workspace::open_existing(path)
+    }
+
+    /// Opens and migrates the workspace at `path`, which must exist: for commands that only
+    /// read, or act on something stored, and so must never create one.
+    pub fn open_existing(path: &Path) -> Result<Workspace> {
+        if path.is_dir() {
+            return Err(Error::Workspace {
+                path: path.to_path_buf(),
+                message: format!(
+                    "is a folder; `--db` names the workspace file, such as `{}`",
+                    path.join("roster.db").display()
+                ),
+            });
+        }
+        if !path.exists() {
+            let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            return Err(Error::NotFound(format!(
+                "there is no workspace `{}` (looked for `{}`); make one with `roster plan FILE…`, or name another with `--db FILE` (or `ROSTER_DB`)",
+                path.display(),
+                looked.display()
+            )));
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -164,4 +164,12 @@ CREATE TABLE plan_fingerprints (
     PRIMARY KEY (plan_id, external_id)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- The tenant's state_digest right after each apply: a plan's payloads still match the state
+-- while the state is the one its apply left (export refuses them otherwise). Known for the
+-- newest apply of each tenant; null for older applies of an older roster.
+ALTER TABLE applies ADD COLUMN state_digest TEXT;
+UPDATE applies SET state_digest = (SELECT t.state_digest FROM tenants t WHERE t.name = applies.tenant)
+WHERE id = (SELECT max(a.id) FROM applies a WHERE a.tenant = applies.tenant);
+"#,
 ];

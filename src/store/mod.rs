@@ -6,6 +6,7 @@ pub mod db;
 pub mod migrations;
 pub mod plans;
 pub mod refs;
+pub mod standing;
 pub mod state;
 pub mod vendor_results;
 

@@ -167,7 +167,7 @@ impl<'c> PlanWriter<'c> {
     }
 
     /// Stores one change, with the fingerprint of the row that made it when the apply should
-    /// keep it (see [`crate::store::state::fingerprints`]).
+    /// keep it (see [`crate::store::state::Indexes::fingerprints`]).
     pub fn change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.changes += 1;
         self.conn
@@ -192,7 +192,7 @@ impl<'c> PlanWriter<'c> {
     }
 
     /// Stores the fingerprint of the row that leaves user `key` unchanged, for the apply to
-    /// keep (see [`crate::store::state::fingerprints`]).
+    /// keep (see [`crate::store::state::Indexes::fingerprints`]).
     pub fn fingerprint(&mut self, key: &str, fingerprint: Hash128) -> Result<()> {
         self.conn
             .prepare_cached(
@@ -266,8 +266,8 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
     };
     let not_found = || {
         Error::NotFound(match plan {
-            "latest" => format!("tenant `{tenant}` has no plan yet; run `roster plan FILE` first"),
-            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan` makes a plan"),
+            "latest" => format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`"),
+            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan FILE…` makes a plan"),
         })
     };
     let id = id.ok_or_else(not_found)?;

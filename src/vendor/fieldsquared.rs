@@ -92,18 +92,8 @@ pub fn batches(
 /// The `RequestId` of batch `number` (1-based) of a plan: a version-8 UUID of
 /// xxh3-128(`roster:<plan>:<number>`).
 pub fn request_id(plan_id: i64, number: usize) -> String {
-    let mut bytes = xxh3_128(format!("roster:{plan_id}:{number}").as_bytes()).to_be_bytes();
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    let digest = xxh3_128(format!("roster:{plan_id}:{number}").as_bytes());
+    uuid::Uuid::new_v8(digest.to_be_bytes()).to_string()
 }
 
 /// One User DTO.

@@ -15,6 +15,12 @@ pub struct Manifest {
     pub tenant: String,
     /// The vendor the payloads are for.
     pub vendor: Vendor,
+    /// Whether the plan had been applied to the state when it was exported.
+    #[serde(default)]
+    pub applied: bool,
+    /// The apply that applied it (`roster history` lists it), if one had.
+    #[serde(default)]
+    pub applied_by: Option<i64>,
     /// Whether the files set passwords (only the first export of a plan can).
     pub passwords: bool,
     /// The users of all files, by operation.

@@ -17,6 +17,7 @@ pub use fieldsquared::fieldsquared_columns;
 pub use servicepower::servicepower_columns;
 pub use user::{ExportUser, Operation};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -412,15 +413,12 @@ fn is_url_safe(text: &str) -> bool {
 
 /// Percent-encodes everything but the unreserved characters.
 fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(text, ESCAPED).to_string()
 }
 
 /// The value a column of a vendor's input file maps to: the same JSON value.
