@@ -105,6 +105,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Map a vendor's responses to exported batches back to users and source rows.
     Results(ResultsArgs),
+    /// Send a stored plan's batches to the vendor's API, resumably and exactly once.
+    Push(PushArgs),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
 }
@@ -185,9 +187,59 @@ pub struct ResultsArgs {
     pub vendor: Vendor,
 
     /// Response files, each named after its batch (`servicepower-0001.response.json` for
-    /// `servicepower-0001.json`) and kept beside the export's `manifest.json`.
-    #[arg(required = true, value_name = "FILE")]
+    /// `servicepower-0001.json`) and kept beside the export's `manifest.json`. Without any,
+    /// the results recorded for the plan (by earlier `results` or by `push`) are shown.
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// `roster push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// The platform to send to. Credentials come from the environment only:
+    /// ROSTER_SERVICEPOWER_TOKEN, ROSTER_ESYSTEMS_CLIENT_ID and ROSTER_ESYSTEMS_CLIENT_SECRET,
+    /// or ROSTER_FIELDSQUARED_TOKEN.
+    #[arg(long, value_enum)]
+    pub vendor: Vendor,
+
+    /// The API's base URL (default: the tenant's `<vendor>_endpoint` setting).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// The Field Squared workspace (default: the tenant's `fieldsquared_workspace`).
+    #[arg(long, value_name = "W")]
+    pub workspace: Option<String>,
+
+    /// Users per batch, as for `export` (a resumed push keeps the size it began with).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+
+    /// Batches in flight at once (eSystems sends one location's batches one at a time).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+
+    /// Retries per batch on throttling, server errors, timeouts and dropped connections.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_retries: u32,
+
+    /// A PEM file of root certificates to trust besides the platform's (a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout: u64,
+
+    /// Seconds one request may take, answer included.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
 
     /// `table` for people, `json` for programs.
     #[arg(long, value_enum, default_value_t = Output::Table)]

@@ -14,6 +14,7 @@ pub mod map;
 pub mod overlap;
 pub mod plan;
 pub mod progress;
+pub mod push;
 pub mod read;
 pub mod render;
 pub mod rules;

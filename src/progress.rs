@@ -41,6 +41,16 @@ impl Progress {
         )
     }
 
+    /// A bar for a step with a known number of items, followed by a status line
+    /// ([`Progress::status`]).
+    pub fn bar_with_status(label: &str, total: u64, shown: bool) -> Progress {
+        Progress::make(
+            shown,
+            Some(total),
+            &format!("{label} [{{bar:30}}] {{human_pos}}/{{human_len}} {{msg}}"),
+        )
+    }
+
     fn make(shown: bool, total: Option<u64>, template: &str) -> Progress {
         if !shown {
             return Progress::hidden();
@@ -55,6 +65,13 @@ impl Progress {
     pub fn inc(&self, n: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(n);
+        }
+    }
+
+    /// Sets the status line after the bar.
+    pub fn status(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.to_string());
         }
     }
 

@@ -16,7 +16,8 @@ fn history_lists_applies_with_counts() {
         w.ok(&["apply", "latest"]);
     }
     let history = w.ok(&["history", "--output", "json"]).json();
-    let rows = history.as_array().unwrap();
+    let rows = history["applies"].as_array().unwrap();
+    assert_eq!(history["vendor_results"], serde_json::json!([]));
     assert_eq!(rows.len(), 2);
     assert_eq!(
         (rows[0]["created"].as_u64(), rows[0]["deleted"].as_u64()),
@@ -27,6 +28,10 @@ fn history_lists_applies_with_counts() {
         (Some(1), Some(1))
     );
     assert_eq!(rows[1]["kind"], "plan");
+    assert_eq!(
+        (rows[1]["via"].as_str(), rows[1]["rolled_back"].as_u64()),
+        (Some("apply"), Some(0))
+    );
     let table = w.ok(&["history"]).stdout;
     assert!(
         table.contains("applied at") && table.contains("│ 2     │"),

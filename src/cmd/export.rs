@@ -4,7 +4,6 @@
 //! in the same step that wipes the plan's passwords from the workspace, so a crash leaves
 //! either no folder or a whole one, and a password is never handed out twice.
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,16 +11,15 @@ use std::sync::Arc;
 use super::{load_pack, open_existing, Hint};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
-use crate::overlap::Overlap;
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
-use crate::rules::{Evaluators, RefTables};
-use crate::store::plans::{self, PlanHeader, StoredChange};
+use crate::rules::RefTables;
+use crate::store::plans::{self, PlanHeader};
+use crate::store::refs;
 use crate::store::standing::{plan_standing, Standing};
-use crate::store::{refs, state};
 use crate::vendor::manifest::{Manifest, ManifestFile};
-use crate::vendor::{self, Context, Counts, ExportUser, Hook, Vendor};
-use rayon::prelude::*;
+use crate::vendor::outbox::{Outbox, Written};
+use crate::vendor::{self, Context, Counts, Vendor};
 
 pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let vendor = args.vendor;
@@ -64,9 +62,8 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let evaluators = pack.evaluators(refs)?;
     let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
     let mut files = Files::create(&args.out, vendor)?;
-    let exporter = ChunkExporter {
+    let outbox = Outbox {
         vendor,
-        folder: files.temp.clone(),
         context: Context {
             plan_id: plan.id,
             sync: plan.sync,
@@ -78,11 +75,11 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         secrets: &secrets,
         evaluators,
     };
-    let written = if vendor == Vendor::ESystems {
-        export_whole(conn, &plan, standing, &exporter, &mut files, &progress)
-    } else {
-        export_in_chunks(conn, &plan, &exporter, &mut files, &progress)
-    };
+    let folder = files.temp.clone();
+    let keep = |file: &str, body: &[u8]| write_new(&folder.join(file), body);
+    let written = outbox.make_all(conn, &plan, standing, &keep, &mut |written| {
+        files.record(written, &progress)
+    });
     progress.finish();
     let manifest = match written.and_then(|_| files.manifest(&plan)) {
         Ok(manifest) => manifest,
@@ -119,214 +116,6 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         secrets.len(),
     )?;
     Ok(0)
-}
-
-/// Users exported together: enough to amortise the per-call work, few enough to keep a
-/// million-user export in tens of megabytes.
-const EXPORT_CHUNK_USERS: usize = 10_000;
-
-/// Exports the whole plan at once: eSystems puts each location's users in the same files, and
-/// a `--sync` export adds every remaining user of the state.
-fn export_whole(
-    conn: &rusqlite::Connection,
-    plan: &PlanHeader,
-    standing: Standing,
-    exporter: &ChunkExporter,
-    files: &mut Files,
-    progress: &Progress,
-) -> Result<()> {
-    let mut changes = Vec::new();
-    plans::for_each_stored_change(conn, plan.id, |change| {
-        changes.push(change);
-        Ok(())
-    })?;
-    let remaining = |changed: &[ExportUser]| {
-        if plan.sync {
-            remaining_users(conn, plan, standing, changed)
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    files.record(exporter.export(changes, 0, remaining)?, progress);
-    Ok(())
-}
-
-/// Exports the plan's changes a chunk at a time: the chunks of a round are turned into files
-/// on the worker threads while this thread reads the next round, so a million-user plan never
-/// sits in memory. Batches are consecutive runs of the changes, so every chunk but the last
-/// makes the same number of files, and each chunk knows the number of its first file.
-fn export_in_chunks(
-    conn: &rusqlite::Connection,
-    plan: &PlanHeader,
-    exporter: &ChunkExporter,
-    files: &mut Files,
-    progress: &Progress,
-) -> Result<()> {
-    let batch_size = exporter.context.batch_size;
-    let files_per_chunk = (EXPORT_CHUNK_USERS / batch_size).max(1);
-    let chunk_size = batch_size * files_per_chunk;
-    let round_size = rayon::current_num_threads().max(1);
-    std::thread::scope(|scope| -> Result<()> {
-        let mut overlap = Overlap::new(scope);
-        let mut chunks_handed = 0;
-        let mut hand_over = |round: Option<Vec<Vec<StoredChange>>>, files: &mut Files| {
-            let job = round.map(|round| {
-                let first_chunk = chunks_handed;
-                chunks_handed += round.len();
-                move || {
-                    let export = |(n, chunk)| {
-                        let first_batch = (first_chunk + n) * files_per_chunk;
-                        exporter.export_batch_by_batch(chunk, first_batch)
-                    };
-                    let done: Vec<Result<Written>> =
-                        round.into_par_iter().enumerate().map(export).collect();
-                    done.into_iter().collect::<Result<Vec<_>>>()
-                }
-            });
-            for written in overlap.hand_over(job)?.into_iter().flatten() {
-                files.record(written, progress);
-            }
-            Ok(())
-        };
-        let mut round = Vec::with_capacity(round_size);
-        let mut chunk = Vec::with_capacity(chunk_size);
-        plans::for_each_stored_change(conn, plan.id, |change| {
-            chunk.push(change);
-            if chunk.len() == chunk_size {
-                round.push(std::mem::replace(
-                    &mut chunk,
-                    Vec::with_capacity(chunk_size),
-                ));
-                if round.len() == round_size {
-                    hand_over(Some(std::mem::take(&mut round)), files)?;
-                }
-            }
-            Ok(())
-        })?;
-        if !chunk.is_empty() {
-            round.push(chunk);
-        }
-        if !round.is_empty() {
-            hand_over(Some(round), files)?;
-        }
-        hand_over(None, files)
-    })
-}
-
-/// Turns stored changes into payload files in the temporary folder; shared by the worker
-/// threads.
-struct ChunkExporter<'a> {
-    vendor: Vendor,
-    folder: PathBuf,
-    /// The context of the export's first file.
-    context: Context<'a>,
-    secrets: &'a HashMap<String, String>,
-    evaluators: Evaluators,
-}
-
-impl ChunkExporter<'_> {
-    /// Writes the files of a run of changes one batch at a time, the first numbered
-    /// `first_batch` (0-based): a batch's users are decoded, written and dropped while they
-    /// are still in the cache, and a chunk never holds all its decoded users at once.
-    fn export_batch_by_batch(
-        &self,
-        changes: Vec<StoredChange>,
-        first_batch: usize,
-    ) -> Result<Written> {
-        let mut changes = changes.into_iter();
-        let mut written = Written::default();
-        for number in first_batch.. {
-            let batch: Vec<StoredChange> = changes.by_ref().take(self.context.batch_size).collect();
-            if batch.is_empty() {
-                break;
-            }
-            written.add(self.export(batch, number, |_: &[ExportUser]| Ok(Vec::new()))?);
-        }
-        Ok(written)
-    }
-
-    /// Writes the files of a run of changes, the first numbered `first_batch` (0-based).
-    /// `remaining` adds the users a `--sync` export must send unchanged.
-    fn export(
-        &self,
-        changes: Vec<StoredChange>,
-        first_batch: usize,
-        remaining: impl FnOnce(&[ExportUser]) -> Result<Vec<ExportUser>>,
-    ) -> Result<Written> {
-        let mut wiped_passwords = 0;
-        let mut users: Vec<ExportUser> = changes
-            .into_iter()
-            .map(|stored| {
-                let password = self.secrets.get(&stored.key).cloned();
-                let user = ExportUser::from_stored(stored, password);
-                if user.password.is_none() && user.plan_sets_password() {
-                    wiped_passwords += 1;
-                }
-                user
-            })
-            .collect();
-        let changed = users.len();
-        users.extend(remaining(&users)?);
-        let context = Context {
-            first_batch,
-            ..self.context
-        };
-        let vendor = self.vendor.name();
-        let export = self.evaluators.with(|evaluator| {
-            let hooked = evaluator.has_export_hook(vendor);
-            let mut hook =
-                |user: &ExportUser, item| evaluator.export_hook(vendor, || user.hook_user(), item);
-            let hook: Option<&mut Hook> = if hooked { Some(&mut hook) } else { None };
-            vendor::export(self.vendor, &users, &context, hook)
-        })?;
-        let mut files = Vec::with_capacity(export.batches.len());
-        let mut passwords = 0;
-        for (number, batch) in (first_batch..).zip(export.batches) {
-            let file = vendor::file_name(self.vendor, number);
-            write_new(&self.folder.join(&file), &batch.body)?;
-            passwords += batch.passwords;
-            files.push(ManifestFile {
-                file,
-                plan_id: 0,
-                method: batch.method.to_string(),
-                path: batch.path,
-                counts: batch.counts,
-                keys: batch.keys,
-                deleted_by_sync: batch.deleted_by_sync,
-            });
-        }
-        Ok(Written {
-            files,
-            passwords,
-            warnings: export.warnings,
-            changes: changed,
-            wiped_passwords,
-        })
-    }
-}
-
-/// The files written for a run of changes, and what is reported about them.
-#[derive(Default)]
-struct Written {
-    files: Vec<ManifestFile>,
-    /// How many of their items set a password.
-    passwords: usize,
-    warnings: Vec<String>,
-    /// How many of the plan's changes the files hold.
-    changes: usize,
-    /// Passwords the plan sets that an earlier export already wiped.
-    wiped_passwords: usize,
-}
-
-impl Written {
-    /// Adds the files written for the next run of changes.
-    fn add(&mut self, next: Written) {
-        self.files.extend(next.files);
-        self.passwords += next.passwords;
-        self.warnings.extend(next.warnings);
-        self.changes += next.changes;
-        self.wiped_passwords += next.wiped_passwords;
-    }
 }
 
 /// Creates a file that must not exist yet, with `bytes`.
@@ -425,33 +214,6 @@ fn check_out(out: &Path) -> Result<()> {
             out.display()
         )))
     }
-}
-
-/// The users a `--sync` plan leaves alone: eSystems' `DeleteNotExists` deletes every user of
-/// a location missing from the request, so they must be sent too. They come from the state,
-/// which must be the one the plan was made against, or the one its apply left: not even
-/// `--force` exports a stale plan's sync.
-fn remaining_users(
-    conn: &rusqlite::Connection,
-    plan: &PlanHeader,
-    standing: Standing,
-    changed: &[ExportUser],
-) -> Result<Vec<ExportUser>> {
-    if standing.is_stale() {
-        return Err(Error::Refused(format!(
-            "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; run `roster plan --sync` again",
-            plan.id, plan.tenant
-        )));
-    }
-    let changed: HashSet<&str> = changed.iter().map(|u| u.key.as_str()).collect();
-    let mut remaining = Vec::new();
-    state::for_each(conn, &plan.tenant, |key, user| {
-        if !changed.contains(key) {
-            remaining.push(ExportUser::unchanged(key, user.record, user.platform_ids));
-        }
-        Ok(())
-    })?;
-    Ok(remaining)
 }
 
 /// Creates a new private folder beside `out` for the files.

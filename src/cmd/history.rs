@@ -47,7 +47,12 @@ pub fn run(cli: &Cli, args: &HistoryArgs, out: &mut dyn Write) -> Result<i32> {
             vendor_results(out, &workspace.conn, &cli.tenant)?;
         }
         Output::Json => {
-            serde_json::to_writer_pretty(&mut *out, &applies)
+            // The same two parts as the tables: the applies, and the vendors' answers.
+            let document = serde_json::json!({
+                "applies": applies,
+                "vendor_results": vendor_results::counts(&workspace.conn, &cli.tenant)?,
+            });
+            serde_json::to_writer_pretty(&mut *out, &document)
                 .map_err(|e| stdout_error(e.into()))?;
             writeln!(out).map_err(stdout_error)?;
         }

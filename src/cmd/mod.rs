@@ -5,6 +5,7 @@ mod export;
 mod generate;
 mod history;
 mod plan;
+mod push;
 mod refs;
 mod results;
 mod rules;
@@ -45,6 +46,7 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::State(StateCommand::Load(args)) => state::load(cli, args, out),
         Command::Export(args) => export::run(cli, args, out),
         Command::Results(args) => results::run(cli, args, out),
+        Command::Push(args) => push::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),

@@ -14,8 +14,8 @@ use super::{open_existing, Hint};
 use crate::cli::{Cli, Output, ResultsArgs};
 use crate::error::{Error, Result};
 use crate::render::table::{self, stdout_error};
-use crate::store::plans;
 use crate::store::vendor_results::{self, VendorResult};
+use crate::store::{follow, plans};
 use crate::vendor::manifest::Manifest;
 use crate::vendor::results::{Outcome, Status};
 use crate::vendor::{esystems, fieldsquared, servicepower, Vendor};
@@ -26,12 +26,19 @@ const RESPONSE_SUFFIX: &str = ".response.json";
 pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
     let mut workspace = open_existing(cli)?;
     let plan = plans::find(&workspace.conn, &cli.tenant, &args.plan)?;
+    if args.files.is_empty() {
+        let recorded = vendor_results::of_plan(&workspace.conn, plan.id, args.vendor, false)?;
+        show(out, cli, args, plan.id, &recorded, false)?;
+        return Ok(0);
+    }
     let mut sources = HashMap::new();
     plans::for_each_change(&workspace.conn, plan.id, |change| {
         sources.insert(change.key, change.source);
         Ok(())
     })?;
     let mut results = Vec::new();
+    // Users a `DeleteNotExists` file deletes: loaded when the file was taken.
+    let mut deleted = Vec::new();
     for file in &args.files {
         let (batch_file, manifest) = batch_of(file)?;
         if manifest.plan_id != plan.id || manifest.vendor != args.vendor {
@@ -51,7 +58,10 @@ pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
             ))
         })?;
         let response = read_response(file)?;
-        for outcome in outcomes(args.vendor, &response, &entry.keys) {
+        let outcomes = outcomes(args.vendor, &response, &entry.keys);
+        let taken = !outcomes.iter().any(|o| o.status == Status::Failed);
+        deleted.extend(entry.deleted_by_sync.iter().map(|key| (key.clone(), taken)));
+        for outcome in outcomes {
             let key = entry.keys[outcome.index].clone();
             results.push(VendorResult {
                 batch_file: batch_file.clone(),
@@ -65,8 +75,37 @@ pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
     }
     let tx = workspace.write()?;
     vendor_results::record(&tx, plan.id, args.vendor, &results)?;
+    // The state follows the vendor: an applied plan's users it did not load are rolled back.
+    let followed = match plan.applied_by {
+        Some(apply) => {
+            let seqs = plans::change_seqs(&tx, plan.id)?;
+            let loaded = |status| matches!(status, Status::Accepted | Status::Warning);
+            let verdicts = results
+                .iter()
+                .map(|r| (r.key.clone(), loaded(r.status)))
+                .chain(deleted)
+                .filter_map(|(key, loaded)| seqs.get(&key).map(|seq| (*seq, loaded)));
+            follow::follow(
+                &tx,
+                plan.id,
+                &plan.tenant,
+                apply,
+                args.vendor.name(),
+                verdicts,
+            )?
+        }
+        None => follow::Followed::default(),
+    };
     tx.commit()?;
-    show(out, cli, args, plan.id, &results)?;
+    show(out, cli, args, plan.id, &results, true)?;
+    if followed.rolled_back + followed.applied > 0 {
+        writeln!(
+            out,
+            "The state follows the vendor: {} user(s) rolled back to their record before plan {}, {} applied again; the next plan of the same input shows the rolled-back ones again.",
+            followed.rolled_back, plan.id, followed.applied
+        )
+        .map_err(stdout_error)?;
+    }
     Ok(0)
 }
 
@@ -131,6 +170,7 @@ fn show(
     args: &ResultsArgs,
     plan_id: i64,
     results: &[VendorResult],
+    recorded_now: bool,
 ) -> Result<()> {
     if args.output == Output::Json {
         serde_json::to_writer_pretty(&mut *out, results).map_err(|e| stdout_error(e.into()))?;
@@ -165,7 +205,7 @@ fn show(
         count(Status::Failed)
     )
     .map_err(stdout_error)?;
-    if !cli.quiet {
+    if !cli.quiet && recorded_now {
         writeln!(
             out,
             "Recorded in the workspace; {} shows the counts.",

@@ -157,16 +157,21 @@ pub fn history(out: &mut dyn Write, applies: &[ApplyRecord]) -> Result<()> {
         "created",
         "updated",
         "deleted",
+        "rolled back",
     ]);
     for a in applies {
         builder.push_record([
             a.id.to_string(),
             a.plan_id.to_string(),
             a.applied_at.clone(),
-            a.kind.clone(),
+            match a.via.as_str() {
+                "push" => format!("{}, by push", a.kind),
+                _ => a.kind.clone(),
+            },
             a.created.to_string(),
             a.updated.to_string(),
             a.deleted.to_string(),
+            a.rolled_back.to_string(),
         ]);
     }
     let mut table = builder.build();

@@ -34,6 +34,10 @@ pub struct Settings {
     pub esystems_key_field: Option<String>,
     /// What a Field Squared export does with deletes.
     pub fieldsquared_delete: DeletePolicy,
+    /// The base URLs `roster push` sends to when `--endpoint` is not given, by key
+    /// (`servicepower_endpoint`, `esystems_endpoint`, `fieldsquared_endpoint`), and
+    /// `esystems_token_url`, where eSystems tokens come from.
+    pub urls: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             fieldsquared_workspace: None,
             esystems_key_field: None,
             fieldsquared_delete: DeletePolicy::Deactivate,
+            urls: BTreeMap::new(),
         }
     }
 }
@@ -54,6 +59,10 @@ const KEYS: &[&str] = &[
     "fieldsquared_workspace",
     "esystems_key_field",
     "fieldsquared_delete",
+    "servicepower_endpoint",
+    "esystems_endpoint",
+    "fieldsquared_endpoint",
+    "esystems_token_url",
 ];
 
 impl Settings {
@@ -116,6 +125,18 @@ impl Settings {
                             ))
                         }
                     }
+                }
+                url @ ("servicepower_endpoint"
+                | "esystems_endpoint"
+                | "fieldsquared_endpoint"
+                | "esystems_token_url") => {
+                    let text = value.get_ref().as_str().unwrap_or_default().trim();
+                    if !(text.starts_with("https://") || text.starts_with("http://")) {
+                        return Err(bad(format!(
+                            "`{url}` must be an http:// or https:// URL, e.g. \"https://api.vendor.example\""
+                        )));
+                    }
+                    settings.urls.insert(url.to_string(), text.to_string());
                 }
                 other => {
                     let hint = match nearest(other, KEYS.iter().copied()) {

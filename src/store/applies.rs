@@ -27,6 +27,11 @@ pub struct ApplyRecord {
     pub deleted: u64,
     /// `plan`, `revert of apply N` or `state load`.
     pub kind: String,
+    /// `apply`, or `push` for a plan applied user by user as the vendor accepted them.
+    pub via: String,
+    /// Users of the apply whose change the state no longer holds, because the vendor did not
+    /// load it (they are counted out of `created`, `updated` and `deleted`).
+    pub rolled_back: u64,
 }
 
 /// Applies exactly the stored plan, in the caller's transaction; refuses a plan already
@@ -80,6 +85,40 @@ pub fn apply(
     }
     progress.finish();
     writer.finish()?;
+    record(conn, plan, Via::Apply, [created, updated, deleted])
+}
+
+/// How an apply came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `roster apply`: the whole plan at once.
+    Apply,
+    /// `roster push`: user by user, as the vendor accepts them.
+    Push,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Apply => "apply",
+            Via::Push => "push",
+        }
+    }
+}
+
+/// Starts the apply of a plan that `roster push` applies user by user as the vendor accepts
+/// them (see [`crate::store::follow`]), in the caller's transaction: it applies no user yet,
+/// but the plan counts as applied from now on, so it is not applied twice. Refuses what
+/// [`apply`] refuses.
+pub fn begin_push(conn: &Connection, plan: &PlanHeader, rules_digest: &str) -> Result<ApplyRecord> {
+    plan_standing(conn, plan, rules_digest)?.require_pending(plan)?;
+    record(conn, plan, Via::Push, [0, 0, 0])
+}
+
+/// Records an apply of `plan` with its counts (created, updated, deleted), and does what
+/// applying a plan settles: the fingerprints of its unchanged rows are kept, and every other
+/// unapplied plan of the tenant is stale now, so the passwords they kept for export go.
+fn record(conn: &Connection, plan: &PlanHeader, via: Via, counts: [u64; 3]) -> Result<ApplyRecord> {
     conn.prepare_cached(
         "UPDATE users SET source_fingerprint = f.fingerprint
          FROM plan_fingerprints f
@@ -88,8 +127,6 @@ pub fn apply(
     .execute(params![plan.id, plan.tenant])?;
     conn.prepare_cached("DELETE FROM plan_fingerprints WHERE plan_id = ?1")?
         .execute([plan.id])?;
-    // Every other unapplied plan of the tenant is stale now: it can never be applied or
-    // exported, so the passwords it kept for export go.
     conn.prepare_cached(
         "DELETE FROM plan_secrets WHERE plan_id IN (
            SELECT p.id FROM plans p LEFT JOIN applies a ON a.plan_id = p.id
@@ -98,9 +135,10 @@ pub fn apply(
     .execute(params![plan.tenant, plan.id])?;
     let applied_at = plans::now();
     let state_after = digest_hex(state::summary(conn, &plan.tenant)?.0);
+    let [created, updated, deleted] = counts;
     conn.prepare_cached(
-        "INSERT INTO applies (plan_id, tenant, applied_at, created, updated, deleted, state_digest)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO applies (plan_id, tenant, applied_at, created, updated, deleted, state_digest, via)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         plan.id,
@@ -109,7 +147,8 @@ pub fn apply(
         created,
         updated,
         deleted,
-        state_after
+        state_after,
+        via.as_str()
     ])?;
     Ok(ApplyRecord {
         id: conn.last_insert_rowid(),
@@ -119,13 +158,16 @@ pub fn apply(
         updated,
         deleted,
         kind: kind_label(plan.kind, plan.reverts),
+        via: via.as_str().to_string(),
+        rolled_back: 0,
     })
 }
 
 /// The tenant's applies, oldest first.
 pub fn history(conn: &Connection, tenant: &str) -> Result<Vec<ApplyRecord>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT a.id, a.plan_id, a.applied_at, a.created, a.updated, a.deleted, p.kind, p.reverts
+        "SELECT a.id, a.plan_id, a.applied_at, a.created, a.updated, a.deleted, p.kind, p.reverts,
+                a.via, (SELECT count(*) FROM rolled_back r WHERE r.apply_id = a.id)
          FROM applies a JOIN plans p ON p.id = a.plan_id WHERE a.tenant = ?1 ORDER BY a.id",
     )?;
     let rows = stmt.query_map([tenant], |r| {
@@ -139,6 +181,8 @@ pub fn history(conn: &Connection, tenant: &str) -> Result<Vec<ApplyRecord>> {
             updated: r.get(4)?,
             deleted: r.get(5)?,
             kind: kind_label(plans::PlanKind::parse(&kind), reverts),
+            via: r.get(8)?,
+            rolled_back: r.get(9)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

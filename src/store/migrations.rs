@@ -172,4 +172,71 @@ ALTER TABLE applies ADD COLUMN state_digest TEXT;
 UPDATE applies SET state_digest = (SELECT t.state_digest FROM tenants t WHERE t.name = applies.tenant)
 WHERE id = (SELECT max(a.id) FROM applies a WHERE a.tenant = applies.tenant);
 "#,
+    r#"
+-- How an apply came about: `apply` (the whole plan at once) or `push` (user by user, as the
+-- vendor accepted them).
+ALTER TABLE applies ADD COLUMN via TEXT NOT NULL DEFAULT 'apply';
+
+-- Users of an apply whose change the state does not hold, because the vendor did not load it
+-- (`roster results` or `roster push` recorded it rejected or failed): the state holds their
+-- record from before the apply, so the next plan of the same input shows them again. A user
+-- the vendor loads later is applied again and leaves this table.
+CREATE TABLE rolled_back (
+    apply_id       INTEGER NOT NULL REFERENCES applies(id),
+    external_id    TEXT NOT NULL,
+    vendor         TEXT NOT NULL,
+    rolled_back_at TEXT NOT NULL,
+    PRIMARY KEY (apply_id, external_id)
+) WITHOUT ROWID;
+
+-- Pushes: a stored plan sent to a vendor's API (`roster push`), one per plan and vendor.
+CREATE TABLE pushes (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    -- `servicepower`, `esystems` or `fieldsquared`.
+    vendor       TEXT NOT NULL,
+    -- The apply in which the state follows the vendor's answers.
+    apply_id     INTEGER NOT NULL REFERENCES applies(id),
+    -- Users per batch and the Field Squared workspace the push began with: a resumed push
+    -- sends the same batches.
+    batch_size   INTEGER NOT NULL,
+    workspace    TEXT,
+    started_at   TEXT NOT NULL,
+    PRIMARY KEY (plan_id, vendor)
+);
+
+-- Each batch of a push and how far it got, written as it happens. No body is kept: a
+-- batch is made again from the plan, the same bytes `export` writes.
+CREATE TABLE push_batches (
+    plan_id         INTEGER NOT NULL,
+    vendor          TEXT NOT NULL,
+    -- The batch's place, from 0, in the export's order; `file` is the name export gives it.
+    seq             INTEGER NOT NULL,
+    file            TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    -- JSON list of the keys of the batch's users, in order, and of the users an eSystems
+    -- `DeleteNotExists` request deletes.
+    keys            TEXT NOT NULL,
+    deleted         TEXT NOT NULL,
+    -- `pending`; `in_flight` (being sent: it may have reached the vendor); `acknowledged`
+    -- (the vendor's word on each user is recorded); `failed` (retries used up, or refused
+    -- as a whole: the next push sends it again).
+    status          TEXT NOT NULL,
+    -- JSON object of the users left out of later sends: `rejected` (named by the vendor) or
+    -- `delivered` (a conflict on a create this push sent before).
+    removed         TEXT NOT NULL DEFAULT '{}',
+    -- How many times users were left out: a Field Squared batch sent without them is a new
+    -- request, with a new RequestId.
+    revision        INTEGER NOT NULL DEFAULT 0,
+    -- 1 once a send may have reached the vendor without its answer: later sends use a form
+    -- that cannot create a user twice (ServicePower creates as CUD 2).
+    maybe_delivered INTEGER NOT NULL DEFAULT 0,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    -- The last failure, for the person resuming.
+    message         TEXT,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (plan_id, vendor, seq),
+    FOREIGN KEY (plan_id, vendor) REFERENCES pushes (plan_id, vendor)
+);
+"#,
 ];

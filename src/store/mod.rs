@@ -3,8 +3,10 @@
 
 pub mod applies;
 pub mod db;
+pub mod follow;
 pub mod migrations;
 pub mod plans;
+pub mod push_journal;
 pub mod refs;
 pub mod standing;
 pub mod state;

@@ -1,5 +1,7 @@
 //! Stored plans: their header, changes, problems and the passwords they carry until export.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -337,18 +339,42 @@ fn first_stored_changes(
     )?;
     let mut rows = stmt.query(params![plan_id, sql_limit(limit)])?;
     while let Some(row) = rows.next()? {
-        visit(StoredChange {
-            action: Action::parse(row.get_ref(0)?.as_str().unwrap_or_default())
-                .unwrap_or(Action::Update),
-            key: row.get(1)?,
-            source: row.get(2)?,
-            fields: row.get(3)?,
-            before: row.get(4)?,
-            after: row.get(5)?,
-            platform_ids: row.get(6)?,
-        })?;
+        visit(stored_change(row)?)?;
     }
     Ok(())
+}
+
+/// The place (`seq`) of each change of a plan, by key: what [`stored_change_at`] and
+/// [`crate::store::follow`] take.
+pub fn change_seqs(conn: &Connection, plan_id: i64) -> Result<HashMap<String, i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT external_id, seq FROM plan_changes WHERE plan_id = ?1")?;
+    let rows = stmt.query_map([plan_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The change at place `seq` of a plan, as stored.
+pub fn stored_change_at(conn: &Connection, plan_id: i64, seq: i64) -> Result<Option<StoredChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT action, external_id, source, fields, before, after, platform_ids
+         FROM plan_changes WHERE plan_id = ?1 AND seq = ?2",
+    )?;
+    Ok(stmt
+        .query_row(params![plan_id, seq], stored_change)
+        .optional()?)
+}
+
+fn stored_change(row: &rusqlite::Row) -> rusqlite::Result<StoredChange> {
+    Ok(StoredChange {
+        action: Action::parse(row.get_ref(0)?.as_str().unwrap_or_default())
+            .unwrap_or(Action::Update),
+        key: row.get(1)?,
+        source: row.get(2)?,
+        fields: row.get(3)?,
+        before: row.get(4)?,
+        after: row.get(5)?,
+        platform_ids: row.get(6)?,
+    })
 }
 
 /// A planned change as its row holds it: the records still JSON text.
@@ -495,6 +521,22 @@ fn parse_record(text: Option<String>) -> Option<Record> {
 /// The current time, RFC 3339 in UTC.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Forgets the passwords a plan sets for these users (once the vendor has answered for them),
+/// inside the caller's transaction.
+pub fn wipe_secrets_of<'k>(
+    conn: &Connection,
+    plan_id: i64,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Result<()> {
+    conn.pragma_update(None, "secure_delete", true)?;
+    let mut delete =
+        conn.prepare_cached("DELETE FROM plan_secrets WHERE plan_id = ?1 AND external_id = ?2")?;
+    for key in keys {
+        delete.execute(params![plan_id, key])?;
+    }
+    Ok(())
 }
 
 /// Forgets the passwords a plan sets (after they were exported), inside the caller's

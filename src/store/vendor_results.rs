@@ -93,3 +93,51 @@ pub fn counts(conn: &Connection, tenant: &str) -> Result<Vec<ResultCounts>> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The recorded results of one plan for one vendor, by batch file and key; with `refused`,
+/// only the users rejected or failed.
+pub fn of_plan(
+    conn: &Connection,
+    plan_id: i64,
+    vendor: Vendor,
+    refused: bool,
+) -> Result<Vec<VendorResult>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.batch_file, r.external_id, c.source, r.status, r.path, r.message
+         FROM vendor_results r
+         LEFT JOIN plan_changes c ON c.plan_id = r.plan_id AND c.external_id = r.external_id
+         WHERE r.plan_id = ?1 AND r.vendor = ?2 AND (NOT ?3 OR r.status IN ('rejected', 'failed'))
+         ORDER BY r.batch_file, r.external_id",
+    )?;
+    let rows = stmt.query_map(params![plan_id, vendor.name(), refused], |r| {
+        Ok(VendorResult {
+            batch_file: r.get(0)?,
+            key: r.get(1)?,
+            source: r.get(2)?,
+            status: Status::parse(&r.get::<_, String>(3)?),
+            path: r.get(4)?,
+            message: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The results of one plan for one vendor, counted by status.
+pub fn counts_of(conn: &Connection, plan_id: i64, vendor: Vendor) -> Result<ResultCounts> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(sum(status = 'accepted'), 0), coalesce(sum(status = 'warning'), 0),
+                    coalesce(sum(status = 'rejected'), 0), coalesce(sum(status = 'failed'), 0)
+             FROM vendor_results WHERE plan_id = ?1 AND vendor = ?2",
+        )?
+        .query_row(params![plan_id, vendor.name()], |r| {
+            Ok(ResultCounts {
+                plan_id,
+                vendor: vendor.name().to_string(),
+                accepted: r.get(0)?,
+                warning: r.get(1)?,
+                rejected: r.get(2)?,
+                failed: r.get(3)?,
+            })
+        })?)
+}

@@ -92,8 +92,22 @@ pub fn batches(
 /// The `RequestId` of batch `number` (1-based) of a plan: a version-8 UUID of
 /// xxh3-128(`roster:<plan>:<number>`).
 pub fn request_id(plan_id: i64, number: usize) -> String {
-    let digest = xxh3_128(format!("roster:{plan_id}:{number}").as_bytes());
-    uuid::Uuid::new_v8(digest.to_be_bytes()).to_string()
+    uuid_of(&format!("roster:{plan_id}:{number}"))
+}
+
+/// The `RequestId` of batch `number` (1-based) sent without some of its users for the
+/// `revision`-th time: a new request, so the vendor does not answer it as the batch it
+/// refused. Revision 0 is the batch as exported ([`request_id`]).
+pub fn request_id_of_revision(plan_id: i64, number: usize, revision: u32) -> String {
+    if revision == 0 {
+        return request_id(plan_id, number);
+    }
+    uuid_of(&format!("roster:{plan_id}:{number}:r{revision}"))
+}
+
+/// A version-8 UUID of xxh3-128 of `text`.
+fn uuid_of(text: &str) -> String {
+    uuid::Uuid::new_v8(xxh3_128(text.as_bytes()).to_be_bytes()).to_string()
 }
 
 /// One User DTO.
@@ -346,7 +360,12 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
                 Some(code) => format!("{code}: {}", error["Message"].as_str().unwrap_or_default()),
                 None => error["Message"].as_str().unwrap_or_default().to_string(),
             };
-            named.push(Outcome::named(index, code.is_some(), path, &message));
+            let mut outcome = Outcome::named(index, code.is_some(), path, &message);
+            outcome.conflict = matches!(
+                error["ErrorCode"].as_str(),
+                Some("Conflict" | "AlreadyExists" | "DuplicateKey")
+            );
+            named.push(outcome);
         }
     }
     let failure = code.map(|code| {

@@ -8,6 +8,7 @@
 pub mod esystems;
 pub mod fieldsquared;
 pub mod manifest;
+pub mod outbox;
 pub mod results;
 pub mod servicepower;
 mod user;

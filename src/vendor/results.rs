@@ -18,6 +18,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Parses a stored status (an unknown one reads as `failed`: not confirmed loaded).
+    pub fn parse(text: &str) -> Status {
+        match text {
+            "accepted" => Status::Accepted,
+            "warning" => Status::Warning,
+            "rejected" => Status::Rejected,
+            _ => Status::Failed,
+        }
+    }
+
     /// `accepted`, `warning`, `rejected` or `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +50,8 @@ pub struct Outcome {
     pub path: Option<String>,
     /// The vendor's message (empty when accepted).
     pub message: String,
+    /// Whether the vendor named the user because it exists already (a create's conflict).
+    pub conflict: bool,
 }
 
 impl Outcome {
@@ -54,6 +66,7 @@ impl Outcome {
             },
             path: (!path.is_empty()).then(|| path.to_string()),
             message: message.to_string(),
+            conflict: false,
         }
     }
 }
@@ -68,12 +81,14 @@ pub fn complete(named: Vec<Outcome>, failure: Option<String>, keys: &[String]) -
                 status: Status::Failed,
                 path: None,
                 message: message.clone(),
+                conflict: false,
             },
             None => Outcome {
                 index,
                 status: Status::Accepted,
                 path: None,
                 message: String::new(),
+                conflict: false,
             },
         })
         .collect();
@@ -84,6 +99,7 @@ pub fn complete(named: Vec<Outcome>, failure: Option<String>, keys: &[String]) -
             if outcome.status == Status::Rejected {
                 slot.status = Status::Rejected;
             }
+            slot.conflict |= outcome.conflict;
             slot.message = format!("{}; {}", slot.message, outcome.message);
         } else {
             *slot = outcome;

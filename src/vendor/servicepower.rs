@@ -241,8 +241,9 @@ fn canonical_phones(value: &Value) -> Value {
 
 /// What a response `{code, detail: {message, params, dataPath}}` (or an array of them) says
 /// about each user of the batch: a `dataPath` like `Users[3].Email` names `keys[3]` (rejected
-/// with a code of 400 or more, else accepted with a warning). A code of 400 or more means the
-/// request failed, so the users it does not name are `failed`, never assumed loaded.
+/// with a code of 400 or more, else accepted with a warning; a 409 is a conflict). A code of
+/// 400 or more means the request failed, so the users it does not name are `failed`, never
+/// assumed loaded.
 pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
     let responses = match response {
         Value::Array(items) => items.iter().collect(),
@@ -260,7 +261,9 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
         };
         let path = detail["dataPath"].as_str().unwrap_or_default();
         if let Some(index) = results::item_index(path).filter(|i| *i < keys.len()) {
-            named.push(Outcome::named(index, code >= 400, path, &message));
+            let mut outcome = Outcome::named(index, code >= 400, path, &message);
+            outcome.conflict = code == 409;
+            named.push(outcome);
         }
         if code >= 400 {
             failure = Some(format!("the vendor answered {code}: {message}"));

@@ -1,0 +1,132 @@
+//! A journal batch made again for sending: its users read from the plan (and, for an eSystems
+//! `--sync` batch, the state's users it must list), less those left out, through the same
+//! [`Outbox`] as `export`, so the body is the exported file's.
+
+use std::collections::HashMap;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::plan::change::Action;
+use crate::store::plans::{self, PlanHeader};
+use crate::store::push_journal::JournalBatch;
+use crate::store::state::{self, Record};
+use crate::vendor::outbox::Outbox;
+use crate::vendor::{Batch, ExportUser, Operation, Vendor};
+
+/// A batch as it is sent now.
+pub struct Outgoing {
+    /// The payload (its `keys` are the users sent, in order).
+    pub batch: Batch,
+    /// For each user sent, whether the plan creates it.
+    pub creates: Vec<bool>,
+    /// For each user sent, `file:line` of its source row.
+    pub sources: Vec<Option<String>>,
+}
+
+/// Makes a push's batches again.
+pub struct Maker<'a> {
+    /// The plan pushed.
+    pub plan: &'a PlanHeader,
+    /// The payload maker `export` uses.
+    pub outbox: &'a Outbox<'a>,
+    /// The place of each of the plan's changes, by key.
+    pub seqs: &'a HashMap<String, i64>,
+}
+
+impl Maker<'_> {
+    /// Whether the batch is an eSystems `DeleteNotExists` request, which deletes every user of
+    /// its location that it does not list: a refused update is then sent as the user was
+    /// before, never left out.
+    fn lists_whole_location(&self) -> bool {
+        self.outbox.vendor == Vendor::ESystems && self.plan.sync
+    }
+
+    /// Whether the vendor's refusal of `key` can be met by leaving it out (or, in a
+    /// `DeleteNotExists` request, by sending it as it was): not for a user the plan leaves
+    /// alone, nor one already left out.
+    pub fn can_leave_out(
+        &self,
+        conn: &Connection,
+        batch: &JournalBatch,
+        key: &str,
+    ) -> Result<bool> {
+        if batch.removed.contains_key(key) {
+            return Ok(false);
+        }
+        let Some(seq) = self.seqs.get(key) else {
+            return Ok(false);
+        };
+        Ok(!self.lists_whole_location()
+            || plans::stored_change_at(conn, self.plan.id, *seq)?
+                .is_some_and(|c| matches!(c.action, Action::Create | Action::Update)))
+    }
+
+    /// The batch as it is sent now.
+    pub fn make(&self, conn: &Connection, batch: &JournalBatch) -> Result<Outgoing> {
+        let mut users = Vec::with_capacity(batch.keys.len() + batch.deleted.len());
+        for key in batch.keys.iter().chain(&batch.deleted) {
+            let removed = batch.removed.contains_key(key);
+            match self.seqs.get(key) {
+                Some(seq) => {
+                    let change = plans::stored_change_at(conn, self.plan.id, *seq)?
+                        .ok_or_else(|| gone(batch, key))?;
+                    if !removed {
+                        let password = self.outbox.secrets.get(key).cloned();
+                        users.push(ExportUser::from_stored(change, password));
+                    } else if self.lists_whole_location() && change.action == Action::Update {
+                        let before: Record = change
+                            .before
+                            .as_deref()
+                            .and_then(|b| serde_json::from_str(b).ok())
+                            .unwrap_or_default();
+                        let ids = change
+                            .platform_ids
+                            .and_then(|ids| serde_json::from_str(&ids).ok());
+                        users.push(ExportUser::unchanged(key, before, ids));
+                    }
+                }
+                None => {
+                    let user = state::get(conn, &self.plan.tenant, key)?
+                        .ok_or_else(|| gone(batch, key))?;
+                    users.push(ExportUser::unchanged(key, user.record, user.platform_ids));
+                }
+            }
+        }
+        let made = self.outbox.remake(&users, batch.seq)?;
+        if made.path != batch.path {
+            return Err(Error::Refused(format!(
+                "batch `{}` of plan {} is now addressed to `{}`, not `{}` as when the push began; plan again",
+                batch.file, self.plan.id, made.path, batch.path
+            )));
+        }
+        let by_key: HashMap<&str, &ExportUser> =
+            users.iter().map(|u| (u.key.as_str(), u)).collect();
+        let creates = made
+            .keys
+            .iter()
+            .map(|k| {
+                by_key
+                    .get(k.as_str())
+                    .is_some_and(|u| u.operation == Operation::Create)
+            })
+            .collect();
+        let sources = made
+            .keys
+            .iter()
+            .map(|k| by_key.get(k.as_str()).and_then(|u| u.source.clone()))
+            .collect();
+        Ok(Outgoing {
+            batch: made,
+            creates,
+            sources,
+        })
+    }
+}
+
+fn gone(batch: &JournalBatch, key: &str) -> Error {
+    Error::Refused(format!(
+        "user `{key}` of batch `{}` is no longer in the plan or the state it was made from; plan again",
+        batch.file
+    ))
+}
