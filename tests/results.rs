@@ -169,3 +169,106 @@ fn a_response_must_sit_beside_its_manifest_and_match_the_plan() {
         "{error}"
     );
 }
+
+/// The state never claims what the vendor refused: users of an applied plan that the vendor
+/// rejected or failed are rolled back, shown again by the next plan, counted in `history`,
+/// and applied again when a later answer loads them.
+#[test]
+fn vendor_failures_are_rolled_back_and_planned_again() {
+    let w = Workdir::new();
+    w.fixture("vendor/base.csv");
+    w.fixture("vendor/delta.csv");
+    w.ok(&["plan", "base.csv"]);
+    w.ok(&["apply", "latest"]);
+    w.ok(&["plan", "delta.csv", "--sync"]);
+    w.ok(&["apply", "latest"]);
+    w.ok(&[
+        "export",
+        "2",
+        "--vendor",
+        "servicepower",
+        "--out",
+        "out",
+        "--batch-size",
+        "2",
+    ]);
+    // servicepower-0002.json holds T5 (created) then T2 (deleted): T5 is named, T2 fails
+    // with the batch; servicepower-0001.json (T1, T3) is taken.
+    w.write(
+        "out/servicepower-0001.response.json",
+        r#"{"code": 200, "detail": {"message": "", "params": {}, "dataPath": ""}}"#,
+    );
+    w.write(
+        "out/servicepower-0002.response.json",
+        r#"{"code": 400, "detail": {"message": "Email is not valid", "dataPath": "Users[0].Email"}}"#,
+    );
+    let answers = [
+        "out/servicepower-0001.response.json",
+        "out/servicepower-0002.response.json",
+    ];
+    let mut args = vec!["results", "2", "--vendor", "servicepower"];
+    args.extend_from_slice(&answers);
+    let shown = w.ok(&args).stdout;
+    assert!(shown.contains("2 user(s) rolled back"), "{shown}");
+    let state = w.state();
+    let keys: Vec<&str> = state
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["T1", "T2", "T3", "T4"],
+        "T5 is not held, T2 is held again"
+    );
+    let again = w.plan_json(&["delta.csv", "--sync"]);
+    assert_eq!(common::counts(&again)[..3], [1, 0, 1], "{again}");
+    let history = w.ok(&["history", "--output", "json"]).json();
+    let apply = &history["applies"][1];
+    assert_eq!(
+        (
+            apply["created"].as_u64(),
+            apply["deleted"].as_u64(),
+            apply["rolled_back"].as_u64()
+        ),
+        (Some(0), Some(0), Some(2)),
+        "{history}"
+    );
+    assert_eq!(
+        history["vendor_results"],
+        json!([{"plan_id": 2, "vendor": "servicepower", "accepted": 2, "warning": 0,
+                "rejected": 1, "failed": 1}])
+    );
+    assert!(w.ok(&["history"]).stdout.contains("rolled back"));
+
+    // The file sent again and taken: the state holds plan 2's users again.
+    w.write("out/servicepower-0002.response.json", "{}");
+    let shown = w
+        .ok(&["results", "2", "--vendor", "servicepower", answers[1]])
+        .stdout;
+    assert!(
+        shown.contains("0 user(s) rolled back to their record before plan 2, 2 applied again"),
+        "{shown}"
+    );
+    let settled = w.plan_json(&["delta.csv", "--sync"]);
+    assert_eq!(common::counts(&settled)[..3], [0, 0, 0], "{settled}");
+    let recorded = w
+        .ok(&[
+            "results",
+            "2",
+            "--vendor",
+            "servicepower",
+            "--output",
+            "json",
+        ])
+        .json();
+    assert!(
+        recorded
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "accepted"),
+        "{recorded}"
+    );
+}

@@ -10,6 +10,7 @@ use super::{load_pack, open_existing, Hint};
 use crate::cli::{Cli, Output, PushArgs};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::push::auth::AuthFailure;
 use crate::push::{self, Authorizer, Client, ClientOptions, Credentials, Report, RetryPolicy};
 use crate::render::table::{self, stdout_error};
 use crate::store::plans;
@@ -50,6 +51,14 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
     };
     let client = Client::new(&endpoint, &options, env)?;
     let auth = Authorizer::new(credentials, token_url);
+    // Client credentials are checked before anything is read or sent: a refused pair stops
+    // the push with nothing begun. (A static token shows only with the first batch.)
+    if let Err(AuthFailure::Refused(refusal)) = auth.prepare(&client) {
+        return Err(Error::Refused(format!(
+            "{refusal}; check {} and run the push again",
+            auth.variables()
+        )));
+    }
     let mut workspace = open_existing(cli)?;
     let plan = plans::find(&workspace.conn, &cli.tenant, &args.plan)?;
     if !plan.summary.has_changes() {

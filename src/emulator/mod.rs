@@ -10,7 +10,8 @@
 //!   (eSystems, client credentials for a bearer token);
 //! - `POST /{Workspace}/UserImport` (Field Squared, bearer token);
 //! - `GET /_emulator/{vendor}/users` (every stored user and the creates counted per key) and
-//!   `GET /_emulator/stats` (requests, answers by status, connections dropped).
+//!   `GET /_emulator/stats` (requests, answers by status, connections dropped, tunnels);
+//! - `CONNECT` to any host: a tunnel to the emulator itself, so it can stand in for a proxy.
 
 pub mod config;
 
@@ -56,6 +57,7 @@ pub fn run(config: Config) -> Result<(), String> {
         faults: Injector::new(config.faults.clone()),
         statuses: Mutex::new(BTreeMap::new()),
         dropped: AtomicU64::new(0),
+        tunnels: Arc::new(AtomicU64::new(0)),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -72,7 +74,8 @@ pub fn run(config: Config) -> Result<(), String> {
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "roster-emulator listening on {scheme}://{address}");
         let _ = stdout.flush();
-        server::serve(listener, router(emulator), tls).await;
+        let tunnels = emulator.tunnels.clone();
+        server::serve(listener, router(emulator), tls, tunnels).await;
         Ok(())
     })
 }
@@ -84,6 +87,7 @@ struct Emulator {
     faults: Injector,
     statuses: Mutex<BTreeMap<u16, u64>>,
     dropped: AtomicU64,
+    tunnels: Arc<AtomicU64>,
 }
 
 type App = State<Arc<Emulator>>;
@@ -301,6 +305,7 @@ async fn stats(State(app): App) -> Response {
             "requests": app.faults.requests(),
             "statuses": statuses,
             "dropped": app.dropped.load(Ordering::SeqCst),
+            "tunnels": app.tunnels.load(Ordering::SeqCst),
         }),
     )
 }

@@ -1,9 +1,20 @@
 //! Accepting connections: plain or TLS, one hyper HTTP/1.1 connection each, served by the
 //! router. A handler may ask for its connection to be closed without an answer
 //! ([`Hangup`]): that is how a dropped connection is injected after a batch is stored.
+//!
+//! A `CONNECT` request, whatever host it names, is tunnelled to the emulator itself: it is
+//! also the proxy a rehearsal (or a test) can point `HTTPS_PROXY` at, and it counts the
+//! tunnels it opens.
 
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Method;
+use axum::response::Response;
+use tokio::net::TcpStream;
 
 use axum::extract::Request;
 use axum::Router;
@@ -45,8 +56,16 @@ pub fn tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Serves connections until the process ends.
-pub async fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) {
+/// Serves connections until the process ends; `tunnels` counts the CONNECT tunnels.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    tunnels: Arc<AtomicU64>,
+) {
+    let Ok(own) = listener.local_addr() else {
+        return;
+    };
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
@@ -54,21 +73,22 @@ pub async fn serve(listener: TcpListener, router: Router, tls: Option<TlsAccepto
         let _ = tcp.set_nodelay(true);
         let router = router.clone();
         let tls = tls.clone();
+        let tunnels = tunnels.clone();
         tokio::spawn(async move {
             match tls {
                 Some(acceptor) => {
                     if let Ok(stream) = acceptor.accept(tcp).await {
-                        connection(stream, router).await;
+                        connection(stream, router, own, tunnels).await;
                     }
                 }
-                None => connection(tcp, router).await,
+                None => connection(tcp, router, own, tunnels).await,
             }
         });
     }
 }
 
 /// Serves one connection until the client closes it or a handler hangs up.
-async fn connection<S>(stream: S, router: Router)
+async fn connection<S>(stream: S, router: Router, own: SocketAddr, tunnels: Arc<AtomicU64>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -77,13 +97,32 @@ where
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(hangup.clone());
         let mut router = router.clone();
-        async move { router.call(request).await }
+        let tunnels = tunnels.clone();
+        async move {
+            if request.method() == Method::CONNECT {
+                tunnels.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(tunnel(request, own));
+                return Ok(Response::new(Body::empty()));
+            }
+            router.call(request).await
+        }
     });
-    let served =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let served = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     // Dropping the connection's future closes its socket.
     tokio::select! {
         _ = served => {}
         _ = signal.notified() => {}
+    }
+}
+
+/// Carries a CONNECT request's connection to the emulator itself.
+async fn tunnel(request: Request<Incoming>, own: SocketAddr) {
+    let Ok(upgraded) = hyper::upgrade::on(request).await else {
+        return;
+    };
+    if let Ok(mut target) = TcpStream::connect(own).await {
+        let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(upgraded), &mut target).await;
     }
 }

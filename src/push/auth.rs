@@ -46,6 +46,15 @@ impl Authorizer {
         self.credentials.variables()
     }
 
+    /// Fetches the eSystems token ahead of the first request, so refused client credentials
+    /// show before anything is sent; nothing to do for a static token.
+    pub fn prepare(&self, client: &Client) -> Result<(), AuthFailure> {
+        match self.credentials {
+            Credentials::Client { .. } => self.header(client).map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// The header (name, value) to send a request with.
     pub fn header(&self, client: &Client) -> Result<(&'static str, String), AuthFailure> {
         match &self.credentials {

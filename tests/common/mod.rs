@@ -1,6 +1,8 @@
 //! A scratch folder with its own workspace and rules, and a way to run the real binary in it.
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -83,6 +85,40 @@ impl Workdir {
             .args(args)
             .write_stdin(stdin)
             // A command that hangs (a stage waiting for one that has stopped) fails its test.
+            .timeout(COMMAND_TIME_LIMIT)
+            .output()
+            .unwrap_or_else(|e| panic!("roster {args:?}: {e}"));
+        Outcome {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `roster ARGS` with these environment variables and no proxy or credential
+    /// variables beyond them.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let mut command = Command::cargo_bin("roster").unwrap();
+        command.current_dir(self.path()).env_remove("ROSTER_DB");
+        for name in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+            "ROSTER_SERVICEPOWER_TOKEN",
+            "ROSTER_FIELDSQUARED_TOKEN",
+            "ROSTER_ESYSTEMS_CLIENT_ID",
+            "ROSTER_ESYSTEMS_CLIENT_SECRET",
+        ] {
+            command.env_remove(name);
+        }
+        let output = command
+            .envs(env.iter().copied())
+            .args(args)
             .timeout(COMMAND_TIME_LIMIT)
             .output()
             .unwrap_or_else(|e| panic!("roster {args:?}: {e}"));
