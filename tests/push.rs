@@ -562,3 +562,24 @@ fn push_refuses_what_it_cannot_send() {
         resumed.stderr
     );
 }
+
+/// The tenant's `tenant.toml` names the endpoint when `--endpoint` is not given.
+#[test]
+fn the_tenant_names_the_endpoint() {
+    let w = planned(2, &[]);
+    let emulator = Emulator::start(&[]);
+    w.write(
+        "rules/default/tenant.toml",
+        format!(
+            "fieldsquared_endpoint = \"{}/\"\nfieldsquared_workspace = \"acme\"\n",
+            emulator.url
+        ),
+    );
+    let pushed = w.run_env(
+        &["push", "1", "--vendor", "fieldsquared"],
+        &emulator::credentials(),
+    );
+    assert_eq!(pushed.status, 0, "{}", pushed.stderr);
+    let users = emulator.holds_exactly_once("fieldsquared", "ExternalId", &keys(2));
+    assert_eq!(users[0]["Workspace"], "acme");
+}
