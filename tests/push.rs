@@ -566,7 +566,7 @@ fn push_refuses_what_it_cannot_send() {
 /// The tenant's `tenant.toml` names the endpoint when `--endpoint` is not given.
 #[test]
 fn the_tenant_names_the_endpoint() {
-    let w = planned(2, &[]);
+    let w = Workdir::new();
     let emulator = Emulator::start(&[]);
     w.write(
         "rules/default/tenant.toml",
@@ -575,6 +575,8 @@ fn the_tenant_names_the_endpoint() {
             emulator.url
         ),
     );
+    w.write("users.csv", users_csv(2, &[]));
+    w.ok(&["plan", "users.csv"]);
     let pushed = w.run_env(
         &["push", "1", "--vendor", "fieldsquared"],
         &emulator::credentials(),

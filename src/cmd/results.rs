@@ -98,7 +98,7 @@ pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
     };
     tx.commit()?;
     show(out, cli, args, plan.id, &results, true)?;
-    if followed.rolled_back + followed.applied > 0 {
+    if args.output == Output::Table && followed.rolled_back + followed.applied > 0 {
         writeln!(
             out,
             "The state follows the vendor: {} user(s) rolled back to their record before plan {}, {} applied again; the next plan of the same input shows the rolled-back ones again.",
