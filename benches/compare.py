@@ -9,6 +9,7 @@ with the commands and the machine, go to BENCHMARKS.md at the repository root.
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = ROOT / "target" / "release" / "roster"
+EMULATOR = ROOT / "target" / "release" / "roster-emulator"
+TOKEN = "bench-token"
 RULES = ROOT / "benches" / "rules"
 VENV_BIN = ROOT / "benches" / ".venv" / "bin"
 USERS = int(os.environ.get("USERS", "1000000"))
@@ -79,6 +82,68 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {platform.system()} {platform.release()}; sqlite3 {sqlite}; roster {commit}"
 
 
+class Emulator:
+    """A roster-emulator on a fixed loopback port, started afresh (no users) by `restart`."""
+
+    def __init__(self, work):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.work = work
+        self.process = None
+
+    def restart(self):
+        self.stop()
+        env = {**os.environ, "ROSTER_SERVICEPOWER_TOKEN": TOKEN}
+        self.process = subprocess.Popen([EMULATOR, "--port", str(self.port)], cwd=self.work, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.process.stdout.readline()  # "listening on …": it accepts from now on
+
+    def stop(self):
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def push_workload(work, empty, record):
+    """A SMALL-user ServicePower push (batch 500, concurrency 4) to the emulator on loopback,
+    against curl posting the same exported files 4 at a time to a fresh emulator."""
+    sh([ROSTER, "generate", "--users", SMALL, "--base", "push.csv", "--clean"], work)
+    planned = work / "push-planned.db"
+    shutil.copyfile(empty, planned)
+    sh(roster("plan", "push.csv", "--limit", "1", db=planned), work)
+    exported = work / "push-exported.db"
+    shutil.copyfile(planned, exported)
+    files = work / "push-files"
+    shutil.rmtree(files, ignore_errors=True)
+    sh(roster("export", "1", "--vendor", "servicepower", "--out", files, db=exported), work)
+    emulator = Emulator(work)
+    push_db = work / "push.db"
+
+    def fresh_push():
+        shutil.copyfile(planned, push_db)
+        emulator.restart()
+
+    os.environ["ROSTER_SERVICEPOWER_TOKEN"] = TOKEN
+    try:
+        ours = run(roster("push", "1", "--vendor", "servicepower", "--endpoint", emulator.url, "--batch-size", "500",
+                          "--concurrency", "4", db=push_db), work, fresh_push)
+        curl = ["curl", "--silent", "--fail", "--parallel", "--parallel-max", "4"]
+        for n, batch in enumerate(sorted(files.glob("servicepower-*.json"))):
+            if n:
+                curl.append("--next")
+            curl += ["--output", "/dev/null", "-H", f"x-access-token: {TOKEN}", "-H", "content-type: application/json",
+                     "--data-binary", f"@{batch}", f"{emulator.url}/seiapi/v3/bulk/Users"]
+        theirs = run(curl, work, emulator.restart)
+    finally:
+        emulator.stop()
+    record(f"push of a {SMALL:,}-create plan to the ServicePower emulator (batch 500, concurrency 4)",
+           "roster push 1 --vendor servicepower --endpoint URL", ours, theirs, "≤ 1.2×, ≤ 100 MiB",
+           "curl --parallel --parallel-max 4 posting the exported files")
+
+
 def main():
     work = Path(tempfile.mkdtemp(prefix="roster-bench-"))
     rows = []
@@ -87,6 +152,15 @@ def main():
         ratio = ours[0] / theirs[0] if theirs else None
         rows.append((name, command, ours, theirs, ratio, target, compare, note))
         print(f"{name}: {ours[0]:.2f} s, {ours[1]:.0f} MiB" + (f" vs {theirs[0]:.2f} s (x{ratio:.2f})" if theirs else ""), flush=True)
+
+    if os.environ.get("ONLY") == "push":
+        # The push alone, printed and not written to BENCHMARKS.md (its table is a whole run).
+        empty = work / "empty.db"
+        (work / "locations.csv").write_text(LOCATIONS)
+        sh(roster("ref", "load", "location", "locations.csv", db=empty), work)
+        push_workload(work, empty, record)
+        shutil.rmtree(work, ignore_errors=True)
+        return
 
     # Data: a base snapshot and a next one (5% changed, 2% removed, 3% added), at both sizes.
     for users, tag in ((USERS, "big"), (SMALL, "small")):
@@ -167,6 +241,9 @@ def main():
     record(f"peak memory of the {USERS:,} delta plan", "as 2.", delta, target="≤ 300 MiB")
     record(f"growth {SMALL:,} → {USERS:,} (delta plan)", "as 2., at both sizes", delta,
            small_delta, "time ≤ 11×, memory ≤ 2×", note=f"memory ×{delta[1] / small_delta[1]:.2f}")
+
+    # 9. Push through the emulator, against curl posting the exported files.
+    push_workload(work, empty, record)
 
     write(rows)
     shutil.rmtree(work, ignore_errors=True)

@@ -6,8 +6,10 @@
 #
 #   bash benches/compare.sh            # the full run (about 15 minutes on 2 cores)
 #   USERS=100000 bash benches/compare.sh   # a quick rehearsal at a tenth of the size
+#   ONLY=push bash benches/compare.sh      # the push against curl alone, printed only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v curl >/dev/null || { echo "compare.sh needs curl (apt-get install curl)" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "compare.sh needs the sqlite3 command-line shell (apt-get install sqlite3)" >&2; exit 1; }
 if [ ! -x benches/.venv/bin/python ]; then
   python3 -m venv benches/.venv

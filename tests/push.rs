@@ -480,6 +480,10 @@ fn the_proxy_of_the_environment_is_used_unless_no_proxy_names_the_host() {
         &endpoint,
         "--max-retries",
         "0",
+        "--connect-timeout",
+        "5",
+        "--timeout",
+        "20",
     ];
     let mut env = emulator::credentials();
     env.push(("NO_PROXY", "roster-test.invalid"));
