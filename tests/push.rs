@@ -132,6 +132,10 @@ fn survives_faults(vendor: &str) {
     emulator.holds_exactly_once(vendor, key_field(vendor), &accepted);
     let stats = emulator.stats();
     assert_eq!(stats["requests"].as_u64(), Some(requests), "{stats}");
+    eprintln!(
+        "{vendor}: {} batches, {requests} requests ({} retries); the emulator answered {} and dropped {}",
+        report["batches"]["total"], report["retries"], stats["statuses"], stats["dropped"]
+    );
     for status in ["429", "503"] {
         assert!(
             stats["statuses"][status].as_u64() > Some(0),
@@ -252,6 +256,8 @@ fn a_killed_push_resumes_exactly_once() {
         "4",
         "-q",
     ];
+    // The moments are spread over the push's progress: each push is killed once the
+    // emulator has seen 25 more requests, one before the first batch is answered too.
     let mut kills = 0;
     for moment in 0..8u64 {
         let mut child = Command::new(&roster)
@@ -263,15 +269,23 @@ fn a_killed_push_resumes_exactly_once() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(400 + 350 * moment));
+        let threshold = 1 + 25 * moment;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none()
+            && emulator.requests() < threshold
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             kills += 1;
         }
         child.wait().unwrap();
     }
+    eprintln!("the push was killed {kills} times");
     assert!(
-        kills >= 4,
+        kills >= 6,
         "only {kills} pushes were still running when killed"
     );
     let done = w.run_env(&args, &emulator::credentials());

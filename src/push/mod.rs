@@ -188,6 +188,8 @@ pub fn push(
             push
         }
     };
+    // The journal holds the batches now; the partition's copy of every key goes.
+    drop(made);
     if wiped > 0 {
         eprintln!(
             "warning: plan {} sets {wiped} password(s) that an earlier export already sent and wiped; this push leaves those passwords unchanged",

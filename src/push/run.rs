@@ -84,34 +84,12 @@ impl Run<'_> {
                 });
             }
             let result = (|| -> Result<()> {
+                let mut answered_now: Vec<Done> = Vec::new();
                 loop {
-                    if ran.refused.is_none() {
-                        let room = self.concurrency.saturating_sub(flying.len());
-                        let picked = self.pick(&mut queue, batches, &flying, room);
-                        if !picked.is_empty() {
-                            let tx = workspace.write()?;
-                            let mut leaving = Vec::with_capacity(picked.len());
-                            for index in picked {
-                                leaving.push(self.prepare(
-                                    &tx,
-                                    &mut batches[index],
-                                    &mut flying,
-                                )?);
-                            }
-                            tx.commit()?;
-                            for job in leaving.into_iter().flatten() {
-                                jobs.send(job).expect("the senders wait for jobs");
-                            }
-                        }
-                    }
-                    if flying.is_empty() {
-                        return Ok(());
-                    }
-                    let first = answered.recv().expect("a sender answers each job");
-                    let done: Vec<Done> =
-                        std::iter::once(first).chain(answered.try_iter()).collect();
+                    // One transaction settles the answers in and marks the next batches in
+                    // flight: a commit per round, not per batch.
                     let tx = workspace.write()?;
-                    for done in done {
+                    for done in answered_now.drain(..) {
                         let sent = flying
                             .remove(&done.index)
                             .expect("answers are for batches in flight");
@@ -123,13 +101,43 @@ impl Run<'_> {
                             .progress
                             .inc(u64::from(batch.status != BatchStatus::Pending));
                     }
+                    let mut leaving = Vec::new();
+                    if ran.refused.is_none() {
+                        let room = self.window().saturating_sub(flying.len());
+                        for index in self.pick(&mut queue, batches, &flying, room) {
+                            leaving.extend(self.prepare(&tx, &mut batches[index], &mut flying)?);
+                        }
+                    }
                     tx.commit()?;
+                    for job in leaving {
+                        jobs.send(job).expect("the senders wait for jobs");
+                    }
+                    if flying.is_empty() {
+                        return Ok(());
+                    }
+                    // Answers are settled when the senders' queue runs low (or all are in):
+                    // a batch answered but not yet settled when the process dies is merely
+                    // sent again, in its safe form.
+                    loop {
+                        answered_now.push(answered.recv().expect("a sender answers each job"));
+                        answered_now.extend(answered.try_iter());
+                        let waiting = flying.len() - answered_now.len();
+                        if waiting <= self.concurrency {
+                            break;
+                        }
+                    }
                 }
             })();
             drop(jobs);
             result
         })?;
         Ok(ran)
+    }
+
+    /// Batches marked in flight at most: the senders' own, and as many made and waiting, so
+    /// one commit marks several and settles several.
+    fn window(&self) -> usize {
+        self.concurrency * 2
     }
 
     /// The next batches to send, at most `room`: in order, and for eSystems never two of one

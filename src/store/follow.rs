@@ -50,6 +50,12 @@ pub fn follow(
     let mut writer = StateWriter::new(conn, tenant)?;
     let mut followed = Followed::default();
     let now = plans::now();
+    // Most applies have no user rolled back: then moving one forward has nothing to clear.
+    let mut any_rolled_back: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM rolled_back WHERE apply_id = ?1)")?
+        .query_row([apply_id], |r| r.get(0))?;
+    // Changes of the apply's counts: created, updated, deleted.
+    let mut counts = [0i64; 3];
     for (seq, loaded) in verdicts {
         let Some(change) = change_at(conn, plan_id, seq)? else {
             continue;
@@ -85,22 +91,21 @@ pub fn follow(
             None => writer.delete(&change.key, current_text.unwrap_or("{}"))?,
         }
         let column = match change.action {
-            Action::Create => "created",
-            Action::Update => "updated",
-            Action::Delete => "deleted",
+            Action::Create => 0,
+            Action::Update => 1,
+            Action::Delete => 2,
         };
-        let step = if loaded { 1 } else { -1 };
-        conn.execute(
-            &format!("UPDATE applies SET {column} = {column} + ?2 WHERE id = ?1"),
-            params![apply_id, step],
-        )?;
+        counts[column] += if loaded { 1 } else { -1 };
         if loaded {
-            conn.prepare_cached(
-                "DELETE FROM rolled_back WHERE apply_id = ?1 AND external_id = ?2",
-            )?
-            .execute(params![apply_id, change.key])?;
+            if any_rolled_back {
+                conn.prepare_cached(
+                    "DELETE FROM rolled_back WHERE apply_id = ?1 AND external_id = ?2",
+                )?
+                .execute(params![apply_id, change.key])?;
+            }
             followed.applied += 1;
         } else {
+            any_rolled_back = true;
             conn.prepare_cached(
                 "INSERT OR REPLACE INTO rolled_back (apply_id, external_id, vendor, rolled_back_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -110,6 +115,13 @@ pub fn follow(
         }
     }
     writer.finish()?;
+    if counts != [0; 3] {
+        conn.prepare_cached(
+            "UPDATE applies SET created = created + ?2, updated = updated + ?3,
+                    deleted = deleted + ?4 WHERE id = ?1",
+        )?
+        .execute(params![apply_id, counts[0], counts[1], counts[2]])?;
+    }
     if latest {
         // The apply still describes the state: its plan stays applied, not stale.
         let digest_after = digest_hex(state::summary(conn, tenant)?.0);

@@ -530,7 +530,14 @@ pub fn wipe_secrets_of<'k>(
     plan_id: i64,
     keys: impl IntoIterator<Item = &'k str>,
 ) -> Result<()> {
-    conn.pragma_update(None, "secure_delete", true)?;
+    // A plan without passwords (most) has nothing to wipe. The workspace runs with
+    // `secure_delete` (see `Workspace::open`), so the freed bytes are overwritten.
+    let held: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM plan_secrets WHERE plan_id = ?1)")?
+        .query_row([plan_id], |r| r.get(0))?;
+    if !held {
+        return Ok(());
+    }
     let mut delete =
         conn.prepare_cached("DELETE FROM plan_secrets WHERE plan_id = ?1 AND external_id = ?2")?;
     for key in keys {
