@@ -29,10 +29,10 @@ RUNS = int(os.environ.get("RUNS", "3"))
 LOCATIONS = "id,code\nL0,OSL\nL1,BER\nL2,CHI\nL3,LYO\nL4,MAD\n"
 
 
-def run(command, cwd, setup=None):
+def run(command, cwd, setup=None, runs=None):
     """Runs `command` RUNS times (after `setup` each time); returns (median s, its peak MiB)."""
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs or RUNS):
         if setup:
             setup()
         # The setup's writes (copies of a 1 GB workspace) go to disk now, not during the run.
@@ -128,15 +128,21 @@ def push_workload(work, empty, record):
 
     os.environ["ROSTER_SERVICEPOWER_TOKEN"] = TOKEN
     try:
-        ours = run(roster("push", "1", "--vendor", "servicepower", "--endpoint", emulator.url, "--batch-size", "500",
-                          "--concurrency", "4", db=push_db), work, fresh_push)
+        push = roster("push", "1", "--vendor", "servicepower", "--endpoint", emulator.url, "--batch-size", "500",
+                      "--concurrency", "4", db=push_db)
         curl = ["curl", "--silent", "--fail", "--parallel", "--parallel-max", "4"]
         for n, batch in enumerate(sorted(files.glob("servicepower-*.json"))):
             if n:
                 curl.append("--next")
             curl += ["--output", "/dev/null", "-H", f"x-access-token: {TOKEN}", "-H", "content-type: application/json",
                      "--data-binary", f"@{batch}", f"{emulator.url}/seiapi/v3/bulk/Users"]
-        theirs = run(curl, work, emulator.restart)
+        # Alternated, one run of each at a time, so a busy moment of the machine hits both.
+        ours, theirs = [], []
+        for _ in range(RUNS):
+            ours.append(run(push, work, fresh_push, runs=1))
+            theirs.append(run(curl, work, emulator.restart, runs=1))
+        print("push samples (s):", [round(t, 2) for t, _ in ours], "curl:", [round(t, 2) for t, _ in theirs], flush=True)
+        ours, theirs = sorted(ours)[len(ours) // 2], sorted(theirs)[len(theirs) // 2]
     finally:
         emulator.stop()
     record(f"push of a {SMALL:,}-create plan to the ServicePower emulator (batch 500, concurrency 4)",
