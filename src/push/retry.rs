@@ -113,8 +113,10 @@ mod tests {
             server_wait(None, Some("4"), now),
             Some(Duration::from_secs(4))
         );
+        // A reset that large is a Unix time.
+        let later = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(
-            server_wait(None, Some("784111772"), now),
+            server_wait(None, Some("1700000002"), later),
             Some(Duration::from_secs(2))
         );
         assert_eq!(server_wait(Some("soon"), None, now), None);
