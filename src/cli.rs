@@ -197,6 +197,10 @@ pub struct RulesCheckArgs {
     /// Problems shown in the table (0 for all).
     #[arg(long, default_value_t = 500)]
     pub limit: usize,
+
+    /// Write the rejected source rows, as they came, to this CSV file to fix and check again.
+    #[arg(long, value_name = "FILE.csv", requires = "data")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// `roster plan`.
@@ -232,6 +236,10 @@ pub struct PlanArgs {
     /// Make the plan that undoes apply APPLY_ID.
     #[arg(long, value_name = "APPLY_ID")]
     pub revert: Option<i64>,
+
+    /// Write the rejected source rows, as they came, to this CSV file to fix and plan again.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "revert")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// `roster apply`.

@@ -6,6 +6,7 @@ mod generate;
 mod history;
 mod plan;
 mod refs;
+mod rejects;
 mod results;
 mod rules;
 mod state;

@@ -1,6 +1,9 @@
-//! Rendering for people (tables) and programs (JSON).
+//! Rendering for people (tables), programs (JSON) and customers (the rejects
+//! file).
 
+pub mod file;
 pub mod json;
+pub mod rejects;
 pub mod table;
 
 use serde_json::Value;

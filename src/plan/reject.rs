@@ -1,0 +1,252 @@
+//! Rejected rows as they came: the source cells of each row the plan leaves out, kept so
+//! that the customer can be handed back exactly those rows to fix (the rejects file).
+//!
+//! The cells of every row being planned are copied, as text, into one buffer per chunk of
+//! rows ([`ChunkCells`]); the buffer travels with the chunk through the rules and is dropped
+//! once the chunk is settled. Only a rejected row's cells are copied out of it, so a clean
+//! row costs a copy of its text into a reused-size buffer and nothing that outlives its chunk.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::plan::problem::{Problem, Severity};
+use crate::read::Position;
+use crate::user::Field;
+
+/// One rejected source row: its cells as they came, and the errors that rejected it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRow {
+    /// Where the row starts.
+    pub position: Position,
+    /// The row's key, when the rules could tell it.
+    pub key: Option<String>,
+    /// The source's columns and cells, in source order; `None` for a cell withheld because
+    /// it holds a password.
+    pub cells: Vec<(String, Option<String>)>,
+    /// The errors that rejected the row, in the order they were found.
+    pub problems: Vec<Problem>,
+}
+
+impl RejectedRow {
+    /// The row at `position` with `cells`, rejected by the errors among `problems`. Cells
+    /// of a password column, or holding `password` (the password the rules made of the row),
+    /// are withheld.
+    pub fn new(
+        position: &Position,
+        key: Option<&str>,
+        cells: RowCells<'_>,
+        problems: &[Problem],
+        password: Option<&str>,
+    ) -> RejectedRow {
+        let password = password.map(str::trim).filter(|p| !p.is_empty());
+        let cells = cells
+            .iter()
+            .map(|(name, text)| {
+                let secret = is_secret_column(name) || password.is_some_and(|p| text.contains(p));
+                (name.to_string(), (!secret).then(|| text.to_string()))
+            })
+            .collect();
+        RejectedRow {
+            position: position.clone(),
+            key: key.map(str::to_string),
+            cells,
+            problems: problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Whether a source column holds passwords by its name: the canonical `password`, or a name
+/// that says so (`Initial Password`, `pwd`, `Secret`).
+pub fn is_secret_column(name: &str) -> bool {
+    if Field::parse(name).is_some_and(Field::is_secret) {
+        return true;
+    }
+    let lower = name.to_ascii_lowercase();
+    ["password", "passwd", "pwd", "secret"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
+/// The source cells of a chunk of rows, as text, in one buffer: per cell its column name
+/// and its text (a JSON value that is not a string as its JSON text; null as empty).
+#[derive(Debug, Default)]
+pub struct ChunkCells {
+    text: String,
+    /// The end in `text` of each name and each cell, alternating.
+    ends: Vec<usize>,
+    /// The end in `ends` of each row.
+    rows: Vec<usize>,
+}
+
+impl ChunkCells {
+    /// Adds a row of text cells (a CSV row before it is built).
+    pub fn push_texts<'t>(&mut self, columns: impl Iterator<Item = (&'t str, &'t str)>) {
+        for (name, text) in columns {
+            self.push_str(name);
+            self.push_str(text);
+        }
+        self.rows.push(self.ends.len());
+    }
+
+    /// Adds a row of typed cells.
+    pub fn push_values<'v>(&mut self, columns: impl Iterator<Item = (&'v str, &'v Value)>) {
+        for (name, value) in columns {
+            self.push_str(name);
+            match value {
+                Value::String(text) => self.text.push_str(text),
+                Value::Null => {}
+                other => {
+                    let _ = write!(self.text, "{other}");
+                }
+            }
+            self.ends.push(self.text.len());
+        }
+        self.rows.push(self.ends.len());
+    }
+
+    fn push_str(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.ends.push(self.text.len());
+    }
+
+    /// The cells of the chunk's row `n` (empty if there is no such row).
+    pub fn row(&self, n: usize) -> RowCells<'_> {
+        let start = match n {
+            0 => 0,
+            n => self.rows.get(n - 1).copied().unwrap_or(self.ends.len()),
+        };
+        let end = self.rows.get(n).copied().unwrap_or(start);
+        RowCells {
+            chunk: self,
+            start,
+            end,
+        }
+    }
+
+    /// How many rows the chunk holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the chunk holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// One row's cells in a [`ChunkCells`].
+#[derive(Clone, Copy)]
+pub struct RowCells<'c> {
+    chunk: &'c ChunkCells,
+    /// The row's range in `chunk.ends`.
+    start: usize,
+    end: usize,
+}
+
+impl<'c> RowCells<'c> {
+    /// Each column name with its cell's text, in source order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'c str, &'c str)> + 'c {
+        let chunk = self.chunk;
+        (self.start..self.end).step_by(2).map(move |i| {
+            let from = if i == 0 { 0 } else { chunk.ends[i - 1] };
+            let (name_end, cell_end) = (chunk.ends[i], chunk.ends[i + 1]);
+            (&chunk.text[from..name_end], &chunk.text[name_end..cell_end])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn position() -> Position {
+        Position {
+            file: Arc::from("users.csv"),
+            line: 3,
+            index: 1,
+        }
+    }
+
+    #[test]
+    fn a_chunk_gives_back_each_rows_cells_as_text() {
+        let mut chunk = ChunkCells::default();
+        chunk.push_texts([("id", "u1"), ("phone", "+47 400")].into_iter());
+        let (active, roles, none) = (json!(true), json!(["a", "b"]), Value::Null);
+        let empty = json!("");
+        chunk.push_values(
+            [
+                ("id", &json!("u2")),
+                ("active", &active),
+                ("roles", &roles),
+                ("note", &none),
+                ("blank", &empty),
+            ]
+            .into_iter(),
+        );
+        chunk.push_texts(std::iter::empty());
+        assert_eq!(chunk.len(), 3);
+        let rows: Vec<Vec<(&str, &str)>> = (0..4).map(|n| chunk.row(n).iter().collect()).collect();
+        assert_eq!(rows[0], [("id", "u1"), ("phone", "+47 400")]);
+        assert_eq!(
+            rows[1],
+            [
+                ("id", "u2"),
+                ("active", "true"),
+                ("roles", r#"["a","b"]"#),
+                ("note", ""),
+                ("blank", "")
+            ]
+        );
+        assert!(rows[2].is_empty());
+        assert!(rows[3].is_empty(), "no such row");
+    }
+
+    #[test]
+    fn password_cells_are_withheld_by_name_and_by_value() {
+        let mut chunk = ChunkCells::default();
+        chunk.push_texts(
+            [
+                ("id", "u1"),
+                ("Initial Password", "x"),
+                ("Credentials", " Summer2024! "),
+                ("note", "fine"),
+            ]
+            .into_iter(),
+        );
+        let problems = [
+            Problem::warning("Column", "ignored"),
+            Problem::error("Pattern", "bad").on_field("email"),
+        ];
+        let row = RejectedRow::new(
+            &position(),
+            Some("u1"),
+            chunk.row(0),
+            &problems,
+            Some("Summer2024!"),
+        );
+        assert_eq!(
+            row.cells,
+            [
+                ("id".to_string(), Some("u1".to_string())),
+                ("Initial Password".to_string(), None),
+                ("Credentials".to_string(), None),
+                ("note".to_string(), Some("fine".to_string())),
+            ]
+        );
+        assert_eq!(row.problems.len(), 1, "only the errors that rejected it");
+        assert_eq!(row.problems[0].rule, "Pattern");
+        for name in ["password", "PASSWORD", "pwd", "Client Secret"] {
+            assert!(is_secret_column(name), "{name}");
+        }
+        assert!(!is_secret_column("passport_no"));
+    }
+}
