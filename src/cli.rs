@@ -57,6 +57,40 @@ pub enum Command {
     Results(ResultsArgs),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
+    /// Write a stored plan's sign-off report (HTML or Markdown), and its rejected rows.
+    Report(ReportArgs),
+}
+
+/// `roster report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// The report file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// `html` (one self-contained page) or `md` (Markdown tables).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+
+    /// Also write the plan's rejected source rows, as they came, to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub rejects: Option<PathBuf>,
+
+    /// Changes shown per operation, and rejected rows and warnings shown (0 for all).
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page: inline CSS and SVG, no script.
+    Html,
+    /// Markdown, the same sections as tables.
+    Md,
 }
 
 /// `roster ref …`.

@@ -67,6 +67,18 @@ fn rejected_rows_keep_the_source_columns_and_order_and_say_what_is_wrong() {
              key `u1` appears again; the row at in.csv:2 keeps it and this row is rejected,",
         ]
     );
+    // The same file, from the stored plan, by `report --rejects`.
+    w.ok(&[
+        "--tenant",
+        "t",
+        "report",
+        "1",
+        "--out",
+        "r.html",
+        "--rejects",
+        "again.csv",
+    ]);
+    assert_eq!(lines(&w, "again.csv"), lines(&w, "rejects.csv"));
     // And by `rules check --data`, which stores nothing.
     let out = w.run(&[
         "--tenant",

@@ -7,6 +7,7 @@ mod history;
 mod plan;
 mod refs;
 mod rejects;
+mod report;
 mod results;
 mod rules;
 mod state;
@@ -47,6 +48,7 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Export(args) => export::run(cli, args, out),
         Command::Results(args) => results::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
+        Command::Report(args) => report::run(cli, args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
         Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),
