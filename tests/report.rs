@@ -212,7 +212,8 @@ fn input_values_are_shown_as_text_never_as_markup() {
         "in.csv",
         "external_id,first_name,last_name,active\n\
          u1,<script>alert(1)</script>,<img src=x onerror=alert(2)>,yes\n\
-         u2,a|b,\"two\nlines\",perhaps\n",
+         u2,a|b,\"two\nlines\",perhaps\n\
+         u3,<!--roster:rows:create-->,x,yes\n",
     );
     w.ok(&["plan", "in.csv", "-q"]);
     let html = report(&w, "r.html", &["latest"]);
@@ -226,7 +227,14 @@ fn input_values_are_shown_as_text_never_as_markup() {
         html.contains("&lt;img src=x onerror=alert(2)&gt;"),
         "{html}"
     );
+    // Nor can a value pass for the place where the changes' rows go.
+    assert!(html.contains("&lt;!--roster:rows:create--&gt;"), "{html}");
     let md = report(&w, "r.md", &["latest", "--format", "md"]);
+    assert!(
+        md.contains("| first_name | &lt;!--roster:rows:create--&gt; |"),
+        "{md}"
+    );
+    assert_eq!(md.matches("| u1 | in.csv:2 |").count(), 1, "{md}");
     assert!(
         md.contains("| first_name | &lt;script&gt;alert(1)&lt;/script&gt; |"),
         "{md}"
@@ -471,9 +479,16 @@ fn a_big_plan_shows_the_first_changes_and_says_how_to_get_all() {
     assert!(md.contains("### Users to create: 7"), "{md}");
     assert!(md.contains("| u2 | in.csv:4 |"), "{md}");
     assert!(!md.contains("| u3 |"), "{md}");
+    // The hint is a command to paste (it carries the options given, such as `--db`).
+    let hint = md
+        .lines()
+        .find(|l| l.starts_with("The first 3 of 7 are shown; `roster "))
+        .unwrap_or_else(|| panic!("no hint in {md}"));
     assert!(
-        md.contains("The first 3 of 7 are shown; `roster report 1 --out r-all.md --format md --limit 0` writes a report with all of them."),
-        "{md}"
+        hint.ends_with(
+            " report 1 --out r-all.md --format md --limit 0` writes a report with all of them."
+        ),
+        "{hint}"
     );
     let all = report(
         &w,

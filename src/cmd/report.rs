@@ -2,12 +2,12 @@
 //! its rejected rows as a file to fix. Also the rejects file of `plan` and `rules check`.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::rejects::{rejects_note, write_rejects};
 use super::{open_workspace, suggest};
 use crate::cli::{Cli, ReportArgs, ReportFormat};
 use crate::error::{Error, Result};
-use super::rejects::{rejects_note, write_rejects};
 use crate::render::{file, report};
 use crate::store::plans;
 
@@ -24,16 +24,35 @@ pub fn run(cli: &Cli, args: &ReportArgs, _out: &mut dyn Write) -> Result<i32> {
     let conn = &workspace.conn;
     let plan = plans::find(conn, &cli.tenant, &args.plan)?;
     let limit = (args.limit > 0).then_some(args.limit as u64);
+    // Every change goes to Markdown: a page of a big plan's every change would be more
+    // than a browser opens.
     let hints = report::Hints {
-        all_changes: hint(cli, args, plan.id, &everything_path(&args.out), None),
-        rejects: hint(cli, args, plan.id, &args.out, Some("rejects.csv")),
+        all_changes: suggested(
+            cli,
+            &format!(
+                "report {} --out {} --format md --limit 0",
+                plan.id,
+                everything_path(&args.out).display()
+            ),
+        ),
+        rejects: suggested(
+            cli,
+            &format!(
+                "report {} --out {}{} --rejects rejects.csv",
+                plan.id,
+                args.out.display(),
+                match args.format {
+                    ReportFormat::Html => "",
+                    ReportFormat::Md => " --format md",
+                }
+            ),
+        ),
     };
     let document = report::Report::load(conn, &plan, limit, hints)?;
     let format = match args.format {
         ReportFormat::Html => report::Format::Html,
         ReportFormat::Md => report::Format::Markdown,
     };
-    let text = report::render(&document, format)?;
     if let Some(path) = &args.rejects {
         let written = write_rejects(path, &mut |visit| {
             plans::for_each_reject(conn, plan.id, |row| visit(&row))
@@ -41,11 +60,7 @@ pub fn run(cli: &Cli, args: &ReportArgs, _out: &mut dyn Write) -> Result<i32> {
         rejects_note(cli, path, written);
     }
     file::write_whole(&args.out, |out| {
-        out.write_all(text.as_bytes())
-            .map_err(|source| Error::Write {
-                path: args.out.clone(),
-                source,
-            })
+        report::write(conn, &document, format, &args.out, out)
     })?;
     if !cli.quiet {
         eprintln!(
@@ -57,32 +72,15 @@ pub fn run(cli: &Cli, args: &ReportArgs, _out: &mut dyn Write) -> Result<i32> {
     Ok(0)
 }
 
-/// The command that writes this report again, with `--limit 0` (to `out`), or with
-/// `--rejects` (to `rejects`).
-fn hint(cli: &Cli, args: &ReportArgs, plan: i64, out: &Path, rejects: Option<&str>) -> String {
-    let format = match args.format {
-        ReportFormat::Html => "",
-        ReportFormat::Md => " --format md",
-    };
-    let extra = match rejects {
-        Some(file) => format!(" --rejects {file}"),
-        None => " --limit 0".to_string(),
-    };
-    let command = suggest(
-        cli,
-        &format!("report {plan} --out {}{format}{extra}", out.display()),
-    );
-    command.trim_matches('`').to_string()
+/// A command to paste, as [`suggest`] words it, without its backticks.
+fn suggested(cli: &Cli, args: &str) -> String {
+    suggest(cli, args).trim_matches('`').to_string()
 }
 
-/// `report.html` → `report-all.html`: where the report with every change goes.
-fn everything_path(out: &Path) -> std::path::PathBuf {
+/// `report.html` → `report-all.md`: where the report with every change goes.
+fn everything_path(out: &Path) -> PathBuf {
     let stem = out
         .file_stem()
         .map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
-    let name = match out.extension() {
-        Some(ext) => format!("{stem}-all.{}", ext.to_string_lossy()),
-        None => format!("{stem}-all"),
-    };
-    out.with_file_name(name)
+    out.with_file_name(format!("{stem}-all.md"))
 }

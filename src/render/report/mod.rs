@@ -4,20 +4,38 @@
 //! Every value reaches the page through the templates' auto-escaping: HTML escaping for the
 //! page, Markdown escaping (below) for the Markdown, so a cell holding `<script>` shows as
 //! text. Nothing is concatenated into markup by hand.
+//!
+//! The page is rendered around its changes, which are rendered in chunks as they are read
+//! from the plan: a report of every change of a big plan (`--limit 0`) streams to its file
+//! instead of being built in memory.
 
 mod chart;
 mod model;
 
+use std::io::Write;
+use std::path::Path;
+
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use rusqlite::Connection;
 
 pub use model::{Hints, Report};
 
 use crate::error::{Error, Result};
+use crate::plan::change::Action;
+use crate::store::figures;
+use model::ChangeView;
 
 /// The page's template.
 const HTML: &str = include_str!("report.html");
 /// The Markdown's template.
 const MARKDOWN: &str = include_str!("report.md");
+/// The rows of a page's changes table.
+const HTML_ROWS: &str = include_str!("rows.html");
+/// The rows of a Markdown changes table.
+const MARKDOWN_ROWS: &str = include_str!("rows.md");
+
+/// Changes rendered at a time.
+const ROWS_AT_A_TIME: usize = 500;
 
 /// What a report is written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,16 +46,61 @@ pub enum Format {
     Markdown,
 }
 
-/// Renders a report.
-pub fn render(report: &Report, format: Format) -> Result<String> {
-    let name = match format {
-        Format::Html => "report.html",
-        Format::Markdown => "report.md",
+/// Writes `report` of the plan in `conn` to `out` (for messages, the file is `path`).
+pub fn write(
+    conn: &Connection,
+    report: &Report,
+    format: Format,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let (page, rows) = match format {
+        Format::Html => ("report.html", "rows.html"),
+        Format::Markdown => ("report.md", "rows.md"),
+    };
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
     };
     let env = environment();
-    let template = env.get_template(name).map_err(template_error)?;
-    template
-        .render(minijinja::value::Serde(report))
+    let page = render(&env, page, report)?;
+    let rows = env.get_template(rows).map_err(template_error)?;
+    let marker = regex::Regex::new(r"<!--roster:rows:(create|update|delete)-->\n?")
+        .expect("the marker pattern is valid");
+    let mut written = 0;
+    // Input cannot forge a marker: every `<` of a value is escaped.
+    for found in marker.captures_iter(&page) {
+        let whole = found.get(0).expect("a match");
+        out.write_all(&page.as_bytes()[written..whole.start()])
+            .map_err(write_error)?;
+        written = whole.end();
+        let action = Action::parse(&found[1]).expect("the marker names an action");
+        let mut chunk = Vec::with_capacity(ROWS_AT_A_TIME);
+        let mut flush = |chunk: &mut Vec<ChangeView>| -> Result<()> {
+            let changes = minijinja::value::Serde(&*chunk);
+            let context = minijinja::context! { action => action.as_str(), changes };
+            let text = rows.render(context).map_err(template_error)?;
+            chunk.clear();
+            out.write_all(text.as_bytes()).map_err(write_error)
+        };
+        figures::first_changes_of(conn, report.plan_id, action, report.limit, |change| {
+            chunk.push(ChangeView::of(&change));
+            match chunk.len() == ROWS_AT_A_TIME {
+                true => flush(&mut chunk),
+                false => Ok(()),
+            }
+        })?;
+        flush(&mut chunk)?;
+    }
+    out.write_all(&page.as_bytes()[written..])
+        .map_err(write_error)
+}
+
+/// Renders one template of `env` with `context`.
+fn render(env: &Environment, name: &str, context: impl serde::Serialize) -> Result<String> {
+    env.get_template(name)
+        .map_err(template_error)?
+        .render(minijinja::value::Serde(context))
         .map_err(template_error)
 }
 
@@ -65,6 +128,10 @@ fn environment() -> Environment<'static> {
         .expect("the report's HTML template parses");
     env.add_template("report.md", MARKDOWN)
         .expect("the report's Markdown template parses");
+    env.add_template("rows.html", HTML_ROWS)
+        .expect("the report's HTML rows template parses");
+    env.add_template("rows.md", MARKDOWN_ROWS)
+        .expect("the report's Markdown rows template parses");
     env
 }
 
@@ -121,7 +188,7 @@ mod tests {
     #[test]
     fn both_templates_parse() {
         let env = environment();
-        for name in ["report.html", "report.md"] {
+        for name in ["report.html", "report.md", "rows.html", "rows.md"] {
             assert!(env.get_template(name).is_ok(), "{name}");
         }
     }

@@ -116,7 +116,8 @@ pub struct RuleCount {
     pub count: u64,
 }
 
-/// The changes of one operation.
+/// The changes of one operation; their rows are rendered as they are read (see
+/// [`super::write`]).
 #[derive(Debug, Serialize)]
 pub struct ChangeGroup {
     /// `create`, `update` or `delete`.
@@ -124,7 +125,8 @@ pub struct ChangeGroup {
     /// `Users to create`…
     pub title: &'static str,
     pub total: u64,
-    pub shown: Vec<ChangeView>,
+    /// Changes shown: the first ones.
+    pub shown: u64,
     /// Changes not shown.
     pub more: u64,
 }
@@ -178,27 +180,23 @@ impl Report {
     ) -> Result<Report> {
         let summary = plan.summary;
         let changes_total = summary.create + summary.update + summary.delete;
-        let mut changes = Vec::new();
-        for (action, title, total) in [
+        let changes = [
             (Action::Create, "Users to create", summary.create),
             (Action::Update, "Users to update", summary.update),
             (Action::Delete, "Users to delete", summary.delete),
-        ] {
-            let mut shown = Vec::new();
-            if total > 0 {
-                figures::first_changes_of(conn, plan.id, action, limit, |change| {
-                    shown.push(ChangeView::of(&change));
-                    Ok(())
-                })?;
-            }
-            changes.push(ChangeGroup {
+        ]
+        .into_iter()
+        .map(|(action, title, total)| {
+            let shown = limit.map_or(total, |limit| total.min(limit));
+            ChangeGroup {
                 action: action.as_str(),
                 title,
                 total,
-                more: total.saturating_sub(shown.len() as u64),
                 shown,
-            });
-        }
+                more: total - shown,
+            }
+        })
+        .collect();
         Ok(Report {
             tenant: plan.tenant.clone(),
             plan_id: plan.id,
@@ -246,7 +244,8 @@ fn status(conn: &Connection, plan: &PlanHeader) -> Result<String> {
 }
 
 impl ChangeView {
-    fn of(change: &Change) -> ChangeView {
+    /// The change as the report shows it; passwords masked.
+    pub fn of(change: &Change) -> ChangeView {
         let fields = match change.action {
             Action::Update => change
                 .fields
