@@ -43,7 +43,7 @@ impl RejectedRow {
         let cells = cells
             .iter()
             .map(|(name, text)| {
-                let secret = is_secret_column(name) || password.is_some_and(|p| text.contains(p));
+                let secret = is_secret_column(name) || password.is_some_and(|p| holds(text, p));
                 (name.to_string(), (!secret).then(|| text.to_string()))
             })
             .collect();
@@ -58,6 +58,13 @@ impl RejectedRow {
                 .collect(),
         }
     }
+}
+
+/// Whether a cell holds `password`: is it (but for spaces), or, for a password long enough
+/// not to turn up by chance, contains it.
+fn holds(cell: &str, password: &str) -> bool {
+    const LONG_ENOUGH: usize = 8;
+    cell.trim() == password || (password.chars().count() >= LONG_ENOUGH && cell.contains(password))
 }
 
 /// Whether a source column holds passwords by its name: the canonical `password`, or a name
@@ -243,6 +250,12 @@ mod tests {
             ]
         );
         assert_eq!(row.problems.len(), 1, "only the errors that rejected it");
+        // A short password is withheld where it is the cell, not wherever it turns up.
+        let mut chunk = ChunkCells::default();
+        chunk.push_texts([("id", "u1-fine"), ("pin", " fine ")].into_iter());
+        let short = RejectedRow::new(&position(), None, chunk.row(0), &problems, Some("fine"));
+        assert_eq!(short.cells[0].1.as_deref(), Some("u1-fine"));
+        assert_eq!(short.cells[1].1, None);
         assert_eq!(row.problems[0].rule, "Pattern");
         for name in ["password", "PASSWORD", "pwd", "Client Secret"] {
             assert!(is_secret_column(name), "{name}");
