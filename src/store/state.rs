@@ -441,7 +441,7 @@ impl<'c> StateWriter<'c> {
     }
 
     /// Inserts or replaces a user; `before` is the record it replaces (for the digest), and
-    /// `fingerprint` that of the source row that made `after` (see [`fingerprints`]).
+    /// `fingerprint` that of the source row that made `after` (see [`Indexes::fingerprints`]).
     pub fn put(
         &mut self,
         key: &str,

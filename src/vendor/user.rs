@@ -62,7 +62,7 @@ impl ExportUser {
         }
     }
 
-    /// The user a stored change exports, its record read straight into [`FieldValues`].
+    /// The user a stored change exports, its record read straight into its field values.
     pub fn from_stored(change: StoredChange, password: Option<String>) -> ExportUser {
         let record = match change.action {
             Action::Create | Action::Update => change.after,
