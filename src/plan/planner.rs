@@ -40,6 +40,10 @@ const EVALUATING_CHUNKS: usize = 2;
 /// Chunks the reader may read ahead of the rules.
 const READ_AHEAD_CHUNKS: usize = 2;
 
+/// A chunk is sent on early when its rows' cells pass this many bytes (rows of huge JSON
+/// objects), which bounds memory and keeps a chunk's buffer offsets small.
+const CHUNK_TEXT: usize = 256 << 20;
+
 /// Below this share of deletes no confirmation is asked (DESIGN: a mistyped file must never
 /// wipe a customer).
 pub const DEFAULT_MAX_DELETE_PERCENT: f64 = 20.0;
@@ -318,7 +322,7 @@ impl Arrivals<'_> {
     /// Adds a row, whose cells were just added to `self.chunk.cells`.
     fn push(&mut self, arrival: Arrival) -> Result<()> {
         self.chunk.rows.push(arrival);
-        if self.chunk.rows.len() == CHUNK_ROWS {
+        if self.chunk.rows.len() == CHUNK_ROWS || self.chunk.cells.text_len() >= CHUNK_TEXT {
             self.send()?;
         }
         Ok(())
@@ -329,13 +333,11 @@ impl Arrivals<'_> {
         if self.chunk.rows.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(
-            &mut self.chunk,
-            Chunk {
-                rows: Vec::with_capacity(CHUNK_ROWS),
-                cells: ChunkCells::default(),
-            },
-        );
+        let next = Chunk {
+            rows: Vec::with_capacity(CHUNK_ROWS),
+            cells: ChunkCells::like(&self.chunk.cells),
+        };
+        let chunk = std::mem::replace(&mut self.chunk, next);
         self.progress.inc(chunk.rows.len() as u64);
         self.chunks
             .send(chunk)
@@ -349,8 +351,7 @@ impl read::Sink for Arrivals<'_> {
         if self.check_columns && row.position.index == 0 {
             check_canonical_columns(&row)?;
         }
-        let columns = row.columns.iter().map(|(name, value)| (&**name, value));
-        self.chunk.cells.push_values(columns);
+        self.chunk.cells.push_values(&row.columns);
         let arrival = match (self.unknown.take(), self.fingerprints) {
             (Some(fingerprint), _) => Arrival::Unknown(row, Some(fingerprint)),
             (None, Some(fingerprints)) => Arrival::of(row, fingerprints),
@@ -373,7 +374,7 @@ impl read::Sink for Arrivals<'_> {
         let fingerprint = fingerprints.of_texts(columns());
         match fingerprints.known(fingerprint) {
             Some(slot) => {
-                self.chunk.cells.push_texts(columns());
+                self.chunk.cells.push_texts(names, cells.iter());
                 self.push(Arrival::Known(position.clone(), slot))
                     .map(|()| true)
             }

@@ -7,6 +7,7 @@
 //! row costs a copy of its text into a reused-size buffer and nothing that outlives its chunk.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -79,31 +80,42 @@ pub fn is_secret_column(name: &str) -> bool {
         .any(|word| lower.contains(word))
 }
 
-/// The source cells of a chunk of rows, as text, in one buffer: per cell its column name
-/// and its text (a JSON value that is not a string as its JSON text; null as empty).
+/// The source cells of a chunk of rows, as text, in one buffer: each cell's text (a JSON value
+/// that is not a string as its JSON text; null as empty), and per row the header that names
+/// its cells. Rows of one CSV file share one header, so a cell costs its text and 4 bytes.
 #[derive(Debug, Default)]
 pub struct ChunkCells {
     text: String,
-    /// The end in `text` of each name and each cell, alternating.
-    ends: Vec<usize>,
-    /// The end in `ends` of each row.
-    rows: Vec<usize>,
+    /// The end in `text` of each cell.
+    ends: Vec<u32>,
+    /// Per row: the end of its cells in `ends`, and its header in `headers`.
+    rows: Vec<(u32, u32)>,
+    headers: Vec<Arc<[Arc<str>]>>,
 }
 
 impl ChunkCells {
-    /// Adds a row of text cells (a CSV row before it is built).
-    pub fn push_texts<'t>(&mut self, columns: impl Iterator<Item = (&'t str, &'t str)>) {
-        for (name, text) in columns {
-            self.push_str(name);
-            self.push_str(text);
+    /// An empty buffer with room for as much as `previous` held.
+    pub fn like(previous: &ChunkCells) -> ChunkCells {
+        ChunkCells {
+            text: String::with_capacity(previous.text.len()),
+            ends: Vec::with_capacity(previous.ends.len()),
+            rows: Vec::with_capacity(previous.rows.len()),
+            headers: Vec::new(),
         }
-        self.rows.push(self.ends.len());
+    }
+
+    /// Adds a row of text cells named by `names` (a CSV row before it is built).
+    pub fn push_texts<'t>(&mut self, names: &[Arc<str>], cells: impl Iterator<Item = &'t str>) {
+        for text in cells {
+            self.text.push_str(text);
+            self.end_cell();
+        }
+        self.end_row(names.iter());
     }
 
     /// Adds a row of typed cells.
-    pub fn push_values<'v>(&mut self, columns: impl Iterator<Item = (&'v str, &'v Value)>) {
-        for (name, value) in columns {
-            self.push_str(name);
+    pub fn push_values(&mut self, columns: &[(Arc<str>, Value)]) {
+        for (_, value) in columns {
             match value {
                 Value::String(text) => self.text.push_str(text),
                 Value::Null => {}
@@ -111,27 +123,49 @@ impl ChunkCells {
                     let _ = write!(self.text, "{other}");
                 }
             }
-            self.ends.push(self.text.len());
+            self.end_cell();
         }
-        self.rows.push(self.ends.len());
+        self.end_row(columns.iter().map(|(name, _)| name));
     }
 
-    fn push_str(&mut self, text: &str) {
-        self.text.push_str(text);
-        self.ends.push(self.text.len());
+    fn end_cell(&mut self) {
+        self.ends.push(offset(self.text.len()));
     }
 
-    /// The cells of the chunk's row `n` (empty if there is no such row).
+    /// Ends a row whose cells are named by `names`: the last header again when it is the same.
+    fn end_row<'n>(&mut self, names: impl ExactSizeIterator<Item = &'n Arc<str>> + Clone) {
+        let same = self.headers.last().is_some_and(|last| {
+            last.len() == names.len()
+                && last
+                    .iter()
+                    .zip(names.clone())
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        if !same {
+            self.headers.push(names.cloned().collect());
+        }
+        let header = offset(self.headers.len() - 1);
+        self.rows.push((offset(self.ends.len()), header));
+    }
+
+    /// The cells of the chunk's row `n` (none if there is no such row).
     pub fn row(&self, n: usize) -> RowCells<'_> {
         let start = match n {
             0 => 0,
-            n => self.rows.get(n - 1).copied().unwrap_or(self.ends.len()),
+            n => self
+                .rows
+                .get(n - 1)
+                .map_or(self.ends.len(), |r| r.0 as usize),
         };
-        let end = self.rows.get(n).copied().unwrap_or(start);
+        let (end, header) = self
+            .rows
+            .get(n)
+            .map_or((start, None), |r| (r.0 as usize, Some(r.1 as usize)));
         RowCells {
             chunk: self,
             start,
             end,
+            header,
         }
     }
 
@@ -144,6 +178,17 @@ impl ChunkCells {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+
+    /// The bytes of text it holds.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+}
+
+/// A position in a chunk's buffers; the planner sends a chunk on long before its text
+/// reaches 4 GiB (see `CHUNK_TEXT` in the planner).
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).expect("a chunk's cells stay under 4 GiB")
 }
 
 /// One row's cells in a [`ChunkCells`].
@@ -153,24 +198,27 @@ pub struct RowCells<'c> {
     /// The row's range in `chunk.ends`.
     start: usize,
     end: usize,
+    header: Option<usize>,
 }
 
 impl<'c> RowCells<'c> {
     /// Each column name with its cell's text, in source order.
     pub fn iter(&self) -> impl Iterator<Item = (&'c str, &'c str)> + 'c {
         let chunk = self.chunk;
-        (self.start..self.end).step_by(2).map(move |i| {
-            let from = if i == 0 { 0 } else { chunk.ends[i - 1] };
-            let (name_end, cell_end) = (chunk.ends[i], chunk.ends[i + 1]);
-            (&chunk.text[from..name_end], &chunk.text[name_end..cell_end])
+        let names = self.header.map_or(&[][..], |h| &chunk.headers[h][..]);
+        (self.start..self.end).zip(names).map(move |(i, name)| {
+            let from = if i == 0 {
+                0
+            } else {
+                chunk.ends[i - 1] as usize
+            };
+            (&**name, &chunk.text[from..chunk.ends[i] as usize])
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::json;
 
     use super::*;
@@ -183,51 +231,55 @@ mod tests {
         }
     }
 
+    fn names(list: &[&str]) -> Vec<Arc<str>> {
+        list.iter().map(|n| Arc::from(*n)).collect()
+    }
+
     #[test]
     fn a_chunk_gives_back_each_rows_cells_as_text() {
         let mut chunk = ChunkCells::default();
-        chunk.push_texts([("id", "u1"), ("phone", "+47 400")].into_iter());
-        let (active, roles, none) = (json!(true), json!(["a", "b"]), Value::Null);
-        let empty = json!("");
-        chunk.push_values(
-            [
-                ("id", &json!("u2")),
-                ("active", &active),
-                ("roles", &roles),
-                ("note", &none),
-                ("blank", &empty),
-            ]
-            .into_iter(),
-        );
-        chunk.push_texts(std::iter::empty());
-        assert_eq!(chunk.len(), 3);
-        let rows: Vec<Vec<(&str, &str)>> = (0..4).map(|n| chunk.row(n).iter().collect()).collect();
+        let header = names(&["id", "phone"]);
+        chunk.push_texts(&header, ["u1", "+47 400"].into_iter());
+        chunk.push_texts(&header, ["u2", ""].into_iter());
+        let typed: Vec<(Arc<str>, Value)> = names(&["id", "active", "roles", "note", "blank"])
+            .into_iter()
+            .zip([
+                json!("u3"),
+                json!(true),
+                json!(["a", "b"]),
+                Value::Null,
+                json!(""),
+            ])
+            .collect();
+        chunk.push_values(&typed);
+        chunk.push_texts(&[], std::iter::empty());
+        assert_eq!(chunk.len(), 4);
+        assert_eq!(chunk.headers.len(), 3, "rows of one header share it");
+        let rows: Vec<Vec<(&str, &str)>> = (0..5).map(|n| chunk.row(n).iter().collect()).collect();
         assert_eq!(rows[0], [("id", "u1"), ("phone", "+47 400")]);
+        assert_eq!(rows[1], [("id", "u2"), ("phone", "")]);
         assert_eq!(
-            rows[1],
+            rows[2],
             [
-                ("id", "u2"),
+                ("id", "u3"),
                 ("active", "true"),
                 ("roles", r#"["a","b"]"#),
                 ("note", ""),
                 ("blank", "")
             ]
         );
-        assert!(rows[2].is_empty());
-        assert!(rows[3].is_empty(), "no such row");
+        assert!(rows[3].is_empty());
+        assert!(rows[4].is_empty(), "no such row");
+        let next = ChunkCells::like(&chunk);
+        assert!(next.is_empty() && next.text.capacity() >= chunk.text_len());
     }
 
     #[test]
     fn password_cells_are_withheld_by_name_and_by_value() {
         let mut chunk = ChunkCells::default();
         chunk.push_texts(
-            [
-                ("id", "u1"),
-                ("Initial Password", "x"),
-                ("Credentials", " Summer2024! "),
-                ("note", "fine"),
-            ]
-            .into_iter(),
+            &names(&["id", "Initial Password", "Credentials", "note"]),
+            ["u1", "x", " Summer2024! ", "fine"].into_iter(),
         );
         let problems = [
             Problem::warning("Column", "ignored"),
@@ -252,7 +304,7 @@ mod tests {
         assert_eq!(row.problems.len(), 1, "only the errors that rejected it");
         // A short password is withheld where it is the cell, not wherever it turns up.
         let mut chunk = ChunkCells::default();
-        chunk.push_texts([("id", "u1-fine"), ("pin", " fine ")].into_iter());
+        chunk.push_texts(&names(&["id", "pin"]), ["u1-fine", " fine "].into_iter());
         let short = RejectedRow::new(&position(), None, chunk.row(0), &problems, Some("fine"));
         assert_eq!(short.cells[0].1.as_deref(), Some("u1-fine"));
         assert_eq!(short.cells[1].1, None);
