@@ -107,6 +107,40 @@ pub enum Command {
     Results(ResultsArgs),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
+    /// Write a stored plan's sign-off report (HTML or Markdown), and its rejected rows.
+    Report(ReportArgs),
+}
+
+/// `roster report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// The report file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// `html` (one self-contained page) or `md` (Markdown tables).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+
+    /// Also write the plan's rejected source rows, as they came, to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub rejects: Option<PathBuf>,
+
+    /// Changes shown per operation, and rejected rows and warnings shown (0 for all).
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page: inline CSS and SVG, no script.
+    Html,
+    /// Markdown, the same sections as tables.
+    Md,
 }
 
 /// `roster ref …`.
@@ -253,6 +287,10 @@ pub struct RulesCheckArgs {
     /// Problems shown in the table (0 for all).
     #[arg(long, default_value_t = 500)]
     pub limit: usize,
+
+    /// Write the rejected source rows, as they came, to this CSV file to fix and check again.
+    #[arg(long, value_name = "FILE.csv", requires = "data")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// `roster plan`.
@@ -288,6 +326,10 @@ pub struct PlanArgs {
     /// Make the plan that undoes apply APPLY_ID.
     #[arg(long, value_name = "APPLY_ID")]
     pub revert: Option<i64>,
+
+    /// Write the rejected source rows, as they came, to this CSV file to fix and plan again.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "revert")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// `roster apply`.

@@ -122,8 +122,14 @@ fn an_older_workspace_knows_the_state_its_newest_apply_left() {
         w.ok(&["apply", "latest"]);
     }
     let conn = rusqlite::Connection::open(w.db()).unwrap();
-    conn.execute_batch("ALTER TABLE applies DROP COLUMN state_digest; PRAGMA user_version = 3;")
-        .unwrap();
+    // Back to the version-3 schema: without migration 4's column and what came after it.
+    conn.execute_batch(
+        "DROP TABLE plan_rejects;
+         ALTER TABLE plans DROP COLUMN guard;
+         ALTER TABLE applies DROP COLUMN state_digest;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
     drop(conn);
     assert_eq!(export(&w, "2", "newest", &[]).status, 0);
     let older = export(&w, "1", "older", &[]);

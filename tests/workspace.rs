@@ -146,7 +146,9 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     // Back to the version-2 schema, as a roster before fingerprints left it.
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE plan_fingerprints;
+        "DROP TABLE plan_rejects;
+         ALTER TABLE plans DROP COLUMN guard;
+         DROP TABLE plan_fingerprints;
          ALTER TABLE users DROP COLUMN source_fingerprint;
          ALTER TABLE plan_changes DROP COLUMN source_fingerprint;
          ALTER TABLE applies DROP COLUMN state_digest;

@@ -6,6 +6,8 @@ mod generate;
 mod history;
 mod plan;
 mod refs;
+mod rejects;
+mod report;
 mod results;
 mod rules;
 mod state;
@@ -46,6 +48,7 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Export(args) => export::run(cli, args, out),
         Command::Results(args) => results::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
+        Command::Report(args) => report::run(cli, args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
         Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),
@@ -117,10 +120,15 @@ impl Hint {
         self
     }
 
+    /// The command as the shell takes it, without the backticks of [`Hint`]'s display.
+    pub(crate) fn command_line(&self) -> String {
+        self.words.join(" ")
+    }
+
     /// Completes the commands that lower layers name in an error message (`` `roster plan
     /// FILE…` ``), which cannot know the global options, with those that were given.
     fn complete(cli: &Cli, error: Error) -> Error {
-        let prefix = Hint::new(cli).words.join(" ");
+        let prefix = Hint::new(cli).command_line();
         if prefix == "roster" {
             return error;
         }
@@ -132,7 +140,7 @@ impl Hint {
 
 impl std::fmt::Display for Hint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}`", self.words.join(" "))
+        write!(f, "`{}`", self.command_line())
     }
 }
 

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use super::rejects::{rejects_note, write_rejects};
 use super::{load_pack, open_workspace, read_options, Hint};
 use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::Result;
@@ -40,6 +41,14 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
             let tx = workspace.write()?;
             let refs = Arc::new(RefTables::new(refs::all(&tx, &cli.tenant)?));
             let planned = planner::plan(&tx, &pack, refs, &request)?;
+            // Written before the plan is committed: a rejects file that cannot be written
+            // leaves no plan behind.
+            if let Some(path) = &args.rejects {
+                let written = write_rejects(path, &mut |visit| {
+                    plans::for_each_reject(&tx, planned.id, |row| visit(&row))
+                })?;
+                rejects_note(cli, path, written);
+            }
             tx.commit()?;
             (planned.id, planned.summary, planned.reused)
         }

@@ -47,6 +47,7 @@ impl Row {
 
 mod csv;
 mod json;
+pub mod rejects;
 mod source;
 
 pub use csv::Cells;

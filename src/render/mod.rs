@@ -1,6 +1,10 @@
-//! Rendering for people (tables) and programs (JSON).
+//! Rendering for people (tables, the sign-off report), programs (JSON) and customers (the
+//! rejects file).
 
+pub mod file;
 pub mod json;
+pub mod rejects;
+pub mod report;
 pub mod table;
 
 use serde_json::Value;

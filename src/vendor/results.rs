@@ -27,6 +27,18 @@ impl Status {
             Status::Failed => "failed",
         }
     }
+
+    /// Parses `accepted`, `warning`, `rejected` or `failed`.
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Accepted,
+            Status::Warning,
+            Status::Rejected,
+            Status::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
 }
 
 /// The vendor's word on one item of a batch.
