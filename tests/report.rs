@@ -551,7 +551,7 @@ fn a_plan_from_before_reports_says_the_guard_was_not_recorded() {
     w.ok(&["plan", "in.csv", "-q"]);
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE plan_rejects; ALTER TABLE plans DROP COLUMN guard; PRAGMA user_version = 3;",
+        "DROP TABLE plan_rejects; ALTER TABLE plans DROP COLUMN guard; PRAGMA user_version = 4;",
     )
     .unwrap();
     drop(conn);
