@@ -318,9 +318,10 @@ pub enum StateCommand {
 /// `roster state load`.
 #[derive(Debug, Args)]
 pub struct StateLoadArgs {
-    /// The vendor's export: ServicePower User Objects, an eSystems `{"Meta", "Type", "Data"}`
-    /// response, or a Field Squared user list.
-    pub file: String,
+    /// The vendor's export, in one file or several (pages): ServicePower User Objects, an
+    /// eSystems `{"Meta", "Type", "Data"}` response, or a Field Squared user list.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
 
     /// Whose export it is.
     #[arg(long, value_enum)]

@@ -158,6 +158,7 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
         format: args.format.format(),
         delimiter,
         encoding,
+        servicepower_key_extension: None,
     })
 }
 

@@ -19,8 +19,9 @@ const EXIT_CHANGES: i32 = 2;
 const EXIT_REJECTED: i32 = 4;
 
 pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
-    let read = read_options(&args.read)?;
+    let mut read = read_options(&args.read)?;
     let pack = load_pack(cli)?;
+    read.servicepower_key_extension = pack.settings().servicepower_key_extension.clone();
     let mut workspace = open_workspace(cli)?;
     let (plan_id, summary, reused) = match args.revert {
         Some(apply_id) => {

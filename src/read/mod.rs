@@ -134,6 +134,9 @@ pub struct ReadOptions {
     pub delimiter: Option<u8>,
     /// The text encoding.
     pub encoding: Encoding,
+    /// For a ServicePower file: the `Extensions` entry that carries roster's key (the
+    /// tenant's `servicepower_key_field`); `None` reads the key from `UserID`.
+    pub servicepower_key_extension: Option<String>,
 }
 
 /// What reading a source found, besides its rows.
@@ -192,7 +195,8 @@ pub fn read_from(
             source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
             source::Kind::Json => match options.format {
                 Format::Vendor(vendor) => {
-                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row));
+                    let key = options.servicepower_key_extension.as_deref();
+                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row, key));
                     (
                         json::read_document(file, text, &mut vendor_sink)?,
                         Vec::new(),
@@ -218,7 +222,7 @@ pub fn read_from(
 
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
 /// `platform_id.esystems`, …).
-fn vendor_row(vendor: Vendor, row: Row) -> Row {
+fn vendor_row(vendor: Vendor, row: Row, servicepower_key: Option<&str>) -> Row {
     let object: serde_json::Map<String, Value> = row
         .columns
         .into_iter()
@@ -226,7 +230,7 @@ fn vendor_row(vendor: Vendor, row: Row) -> Row {
         .collect();
     Row {
         position: row.position,
-        columns: vendor::columns(vendor, &object)
+        columns: vendor::columns(vendor, &object, servicepower_key)
             .into_iter()
             .map(|(name, value)| (Arc::from(name), value))
             .collect(),

@@ -34,6 +34,9 @@ pub struct Settings {
     pub esystems_key_field: Option<String>,
     /// What a Field Squared export does with deletes.
     pub fieldsquared_delete: DeletePolicy,
+    /// The ServicePower `Extensions` entry that carries roster's key (`servicepower_key_field
+    /// = "Extensions.NAME"`); `None` when the key is the `UserID` itself (the default).
+    pub servicepower_key_extension: Option<String>,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             fieldsquared_workspace: None,
             esystems_key_field: None,
             fieldsquared_delete: DeletePolicy::Deactivate,
+            servicepower_key_extension: None,
         }
     }
 }
@@ -54,6 +58,7 @@ const KEYS: &[&str] = &[
     "fieldsquared_workspace",
     "esystems_key_field",
     "fieldsquared_delete",
+    "servicepower_key_field",
 ];
 
 impl Settings {
@@ -106,6 +111,18 @@ impl Settings {
                     };
                     *slot = Some(text.trim().to_string());
                 }
+                "servicepower_key_field" => {
+                    let text = value.get_ref().as_str().unwrap_or_default().trim();
+                    settings.servicepower_key_extension = match text.strip_prefix("Extensions.") {
+                        _ if text == "UserID" => None,
+                        Some(name) if !name.trim().is_empty() => Some(name.trim().to_string()),
+                        _ => {
+                            return Err(bad(
+                                "`servicepower_key_field` must be \"UserID\" or \"Extensions.NAME\" (the extension that carries roster's key)".into(),
+                            ))
+                        }
+                    };
+                }
                 "fieldsquared_delete" => {
                     settings.fieldsquared_delete = match value.get_ref().as_str() {
                         Some("deactivate") => DeletePolicy::Deactivate,
@@ -149,9 +166,11 @@ mod tests {
         let s = Settings::parse(
             "t.toml",
             "list_separator = \"|\"\nmax_delete_percent = 10\nfieldsquared_workspace = \"acme\"\n\
-             esystems_key_field = \"Email\"\nfieldsquared_delete = \"refuse\"\n",
+             esystems_key_field = \"Email\"\nfieldsquared_delete = \"refuse\"\n\
+             servicepower_key_field = \"Extensions.EmployeeID\"\n",
         )
         .unwrap();
+        assert_eq!(s.servicepower_key_extension.as_deref(), Some("EmployeeID"));
         assert_eq!(s.list_separator, '|');
         assert_eq!(s.max_delete_percent, Some(10.0));
         assert_eq!(s.fieldsquared_workspace.as_deref(), Some("acme"));

@@ -73,13 +73,15 @@ impl std::fmt::Display for Vendor {
     }
 }
 
-/// A vendor's user object as canonical columns.
+/// A vendor's user object as canonical columns; `servicepower_key` is the ServicePower
+/// `Extensions` entry that carries roster's key, when the tenant names one.
 pub fn columns(
     vendor: Vendor,
     item: &serde_json::Map<String, serde_json::Value>,
+    servicepower_key: Option<&str>,
 ) -> Vec<(String, serde_json::Value)> {
     match vendor {
-        Vendor::ServicePower => servicepower_columns(item),
+        Vendor::ServicePower => servicepower_columns(item, servicepower_key),
         Vendor::ESystems => esystems_columns(item),
         Vendor::FieldSquared => fieldsquared_columns(item),
     }
