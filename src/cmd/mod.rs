@@ -15,9 +15,11 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
-use crate::read::{Encoding, ReadOptions};
-use crate::rules::RulePack;
+use crate::read::{Encoding, Format, ReadOptions};
+use crate::rules::{RefTable, RulePack, Settings};
 use crate::store::Workspace;
+use crate::vendor::esystems::LocationField;
+use crate::vendor::{Vendor, VendorReading};
 
 /// Runs a parsed command line; returns the exit status of a successful run.
 ///
@@ -158,8 +160,41 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
         format: args.format.format(),
         delimiter,
         encoding,
-        servicepower_key_extension: None,
+        vendor: VendorReading::default(),
     })
+}
+
+/// How the tenant's files of `format` read: where ServicePower carries the key, and how
+/// eSystems names the locations of reference table `location` (`tables` are the tenant's).
+fn vendor_reading(
+    settings: &Settings,
+    tables: &[RefTable],
+    format: Format,
+) -> Result<VendorReading> {
+    Ok(VendorReading {
+        servicepower_key_extension: settings.servicepower_key_extension.clone(),
+        esystems_locations: location_field(
+            settings,
+            tables,
+            format == Format::Vendor(Vendor::ESystems),
+        )?,
+    })
+}
+
+/// How eSystems' `LocationId` names the locations of the tenant's reference table `location`;
+/// as they are when `esystems` is false (the table need not suit other vendors).
+fn location_field(
+    settings: &Settings,
+    tables: &[RefTable],
+    esystems: bool,
+) -> Result<LocationField> {
+    if !esystems {
+        return Ok(LocationField::default());
+    }
+    let table = tables
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case("location"));
+    LocationField::new(settings.esystems_location_field.as_deref(), table)
 }
 
 /// Opens the workspace, creating it on first use: for commands that store something new.

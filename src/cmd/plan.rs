@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace, read_options, Hint};
+use super::{load_pack, open_workspace, read_options, vendor_reading, Hint};
 use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::Result;
 use crate::plan::planner::{self, PlanRequest};
@@ -21,7 +21,6 @@ const EXIT_REJECTED: i32 = 4;
 pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
     let mut read = read_options(&args.read)?;
     let pack = load_pack(cli)?;
-    read.servicepower_key_extension = pack.settings().servicepower_key_extension.clone();
     let mut workspace = open_workspace(cli)?;
     let (plan_id, summary, reused) = match args.revert {
         Some(apply_id) => {
@@ -29,6 +28,9 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
             (plan_id, summary, 0)
         }
         None => {
+            let tx = workspace.write()?;
+            let tables = refs::all(&tx, &cli.tenant)?;
+            read.vendor = vendor_reading(pack.settings(), &tables, read.format)?;
             let request = PlanRequest {
                 tenant: &cli.tenant,
                 inputs: &args.files,
@@ -38,8 +40,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 progress: Progress::counter("planning", Progress::wanted(cli.quiet)),
                 kind: PlanKind::Plan,
             };
-            let tx = workspace.write()?;
-            let refs = Arc::new(RefTables::new(refs::all(&tx, &cli.tenant)?));
+            let refs = Arc::new(RefTables::new(tables));
             let planned = planner::plan(&tx, &pack, refs, &request)?;
             tx.commit()?;
             (planned.id, planned.summary, planned.reused)

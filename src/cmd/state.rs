@@ -124,12 +124,13 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
     let pack = RulePack::none();
     let mut workspace = open_workspace(cli)?;
     let tx = workspace.write()?;
+    let tables = crate::store::refs::all(&tx, &cli.tenant)?;
     let request = PlanRequest {
         tenant: &cli.tenant,
         inputs: &args.files,
         read: ReadOptions {
             format: Format::Vendor(args.vendor),
-            servicepower_key_extension: settings.servicepower_key_extension.clone(),
+            vendor: super::vendor_reading(&settings, &tables, Format::Vendor(args.vendor))?,
             ..ReadOptions::default()
         },
         sync: true,

@@ -55,7 +55,7 @@ use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use crate::vendor::{self, Vendor};
+use crate::vendor::{self, Vendor, VendorReading};
 use crate::Result;
 
 /// The reader to use (`--format`).
@@ -134,9 +134,9 @@ pub struct ReadOptions {
     pub delimiter: Option<u8>,
     /// The text encoding.
     pub encoding: Encoding,
-    /// For a ServicePower file: the `Extensions` entry that carries roster's key (the
-    /// tenant's `servicepower_key_field`); `None` reads the key from `UserID`.
-    pub servicepower_key_extension: Option<String>,
+    /// For a vendor's file: what its objects mean for the tenant (where ServicePower carries
+    /// roster's key, how eSystems names locations).
+    pub vendor: VendorReading,
 }
 
 /// What reading a source found, besides its rows.
@@ -195,8 +195,8 @@ pub fn read_from(
             source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
             source::Kind::Json => match options.format {
                 Format::Vendor(vendor) => {
-                    let key = options.servicepower_key_extension.as_deref();
-                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row, key));
+                    let tenant = &options.vendor;
+                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row, tenant));
                     (
                         json::read_document(file, text, &mut vendor_sink)?,
                         Vec::new(),
@@ -222,7 +222,7 @@ pub fn read_from(
 
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
 /// `platform_id.esystems`, …).
-fn vendor_row(vendor: Vendor, row: Row, servicepower_key: Option<&str>) -> Row {
+fn vendor_row(vendor: Vendor, row: Row, tenant: &VendorReading) -> Row {
     let object: serde_json::Map<String, Value> = row
         .columns
         .into_iter()
@@ -230,7 +230,7 @@ fn vendor_row(vendor: Vendor, row: Row, servicepower_key: Option<&str>) -> Row {
         .collect();
     Row {
         position: row.position,
-        columns: vendor::columns(vendor, &object, servicepower_key)
+        columns: vendor::columns(vendor, &object, tenant)
             .into_iter()
             .map(|(name, value)| (Arc::from(name), value))
             .collect(),

@@ -37,6 +37,9 @@ pub struct Settings {
     /// The ServicePower `Extensions` entry that carries roster's key (`servicepower_key_field
     /// = "Extensions.NAME"`); `None` when the key is the `UserID` itself (the default).
     pub servicepower_key_extension: Option<String>,
+    /// The eSystems Location field that `LocationId` values are looked up by (the `Extra`
+    /// entry's `FieldName`); `Name` when not set.
+    pub esystems_location_field: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             esystems_key_field: None,
             fieldsquared_delete: DeletePolicy::Deactivate,
             servicepower_key_extension: None,
+            esystems_location_field: None,
         }
     }
 }
@@ -59,6 +63,7 @@ const KEYS: &[&str] = &[
     "esystems_key_field",
     "fieldsquared_delete",
     "servicepower_key_field",
+    "esystems_location_field",
 ];
 
 impl Settings {
@@ -99,15 +104,15 @@ impl Settings {
                     }
                     settings.max_delete_percent = Some(number);
                 }
-                "fieldsquared_workspace" | "esystems_key_field" => {
+                "fieldsquared_workspace" | "esystems_key_field" | "esystems_location_field" => {
                     let Some(text) = value.get_ref().as_str().filter(|t| !t.trim().is_empty())
                     else {
                         return Err(bad(format!("`{}` must be non-empty text", key.get_ref())));
                     };
-                    let slot = if key.get_ref() == "fieldsquared_workspace" {
-                        &mut settings.fieldsquared_workspace
-                    } else {
-                        &mut settings.esystems_key_field
+                    let slot = match key.get_ref().as_str() {
+                        "fieldsquared_workspace" => &mut settings.fieldsquared_workspace,
+                        "esystems_key_field" => &mut settings.esystems_key_field,
+                        _ => &mut settings.esystems_location_field,
                     };
                     *slot = Some(text.trim().to_string());
                 }

@@ -454,6 +454,7 @@ mod tests {
             settings: &settings,
             workspace: None,
             first_batch: 0,
+            locations: &crate::vendor::esystems::LocationField::default(),
         };
         let error = batches(&users, &context, None).unwrap_err().to_string();
         assert!(
