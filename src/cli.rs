@@ -107,6 +107,34 @@ pub enum Command {
     Results(ResultsArgs),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
+    /// List the tenant's stored plans: when made, inputs, counts, and whether each is
+    /// pending, applied, stale or superseded.
+    Plans(PlansArgs),
+    /// Show a stored plan again: its tables, or its JSON.
+    Show(ShowArgs),
+}
+
+/// `roster plans`.
+#[derive(Debug, Args)]
+pub struct PlansArgs {
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// `roster show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// `table` for people, `json` for programs (the document `plan --output json` printed).
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Rows shown per table (0 for all).
+    #[arg(long, default_value_t = 500)]
+    pub limit: usize,
 }
 
 /// `roster ref …`.
@@ -288,6 +316,10 @@ pub struct PlanArgs {
     /// Make the plan that undoes apply APPLY_ID.
     #[arg(long, value_name = "APPLY_ID")]
     pub revert: Option<i64>,
+
+    /// Show the plan without storing it (nothing is written; it cannot be applied).
+    #[arg(long)]
+    pub no_save: bool,
 }
 
 /// `roster apply`.

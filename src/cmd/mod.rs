@@ -5,9 +5,11 @@ mod export;
 mod generate;
 mod history;
 mod plan;
+mod plans;
 mod refs;
 mod results;
 mod rules;
+mod show;
 mod state;
 
 use std::io::{BufWriter, Write};
@@ -48,6 +50,8 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Export(args) => export::run(cli, args, out),
         Command::Results(args) => results::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
+        Command::Plans(args) => plans::run(cli, args, out),
+        Command::Show(args) => show::run(cli, args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
         Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),

@@ -156,15 +156,12 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         }
     };
     tx.commit()?;
-    super::plan::show(
-        &workspace,
-        cli,
-        Output::Table,
-        args.limit,
-        plan_id,
-        &summary,
-        out,
-    )?;
+    let shown = super::plan::Shown {
+        output: Output::Table,
+        limit: args.limit,
+        saved: true,
+    };
+    super::plan::show(&workspace.conn, cli, shown, plan_id, &summary, out)?;
     let said = match applied {
         Some(apply) => format!(
             "Loaded the {} export into the state of tenant `{}` as apply {}: {} created, {} updated, {} deleted.",
