@@ -1,9 +1,11 @@
 //! One module per subcommand; `run` dispatches and owns what they share.
 
 mod apply;
+mod completions;
 mod export;
 mod generate;
 mod history;
+mod man;
 mod plan;
 mod plans;
 mod refs;
@@ -12,12 +14,13 @@ mod rules;
 mod show;
 mod state;
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{Cli, Command, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
 use crate::read::{Encoding, Format, ReadOptions};
+use crate::render::terminal::Terminal;
 use crate::rules::{RefTable, RulePack, Settings};
 use crate::store::Workspace;
 use crate::vendor::esystems::LocationField;
@@ -27,6 +30,10 @@ use crate::vendor::{Vendor, VendorReading};
 ///
 /// A run that fails on a workspace it created leaves no file behind.
 pub fn run(cli: &Cli) -> Result<i32> {
+    Terminal::set_stdout(Terminal {
+        color: cli.color.enabled(std::io::stdout().is_terminal()),
+        width: Terminal::stdout_width(),
+    });
     let existed = cli.db.exists();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -52,6 +59,8 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Generate(args) => generate::run(args, out),
         Command::Plans(args) => plans::run(cli, args, out),
         Command::Show(args) => show::run(cli, args, out),
+        Command::Completions(args) => completions::run(args, out),
+        Command::Man(args) => man::run(args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
         Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),

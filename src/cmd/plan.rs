@@ -56,6 +56,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
         output: args.output,
         limit: args.limit,
         saved: !args.no_save,
+        summary: args.summary,
     };
     if args.no_save {
         // The plan is shown from the transaction that made it, which is then rolled back.
@@ -111,6 +112,8 @@ pub(super) struct Shown {
     pub limit: usize,
     /// Whether the plan is stored (`plan --no-save` shows one that is not).
     pub saved: bool,
+    /// The summary line alone, no tables (`--summary`).
+    pub summary: bool,
 }
 
 /// Shows the plan just made, and says whether it was saved.
@@ -153,6 +156,9 @@ pub(super) fn write_plan(
 ) -> Result<()> {
     match shown.output {
         Output::Json => json::write_plan_as(out, conn, plan_id, id, tenant, summary),
+        Output::Table if shown.summary => {
+            writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)
+        }
         Output::Table => {
             let limit = (shown.limit > 0).then_some(shown.limit as u64);
             let mut changes = ChangeTable::new(summary.create + summary.update + summary.delete);

@@ -20,6 +20,7 @@ pub fn run(cli: &Cli, args: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
         output: args.output,
         limit: args.limit,
         saved: true,
+        summary: args.summary,
     };
     write_plan(
         conn,

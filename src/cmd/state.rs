@@ -160,6 +160,7 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         output: Output::Table,
         limit: args.limit,
         saved: true,
+        summary: false,
     };
     super::plan::show(&workspace.conn, cli, shown, plan_id, &summary, out)?;
     let said = match applied {

@@ -1,7 +1,9 @@
 //! Rendering for people (tables) and programs (JSON).
 
+pub mod fit;
 pub mod json;
 pub mod table;
+pub mod terminal;
 
 use serde_json::Value;
 
