@@ -84,7 +84,7 @@ fn refuse_a_command_as_file(cli: &Cli, files: &[String]) -> Result<()> {
         _ => return Ok(()),
     };
     Err(Error::Usage(format!(
-        "`roster plan` takes source files, and there is no file `{first}`; to see stored plans, run {meant}"
+        "`plan` takes source files, and there is no file `{first}`; to see stored plans, run {meant}"
     )))
 }
 
