@@ -23,7 +23,13 @@ fn acme(settings: &str) -> Workdir {
         copy_dir(&rules.join(dir), &w.path().join("rules").join(dir));
     }
     let toml = w.path().join("rules/acme-hr/tenant.toml");
-    let shipped = std::fs::read_to_string(&toml).unwrap();
+    // The settings given replace the shipped line that names the lookup field.
+    let shipped: String = std::fs::read_to_string(&toml)
+        .unwrap()
+        .lines()
+        .filter(|l| settings.is_empty() || !l.starts_with("esystems_location_field"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(&toml, format!("{shipped}{settings}")).unwrap();
     w.fixture("acme-hr/location.csv");
     w.fixture("acme-hr/employees.csv");
