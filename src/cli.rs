@@ -45,7 +45,8 @@ pub struct Cli {
 /// The heading of the options every command takes, apart from each command's own.
 const GLOBAL: &str = "Global options";
 
-/// The global options that act on a workspace, rules or tenant, which `generate` ignores.
+/// The global options that act on a workspace, rules or tenant, which `generate`,
+/// `completions` and `man` ignore.
 const WORKSPACE_OPTIONS: [&str; 3] = ["db", "rules", "tenant"];
 
 /// `--color`.
@@ -102,15 +103,19 @@ impl Cli {
 
 impl Cli {
     /// The command line as `--help`, completions and man pages show it: [`Cli::command`],
-    /// with the workspace options hidden from `generate`, which ignores them.
+    /// with the workspace options hidden from the commands that ignore them.
     pub fn build() -> clap::Command {
         // A subcommand's own argument of a global's id takes the global's place there: these
         // still accept (and ignore) the options, without offering them.
-        Cli::command().mut_subcommand("generate", |generate| {
-            WORKSPACE_OPTIONS.iter().fold(generate, |c, id| {
-                c.arg(clap::Arg::new(*id).long(*id).hide(true))
+        ["generate", "completions", "man"]
+            .into_iter()
+            .fold(Cli::command(), |command, name| {
+                command.mut_subcommand(name, |sub| {
+                    WORKSPACE_OPTIONS
+                        .iter()
+                        .fold(sub, |c, id| c.arg(clap::Arg::new(*id).long(*id).hide(true)))
+                })
             })
-        })
     }
 }
 
