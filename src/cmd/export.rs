@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{load_pack, open_existing, Hint};
+use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::overlap::Overlap;
@@ -60,7 +60,9 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     let secrets = plans::secrets(conn, plan.id)?;
-    let refs = Arc::new(RefTables::new(refs::all(conn, &cli.tenant)?));
+    let tables = refs::all(conn, &cli.tenant)?;
+    let locations = location_field(pack.settings(), &tables, vendor == Vendor::ESystems)?;
+    let refs = Arc::new(RefTables::new(tables));
     let evaluators = pack.evaluators(refs)?;
     let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
     let mut files = Files::create(&args.out, vendor)?;
@@ -74,6 +76,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             settings: pack.settings(),
             workspace: args.workspace.as_deref(),
             first_batch: 0,
+            locations: &locations,
         },
         secrets: &secrets,
         evaluators,
@@ -439,7 +442,7 @@ fn remaining_users(
 ) -> Result<Vec<ExportUser>> {
     if standing.is_stale() {
         return Err(Error::Refused(format!(
-            "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; run `roster plan --sync` again",
+            "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; plan again with `roster plan FILE… --sync`",
             plan.id, plan.tenant
         )));
     }

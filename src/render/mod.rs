@@ -2,10 +2,12 @@
 //! rejects file).
 
 pub mod file;
+pub mod fit;
 pub mod json;
 pub mod rejects;
 pub mod report;
 pub mod table;
+pub mod terminal;
 
 use serde_json::Value;
 

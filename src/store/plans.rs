@@ -316,37 +316,51 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
     };
     let not_found = || {
         Error::NotFound(match plan {
-            "latest" => format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`"),
-            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan FILE…` makes a plan"),
+            "latest" => {
+                format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`")
+            }
+            _ => format!(
+                "there is no plan {plan} for tenant `{tenant}`; `roster plans` lists its plans"
+            ),
         })
     };
     let id = id.ok_or_else(not_found)?;
-    conn.prepare_cached(
-        "SELECT p.id, p.tenant, p.created_at, p.kind, p.inputs, p.rules_digest, p.state_digest, p.sync,
-                p.summary, p.reverts, a.id, p.guard
-         FROM plans p LEFT JOIN applies a ON a.plan_id = p.id
-         WHERE p.id = ?1 AND p.tenant = ?2",
-    )?
-    .query_row(params![id, tenant], |r| {
-        Ok(PlanHeader {
-            id: r.get(0)?,
-            tenant: r.get(1)?,
-            created_at: r.get(2)?,
-            kind: PlanKind::parse(&r.get::<_, String>(3)?),
-            inputs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-            rules_digest: r.get(5)?,
-            state_digest: r.get(6)?,
-            sync: r.get(7)?,
-            summary: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
-            reverts: r.get(9)?,
-            applied_by: r.get(10)?,
-            guard: r
-                .get::<_, Option<String>>(11)?
-                .and_then(|g| serde_json::from_str(&g).ok()),
-        })
+    conn.prepare_cached(&format!("{HEADER} WHERE p.id = ?1 AND p.tenant = ?2"))?
+        .query_row(params![id, tenant], header)
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+/// Every plan of the tenant, oldest first.
+pub fn all(conn: &Connection, tenant: &str) -> Result<Vec<PlanHeader>> {
+    let mut stmt = conn.prepare_cached(&format!("{HEADER} WHERE p.tenant = ?1 ORDER BY p.id"))?;
+    let rows = stmt.query_map([tenant], header)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The query of [`header`]'s columns.
+const HEADER: &str =
+    "SELECT p.id, p.tenant, p.created_at, p.kind, p.inputs, p.rules_digest, p.state_digest, p.sync,
+            p.summary, p.reverts, a.id, p.guard
+     FROM plans p LEFT JOIN applies a ON a.plan_id = p.id";
+
+fn header(r: &rusqlite::Row) -> rusqlite::Result<PlanHeader> {
+    Ok(PlanHeader {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        created_at: r.get(2)?,
+        kind: PlanKind::parse(&r.get::<_, String>(3)?),
+        inputs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        rules_digest: r.get(5)?,
+        state_digest: r.get(6)?,
+        sync: r.get(7)?,
+        summary: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        reverts: r.get(9)?,
+        applied_by: r.get(10)?,
+        guard: r
+            .get::<_, Option<String>>(11)?
+            .and_then(|g| serde_json::from_str(&g).ok()),
     })
-    .optional()?
-    .ok_or_else(not_found)
 }
 
 /// Calls `visit` with each change of a plan, in order.
