@@ -276,6 +276,7 @@ fn bench_export(c: &mut Criterion) {
             settings: &settings,
             workspace: None,
             first_batch: 0,
+            locations: &roster::vendor::esystems::LocationField::default(),
         };
         group.throughput(Throughput::Elements(users));
         group.bench_function(BenchmarkId::from_parameter(users), |b| {

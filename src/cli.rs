@@ -14,20 +14,24 @@ use crate::vendor::Vendor;
 #[command(name = "roster", version, about, max_term_width = 100)]
 pub struct Cli {
     /// The workspace file (created on first use).
-    #[arg(long, global = true, env = "ROSTER_DB", default_value = "roster.db")]
+    #[arg(long, global = true, env = "ROSTER_DB", default_value = "roster.db", help_heading = GLOBAL)]
     pub db: PathBuf,
 
     /// The folder holding one rules folder per tenant.
-    #[arg(long, global = true, default_value = "rules")]
+    #[arg(long, global = true, default_value = "rules", help_heading = GLOBAL)]
     pub rules: PathBuf,
 
     /// The tenant (a folder under `--rules`; `default` needs none).
-    #[arg(long, global = true, default_value = "default")]
+    #[arg(long, global = true, default_value = "default", help_heading = GLOBAL)]
     pub tenant: String,
 
     /// Print nothing but results and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
+
+    /// Colour `+`, `~`, `-` and errors: `auto` on a terminal unless `NO_COLOR` is set.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, help_heading = GLOBAL)]
+    pub color: ColorChoice,
 
     /// What to do.
     #[command(subcommand)]
@@ -36,6 +40,36 @@ pub struct Cli {
     /// Which of the global options were given, so a printed next step repeats exactly those.
     #[arg(skip)]
     pub given: Given,
+}
+
+/// The heading of the options every command takes, apart from each command's own.
+const GLOBAL: &str = "Global options";
+
+/// The global options that act on a workspace, rules or tenant, which `generate`,
+/// `completions` and `man` ignore.
+const WORKSPACE_OPTIONS: [&str; 3] = ["db", "rules", "tenant"];
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always, even in a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether output to a stream should be coloured; `is_terminal` says whether it is one.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && !no_color,
+        }
+    }
 }
 
 /// The global options given on the command line or in the environment (not left to their
@@ -59,11 +93,29 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let mut command = Cli::command();
+        let mut command = Cli::build();
         let matches = command.try_get_matches_from_mut(args)?;
         let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
         cli.given = Given::from_matches(&matches);
         Ok(cli)
+    }
+}
+
+impl Cli {
+    /// The command line as `--help`, completions and man pages show it: [`Cli::command`],
+    /// with the workspace options hidden from the commands that ignore them.
+    pub fn build() -> clap::Command {
+        // A subcommand's own argument of a global's id takes the global's place there: these
+        // still accept (and ignore) the options, without offering them.
+        ["generate", "completions", "man"]
+            .into_iter()
+            .fold(Cli::command(), |command, name| {
+                command.mut_subcommand(name, |sub| {
+                    WORKSPACE_OPTIONS
+                        .iter()
+                        .fold(sub, |c, id| c.arg(clap::Arg::new(*id).long(*id).hide(true)))
+                })
+            })
     }
 }
 
@@ -92,7 +144,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// List the tenant's applies.
     History(HistoryArgs),
-    /// Show the tenant's stored users.
+    /// The tenant's state: show its stored users, or load a vendor's export as the state.
     #[command(subcommand)]
     State(StateCommand),
     /// Reference tables for `FieldName` lookups.
@@ -109,6 +161,92 @@ pub enum Command {
     Push(PushArgs),
     /// Write generated users (deterministic by seed) for benchmarks and demos.
     Generate(GenerateArgs),
+    /// Write a stored plan's sign-off report (HTML or Markdown), and its rejected rows.
+    Report(ReportArgs),
+    /// List the tenant's stored plans: when made, inputs, counts, and whether each is
+    /// pending, applied, stale or superseded.
+    Plans(PlansArgs),
+    /// Show a stored plan again: its tables, or its JSON.
+    Show(ShowArgs),
+    /// Print a shell's completion script (bash, zsh, fish, powershell).
+    Completions(CompletionsArgs),
+    /// Write man pages for roster and each of its commands.
+    Man(ManArgs),
+}
+
+/// `roster report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// The report file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// `html` (one self-contained page) or `md` (Markdown tables).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+
+    /// Also write the plan's rejected source rows, as they came, to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub rejects: Option<PathBuf>,
+
+    /// Changes shown per operation, and rejected rows and warnings shown (0 for all).
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page: inline CSS and SVG, no script.
+    Html,
+    /// Markdown, the same sections as tables.
+    Md,
+}
+
+/// `roster completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `roster man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write `roster.1`, `roster-plan.1`, … into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `roster plans`.
+#[derive(Debug, Args)]
+pub struct PlansArgs {
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// `roster show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan id, or `latest`.
+    pub plan: String,
+
+    /// `table` for people, `json` for programs (the document `plan --output json` printed).
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Rows shown per table (0 for all).
+    #[arg(long, default_value_t = 500)]
+    pub limit: usize,
+
+    /// Show the counts only, no tables.
+    #[arg(long)]
+    pub summary: bool,
 }
 
 /// `roster ref …`.
@@ -305,6 +443,10 @@ pub struct RulesCheckArgs {
     /// Problems shown in the table (0 for all).
     #[arg(long, default_value_t = 500)]
     pub limit: usize,
+
+    /// Write the rejected source rows, as they came, to this CSV file to fix and check again.
+    #[arg(long, value_name = "FILE.csv", requires = "data")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// `roster plan`.
@@ -337,9 +479,21 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 500)]
     pub limit: usize,
 
+    /// Show the counts only, no tables.
+    #[arg(long)]
+    pub summary: bool,
+
     /// Make the plan that undoes apply APPLY_ID.
     #[arg(long, value_name = "APPLY_ID")]
     pub revert: Option<i64>,
+
+    /// Write the rejected source rows, as they came, to this CSV file to fix and plan again.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "revert")]
+    pub rejects: Option<PathBuf>,
+
+    /// Show the plan without storing it (nothing is written; it cannot be applied).
+    #[arg(long)]
+    pub no_save: bool,
 }
 
 /// `roster apply`.
@@ -370,9 +524,10 @@ pub enum StateCommand {
 /// `roster state load`.
 #[derive(Debug, Args)]
 pub struct StateLoadArgs {
-    /// The vendor's export: ServicePower User Objects, an eSystems `{"Meta", "Type", "Data"}`
-    /// response, or a Field Squared user list.
-    pub file: String,
+    /// The vendor's export, in one file or several (pages): ServicePower User Objects, an
+    /// eSystems `{"Meta", "Type", "Data"}` response, or a Field Squared user list.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
 
     /// Whose export it is.
     #[arg(long, value_enum)]

@@ -63,6 +63,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A report template failed (a bug in roster, not in the input).
+    #[error("cannot render the report: {0}")]
+    Render(String),
 }
 
 /// Shorthand for results of this crate.

@@ -3,7 +3,10 @@
 
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+
 use roster::cli::Cli;
+use roster::render::terminal::{paint, ERROR};
 use roster::Error;
 
 /// Planning and exporting build and drop millions of small maps and strings; mimalloc does
@@ -27,7 +30,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            let prefix = match cli.color.enabled(std::io::stderr().is_terminal()) {
+                true => paint("error", ERROR),
+                false => "error".to_string(),
+            };
+            eprintln!("{prefix}: {error}");
             ExitCode::from(error.exit_status() as u8)
         }
     }

@@ -122,10 +122,13 @@ fn an_older_workspace_knows_the_state_its_newest_apply_left() {
         w.ok(&["apply", "latest"]);
     }
     let conn = rusqlite::Connection::open(w.db()).unwrap();
-    // Back to schema version 3: without what versions 4 and 5 added.
+    // Back to the version-3 schema: without migration 4's column and what came after it.
     conn.execute_batch(
         "DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
-         ALTER TABLE applies DROP COLUMN via; ALTER TABLE applies DROP COLUMN state_digest;
+         ALTER TABLE applies DROP COLUMN via;
+         DROP TABLE plan_rejects;
+         ALTER TABLE plans DROP COLUMN guard;
+         ALTER TABLE applies DROP COLUMN state_digest;
          PRAGMA user_version = 3;",
     )
     .unwrap();

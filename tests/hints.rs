@@ -219,7 +219,12 @@ fn every_hint_of_a_week_runs_as_printed_against_the_same_customer() {
     assert_eq!(no_table.status, 1, "{}", no_table.stderr);
     followed.extend(follow(&w, &no_table, &[("FILE", "loc.csv")]));
 
+    let listed = w.ok(&with_globals(&["plans"]));
+    followed.extend(follow(&w, &listed, &fill));
+
     for needed in [
+        " show ",
+        " plans",
         " apply ",
         " plan --revert ",
         " results ",

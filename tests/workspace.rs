@@ -148,6 +148,8 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     conn.execute_batch(
         "DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
          ALTER TABLE applies DROP COLUMN via;
+         DROP TABLE plan_rejects;
+         ALTER TABLE plans DROP COLUMN guard;
          DROP TABLE plan_fingerprints;
          ALTER TABLE users DROP COLUMN source_fingerprint;
          ALTER TABLE plan_changes DROP COLUMN source_fingerprint;

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{load_pack, open_existing, Hint};
+use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{Cli, ExportArgs};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -58,7 +58,9 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     let secrets = plans::secrets(conn, plan.id)?;
-    let refs = Arc::new(RefTables::new(refs::all(conn, &cli.tenant)?));
+    let tables = refs::all(conn, &cli.tenant)?;
+    let locations = location_field(pack.settings(), &tables, vendor == Vendor::ESystems)?;
+    let refs = Arc::new(RefTables::new(tables));
     let evaluators = pack.evaluators(refs)?;
     let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
     let mut files = Files::create(&args.out, vendor)?;
@@ -71,6 +73,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             settings: pack.settings(),
             workspace: args.workspace.as_deref(),
             first_batch: 0,
+            locations: &locations,
         },
         secrets: &secrets,
         evaluators,

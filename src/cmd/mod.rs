@@ -1,29 +1,42 @@
 //! One module per subcommand; `run` dispatches and owns what they share.
 
 mod apply;
+mod completions;
 mod export;
 mod generate;
 mod history;
+mod man;
 mod plan;
+mod plans;
 mod push;
 mod refs;
+mod rejects;
+mod report;
 mod results;
 mod rules;
+mod show;
 mod state;
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{Cli, Command, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
-use crate::read::{Encoding, ReadOptions};
-use crate::rules::RulePack;
+use crate::read::{Encoding, Format, ReadOptions};
+use crate::render::terminal::Terminal;
+use crate::rules::{RefTable, RulePack, Settings};
 use crate::store::Workspace;
+use crate::vendor::esystems::LocationField;
+use crate::vendor::{Vendor, VendorReading};
 
 /// Runs a parsed command line; returns the exit status of a successful run.
 ///
 /// A run that fails on a workspace it created leaves no file behind.
 pub fn run(cli: &Cli) -> Result<i32> {
+    Terminal::set_stdout(Terminal {
+        color: cli.color.enabled(std::io::stdout().is_terminal()),
+        width: Terminal::stdout_width(),
+    });
     let existed = cli.db.exists();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -48,6 +61,11 @@ fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Results(args) => results::run(cli, args, out),
         Command::Push(args) => push::run(cli, args, out),
         Command::Generate(args) => generate::run(args, out),
+        Command::Report(args) => report::run(cli, args, out),
+        Command::Plans(args) => plans::run(cli, args, out),
+        Command::Show(args) => show::run(cli, args, out),
+        Command::Completions(args) => completions::run(args, out),
+        Command::Man(args) => man::run(args, out),
         Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
         Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
         Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),
@@ -119,10 +137,15 @@ impl Hint {
         self
     }
 
+    /// The command as the shell takes it, without the backticks of [`Hint`]'s display.
+    pub(crate) fn command_line(&self) -> String {
+        self.words.join(" ")
+    }
+
     /// Completes the commands that lower layers name in an error message (`` `roster plan
     /// FILE…` ``), which cannot know the global options, with those that were given.
     fn complete(cli: &Cli, error: Error) -> Error {
-        let prefix = Hint::new(cli).words.join(" ");
+        let prefix = Hint::new(cli).command_line();
         if prefix == "roster" {
             return error;
         }
@@ -134,7 +157,7 @@ impl Hint {
 
 impl std::fmt::Display for Hint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}`", self.words.join(" "))
+        write!(f, "`{}`", self.command_line())
     }
 }
 
@@ -160,7 +183,41 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
         format: args.format.format(),
         delimiter,
         encoding,
+        vendor: VendorReading::default(),
     })
+}
+
+/// How the tenant's files of `format` read: where ServicePower carries the key, and how
+/// eSystems names the locations of reference table `location` (`tables` are the tenant's).
+fn vendor_reading(
+    settings: &Settings,
+    tables: &[RefTable],
+    format: Format,
+) -> Result<VendorReading> {
+    Ok(VendorReading {
+        servicepower_key_extension: settings.servicepower_key_extension.clone(),
+        esystems_locations: location_field(
+            settings,
+            tables,
+            format == Format::Vendor(Vendor::ESystems),
+        )?,
+    })
+}
+
+/// How eSystems' `LocationId` names the locations of the tenant's reference table `location`;
+/// as they are when `esystems` is false (the table need not suit other vendors).
+fn location_field(
+    settings: &Settings,
+    tables: &[RefTable],
+    esystems: bool,
+) -> Result<LocationField> {
+    if !esystems {
+        return Ok(LocationField::default());
+    }
+    let table = tables
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case("location"));
+    LocationField::new(settings.esystems_location_field.as_deref(), table)
 }
 
 /// Opens the workspace, creating it on first use: for commands that store something new.

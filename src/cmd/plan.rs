@@ -3,31 +3,37 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{load_pack, open_workspace, read_options, Hint};
+use super::rejects::{rejects_note, write_rejects};
+use super::{load_pack, open_workspace, read_options, vendor_reading, Hint};
 use crate::cli::{Cli, Output, PlanArgs};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
 use crate::store::plans::{self, PlanKind, Summary};
-use crate::store::{applies, refs, Workspace};
+use crate::store::{applies, refs};
 
 /// Exit status bits of `--detailed-exitcode`.
 const EXIT_CHANGES: i32 = 2;
 const EXIT_REJECTED: i32 = 4;
 
 pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
-    let read = read_options(&args.read)?;
+    refuse_a_command_as_file(cli, &args.files)?;
+    let mut read = read_options(&args.read)?;
     let pack = load_pack(cli)?;
+    let existed = cli.db.exists();
     let mut workspace = open_workspace(cli)?;
+    let tx = workspace.write()?;
     let (plan_id, summary, reused) = match args.revert {
         Some(apply_id) => {
-            let (plan_id, summary) = revert(&mut workspace, cli, pack.digest(), apply_id)?;
+            let (plan_id, summary) = revert(&tx, cli, pack.digest(), apply_id)?;
             (plan_id, summary, 0)
         }
         None => {
+            let tables = refs::all(&tx, &cli.tenant)?;
+            read.vendor = vendor_reading(pack.settings(), &tables, read.format)?;
             let request = PlanRequest {
                 tenant: &cli.tenant,
                 inputs: &args.files,
@@ -37,10 +43,16 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 progress: Progress::counter("planning", Progress::wanted(cli.quiet)),
                 kind: PlanKind::Plan,
             };
-            let tx = workspace.write()?;
-            let refs = Arc::new(RefTables::new(refs::all(&tx, &cli.tenant)?));
+            let refs = Arc::new(RefTables::new(tables));
             let planned = planner::plan(&tx, &pack, refs, &request)?;
-            tx.commit()?;
+            // Written before the plan is committed: a rejects file that cannot be written
+            // leaves no plan behind.
+            if let Some(path) = &args.rejects {
+                let written = write_rejects(path, &mut |visit| {
+                    plans::for_each_reject(&tx, planned.id, |row| visit(&row))
+                })?;
+                rejects_note(cli, path, written);
+            }
             (planned.id, planned.summary, planned.reused)
         }
     };
@@ -49,51 +61,115 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
             "note: {reused} row(s) are exactly as when their users were last applied, with the same rules and reference tables; the rules were not run on them again"
         );
     }
-    show(
-        &workspace,
-        cli,
-        args.output,
-        args.limit,
-        plan_id,
-        &summary,
-        out,
-    )?;
+    let shown = Shown {
+        output: args.output,
+        limit: args.limit,
+        saved: !args.no_save,
+        summary: args.summary,
+    };
+    if args.no_save {
+        // The plan is shown from the transaction that made it, which is then rolled back.
+        show(&tx, cli, shown, plan_id, &summary, out)?;
+        drop(tx);
+        drop(workspace);
+        if !existed {
+            super::remove_workspace(&cli.db);
+        }
+    } else {
+        tx.commit()?;
+        show(&workspace.conn, cli, shown, plan_id, &summary, out)?;
+    }
     Ok(exit_status(args, &summary))
 }
 
+/// `roster plan show 2` reads `show` as a file: say which command was meant instead.
+fn refuse_a_command_as_file(cli: &Cli, files: &[String]) -> Result<()> {
+    let Some(first) = files.first().filter(|f| !std::path::Path::new(f).exists()) else {
+        return Ok(());
+    };
+    let meant = match first.as_str() {
+        "show" => Hint::new(cli).arg("show").args(&files[1..]),
+        "list" | "ls" => Hint::new(cli).arg("plans"),
+        _ => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "`plan` takes source files, and there is no file `{first}`; to see stored plans, run {meant}"
+    )))
+}
+
 fn revert(
-    workspace: &mut Workspace,
+    tx: &rusqlite::Connection,
     cli: &Cli,
     rules_digest: &str,
     apply_id: i64,
 ) -> Result<(i64, Summary)> {
-    let tx = workspace.write()?;
-    let plan_id = applies::plan_of(&tx, &cli.tenant, apply_id)?;
+    let plan_id = applies::plan_of(tx, &cli.tenant, apply_id)?;
     let mut targets = Vec::new();
-    plans::for_each_change(&tx, plan_id, |change| {
+    plans::for_each_change(tx, plan_id, |change| {
         targets.push((change.key, change.before, change.platform_ids));
         Ok(())
     })?;
-    let planned = planner::revert(&tx, &cli.tenant, rules_digest, apply_id, targets)?;
-    tx.commit()?;
-    Ok(planned)
+    planner::revert(tx, &cli.tenant, rules_digest, apply_id, targets)
 }
 
-/// Shows a stored plan: its tables (at most `limit` rows each, 0 for all) or its JSON.
+/// How a plan is shown.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shown {
+    /// Tables or JSON.
+    pub output: Output,
+    /// Rows per table (0 for all).
+    pub limit: usize,
+    /// Whether the plan is stored (`plan --no-save` shows one that is not).
+    pub saved: bool,
+    /// The summary line alone, no tables (`--summary`).
+    pub summary: bool,
+}
+
+/// Shows the plan just made, and says whether it was saved.
 pub(super) fn show(
-    workspace: &Workspace,
+    conn: &rusqlite::Connection,
     cli: &Cli,
-    output: Output,
-    limit: usize,
+    shown: Shown,
     plan_id: i64,
     summary: &Summary,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let conn = &workspace.conn;
-    match output {
-        Output::Json => json::write_plan(out, conn, plan_id, &cli.tenant, summary),
+    let id = shown.saved.then_some(plan_id);
+    write_plan(conn, &cli.tenant, shown, plan_id, id, summary, out)?;
+    if shown.output == Output::Json {
+        return Ok(());
+    }
+    let said = match shown.saved {
+        false => "Not saved (`--no-save`): nothing was stored.".to_string(),
+        // The plan id is a result (scripts need it), so `-q` keeps it; only the hint goes.
+        true if summary.has_changes() && !cli.quiet => format!(
+            "Saved as plan {plan_id} for tenant `{}`. Apply it with {}.",
+            cli.tenant,
+            Hint::new(cli).args(["apply", &plan_id.to_string()])
+        ),
+        true => format!("Saved as plan {plan_id} for tenant `{}`.", cli.tenant),
+    };
+    writeln!(out, "{said}").map_err(stdout_error)
+}
+
+/// Writes a stored plan: its tables (at most `limit` rows each, 0 for all) and summary line,
+/// or its JSON document, whose `plan_id` is `id` (`null` for a plan not saved).
+pub(super) fn write_plan(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    shown: Shown,
+    plan_id: i64,
+    id: Option<i64>,
+    summary: &Summary,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match shown.output {
+        Output::Json => json::write_plan_as(out, conn, plan_id, id, tenant, summary),
+        Output::Table if shown.summary => {
+            writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)
+        }
         Output::Table => {
-            let limit = (limit > 0).then_some(limit as u64);
+            let limit = (shown.limit > 0).then_some(shown.limit as u64);
             let mut changes = ChangeTable::new(summary.create + summary.update + summary.delete);
             plans::first_changes(conn, plan_id, limit, |c| {
                 changes.push(&c);
@@ -106,23 +182,7 @@ pub(super) fn show(
                 Ok(())
             })?;
             problems.write(out)?;
-            writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)?;
-            // The plan id is a result (scripts need it), so `-q` keeps it; only the hint goes.
-            let next = if summary.has_changes() && !cli.quiet {
-                format!(
-                    " Apply it with {}.",
-                    Hint::new(cli).args(["apply", &plan_id.to_string()])
-                )
-            } else {
-                String::new()
-            };
-            writeln!(
-                out,
-                "Saved as plan {plan_id} for tenant `{}`.{next}",
-                cli.tenant
-            )
-            .map_err(stdout_error)?;
-            Ok(())
+            writeln!(out, "{}", table::summary_line(summary)).map_err(stdout_error)
         }
     }
 }

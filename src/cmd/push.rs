@@ -6,14 +6,15 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::{load_pack, open_existing, Hint};
+use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{Cli, Output, PushArgs};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::push::auth::AuthFailure;
 use crate::push::{self, Authorizer, Client, ClientOptions, Credentials, Report, RetryPolicy};
 use crate::render::table::{self, stdout_error};
-use crate::store::plans;
+use crate::store::{plans, refs};
+use crate::vendor::Vendor;
 
 /// The exit status of a push some of whose users the vendor rejected.
 const EXIT_REJECTED: i32 = 4;
@@ -65,6 +66,8 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
         writeln!(out, "Plan {} has no changes: nothing to push.", plan.id).map_err(stdout_error)?;
         return Ok(0);
     }
+    let tables = refs::all(&workspace.conn, &cli.tenant)?;
+    let locations = location_field(pack.settings(), &tables, vendor == Vendor::ESystems)?;
     let push_options = push::Options {
         vendor,
         endpoint: &endpoint,
@@ -75,6 +78,7 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
         client: &client,
         auth: &auth,
         progress: Progress::wanted(cli.quiet),
+        locations: &locations,
     };
     let report = push::push(&mut workspace, &plan, &pack, &push_options)?;
     for warning in &report.warnings {

@@ -3,16 +3,18 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use super::rejects::{rejects_note, write_rejects};
 use super::{open_existing, read_options};
 use crate::cli::{Cli, Output, RulesCheckArgs};
 use crate::error::{Error, Result};
-use crate::plan::planner::{self, Checked};
+use crate::plan::planner::{self, CheckReport, Checked};
 use crate::plan::problem::Problem;
+use crate::plan::reject::RejectedRow;
 use crate::progress::Progress;
 use crate::render::json::CheckDocument;
 use crate::render::table::{stdout_error, ProblemTable};
 use crate::rules::{run_examples, RefTable, RefTables, RulePack};
-use crate::store::plans::StoredProblem;
+use crate::store::plans::{StoredProblem, StoredReject};
 use crate::store::refs;
 
 /// The exit status of `rules check --data` when a row is rejected: the bit `plan
@@ -53,8 +55,20 @@ fn check_data(
     };
     let refs = Arc::new(RefTables::new(tables));
     let progress = Progress::counter("checking", Progress::wanted(cli.quiet));
-    let run = |report: &mut dyn FnMut(&Problem) -> Result<()>| {
-        planner::check(pack, refs.clone(), &args.data, &read, &progress, report)
+    let mut rejects = Vec::new();
+    let mut run = |problem: &mut dyn FnMut(&Problem) -> Result<()>| {
+        let mut findings = Findings {
+            problem,
+            rejects: args.rejects.is_some().then_some(&mut rejects),
+        };
+        planner::check(
+            pack,
+            refs.clone(),
+            &args.data,
+            &read,
+            &progress,
+            &mut findings,
+        )
     };
     let checked = match args.output {
         Output::Json => {
@@ -86,10 +100,33 @@ fn check_data(
             checked
         }
     };
+    if let Some(path) = &args.rejects {
+        let written = write_rejects(path, &mut |visit| rejects.iter().try_for_each(&mut *visit))?;
+        rejects_note(cli, path, written);
+    }
     Ok(match checked.rejected {
         0 => 0,
         _ => EXIT_REJECTED,
     })
+}
+
+/// A check's findings: problems to the output, rejected rows kept for `--rejects`.
+struct Findings<'f> {
+    problem: &'f mut dyn FnMut(&Problem) -> Result<()>,
+    rejects: Option<&'f mut Vec<StoredReject>>,
+}
+
+impl CheckReport for Findings<'_> {
+    fn problem(&mut self, problem: &Problem) -> Result<()> {
+        (self.problem)(problem)
+    }
+
+    fn rejected(&mut self, row: RejectedRow) -> Result<()> {
+        if let Some(rejects) = &mut self.rejects {
+            rejects.push(row.into());
+        }
+        Ok(())
+    }
 }
 
 /// `Checked 3 rows against the rules of tenant `acme`: 1 rejected, 2 warnings.`

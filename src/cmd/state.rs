@@ -8,7 +8,7 @@ use super::open_workspace;
 use std::sync::Arc;
 
 use crate::cli::{Cli, Output, StateLoadArgs, StateOutput, StateShowArgs};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
 use crate::read::{Format, ReadOptions};
@@ -22,6 +22,7 @@ use crate::store::applies;
 use crate::store::plans::{self, PlanKind};
 use crate::store::state::{self, Record};
 use crate::user::Field;
+use crate::vendor::{servicepower, Vendor};
 
 pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
     let workspace = super::open_existing(cli)?;
@@ -99,19 +100,37 @@ fn csv_error(error: csv::Error) -> crate::Error {
     stdout_error(error.into())
 }
 
+/// Refuses a ServicePower load that would re-key stored users (see
+/// [`servicepower::rekeyed`]), naming the setting that says where the key is.
+fn refuse_rekeying(conn: &rusqlite::Connection, cli: &Cli, plan_id: i64) -> Result<()> {
+    let rekeyed = servicepower::rekeyed(conn, &cli.tenant, plan_id)?;
+    let Some((login, key)) = rekeyed.first() else {
+        return Ok(());
+    };
+    let more = match rekeyed.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Err(Error::Refused(format!(
+        "the ServicePower export names a user by `UserID` `{login}`, the login of stored user `{key}`: loading it would replace `{key}` by a new user `{login}`{more}. ServicePower's User Object does not carry roster's key: set `servicepower_key_field` to the `Extensions` entry that carries it (`servicepower_key_field = \"Extensions.EmployeeID\"` in `{}`), export with it, and load the vendor's export again",
+        cli.rules.join(&cli.tenant).join("tenant.toml").display()
+    )))
+}
+
 /// Replaces the state with a vendor's export: planned with `--sync` semantics and no rules,
 /// shown, and applied in the same transaction (or only stored, with `--dry-run`).
 pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32> {
-    RulePack::load(&cli.rules, &cli.tenant)?;
+    let settings = RulePack::load(&cli.rules, &cli.tenant)?.settings().clone();
     let pack = RulePack::none();
     let mut workspace = open_workspace(cli)?;
     let tx = workspace.write()?;
-    let inputs = [args.file.clone()];
+    let tables = crate::store::refs::all(&tx, &cli.tenant)?;
     let request = PlanRequest {
         tenant: &cli.tenant,
-        inputs: &inputs,
+        inputs: &args.files,
         read: ReadOptions {
             format: Format::Vendor(args.vendor),
+            vendor: super::vendor_reading(&settings, &tables, Format::Vendor(args.vendor))?,
             ..ReadOptions::default()
         },
         sync: true,
@@ -121,6 +140,9 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
     };
     let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
     let (plan_id, summary) = (planned.id, planned.summary);
+    if args.vendor == Vendor::ServicePower {
+        refuse_rekeying(&tx, cli, plan_id)?;
+    }
     let applied = match args.dry_run {
         true => None,
         false => {
@@ -134,15 +156,13 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         }
     };
     tx.commit()?;
-    super::plan::show(
-        &workspace,
-        cli,
-        Output::Table,
-        args.limit,
-        plan_id,
-        &summary,
-        out,
-    )?;
+    let shown = super::plan::Shown {
+        output: Output::Table,
+        limit: args.limit,
+        saved: true,
+        summary: false,
+    };
+    super::plan::show(&workspace.conn, cli, shown, plan_id, &summary, out)?;
     let said = match applied {
         Some(apply) => format!(
             "Loaded the {} export into the state of tenant `{}` as apply {}: {} created, {} updated, {} deleted.",

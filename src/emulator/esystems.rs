@@ -5,7 +5,8 @@
 //! - The `Extra` list is checked on the server, as the platform does: `DefaultValue`,
 //!   `Required`, `Pattern`, `Min`/`Max` (numbers by value, text by length), `Unique` (in the
 //!   request and against stored users), and a `FieldName` lookup of `LocationId` in the
-//!   Location table by name (the locations the emulator has seen, and the one in the path).
+//!   Location table (the path's location, and the values its users carried: a location
+//!   seen for the first time takes the value it is sent with).
 //! - `DeleteNotExists=true` deletes the location's users missing from the request.
 //! - A batch is all or nothing: errors name each refused user by its `External_Id` (and key)
 //!   and nothing is stored.
@@ -273,15 +274,24 @@ fn check_rule(
             .get("FieldName")
             .and_then(Value::as_str)
             .filter(|f| !f.is_empty());
-        if lookup.is_some()
-            && field == "LocationId"
-            && value != location
-            && !store::has_location(conn, VENDOR, &value)?
-        {
-            errors.push(format!("{who}: `LocationId` is not the Name of a Location"));
+        if let Some(lookup) = lookup.filter(|_| field == "LocationId") {
+            if !names_location(conn, &value, location)? {
+                errors.push(format!(
+                    "{who}: `LocationId` is not the {lookup} of a Location"
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether a `LocationId` value names a Location the emulator knows: the location of the
+/// path itself, one that stored users carry, or anything for a location seen for the first
+/// time (whose field values the emulator learns from its users).
+fn names_location(conn: &Connection, value: &str, location: &str) -> rusqlite::Result<bool> {
+    Ok(value == location
+        || !store::has_location(conn, VENDOR, location)?
+        || !store::holders(conn, VENDOR, "LocationId", value)?.is_empty())
 }
 
 /// How an error names a user: by `External_Id` (what roster finds), and by key when another.

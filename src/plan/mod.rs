@@ -4,3 +4,4 @@ pub mod change;
 pub mod fingerprint;
 pub mod planner;
 pub mod problem;
+pub mod reject;

@@ -22,10 +22,11 @@ use crate::overlap::Overlap;
 use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::problem::{Problem, Severity};
+use crate::plan::reject::{ChunkCells, RejectedRow, RowCells};
 use crate::progress::Progress;
 use crate::read::{self, Cells, Position, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluators, RefTables, RulePack};
-use crate::store::plans::{Input, PlanKind, PlanWriter, Summary};
+use crate::store::plans::{Guard, Input, PlanKind, PlanWriter, Summary};
 use crate::store::state::{self, digest_hex, Record, StoredUser};
 use crate::user::{self, Field, Op, User};
 
@@ -38,6 +39,10 @@ const EVALUATING_CHUNKS: usize = 2;
 
 /// Chunks the reader may read ahead of the rules.
 const READ_AHEAD_CHUNKS: usize = 2;
+
+/// A chunk is sent on early when its rows' cells pass this many bytes (rows of huge JSON
+/// objects), which bounds memory and keeps a chunk's buffer offsets small.
+const CHUNK_TEXT: usize = 256 << 20;
 
 /// Below this share of deletes no confirmation is asked (DESIGN: a mistyped file must never
 /// wipe a customer).
@@ -122,13 +127,18 @@ pub fn plan(
     }
     request.progress.finish();
     let (summary, reused) = (settle.summary, settle.reused);
-    check_mass_delete(
-        &summary,
-        user_count,
-        request
-            .max_delete_percent
-            .or(pack.settings().max_delete_percent),
-    )?;
+    let default_percent = pack
+        .settings()
+        .max_delete_percent
+        .unwrap_or(DEFAULT_MAX_DELETE_PERCENT);
+    let guard = Guard {
+        users: user_count,
+        allowed_percent: request.max_delete_percent.unwrap_or(default_percent),
+        default_percent,
+        min_users: MASS_DELETE_MIN_USERS,
+    };
+    check_mass_delete(&summary, &guard)?;
+    writer.guard(&guard)?;
     let id = writer.id();
     writer.finish(&inputs, &summary)?;
     Ok(Planned {
@@ -149,16 +159,27 @@ pub struct Checked {
     pub warnings: u64,
 }
 
+/// Where a check's findings go, in input order.
+pub trait CheckReport {
+    /// Takes one problem.
+    fn problem(&mut self, problem: &Problem) -> Result<()>;
+
+    /// Takes one rejected row, after its problems.
+    fn rejected(&mut self, _row: RejectedRow) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs `inputs` through the rules and the checks between rows (duplicate keys, `Unique`)
-/// on their own: no stored user is read and nothing is written. Each problem goes to
-/// `report`, in input order.
+/// on their own: no stored user is read and nothing is written. Each problem and rejected
+/// row goes to `report`, in input order.
 pub fn check(
     pack: &RulePack,
     refs: Arc<RefTables>,
     inputs: &[String],
     read: &ReadOptions,
     progress: &Progress,
-    report: &mut dyn FnMut(&Problem) -> Result<()>,
+    report: &mut dyn CheckReport,
 ) -> Result<Checked> {
     let evaluators = pack.evaluators(refs)?;
     let unique_fields = pack.unique_fields();
@@ -189,7 +210,9 @@ pub fn check(
         check_columns: !pack.has_map_hook(),
         fingerprints: None,
     };
-    let settled_fields: Vec<Field> = std::iter::once(Field::ExternalId)
+    // The password only to withhold it from a rejected row's cells.
+    let settled_fields: Vec<Field> = [Field::ExternalId, Field::Password]
+        .into_iter()
         .chain(unique_fields.iter().copied())
         .collect();
     let read = settle_all(&sources, &evaluators, Some(&settled_fields), &mut settle)?;
@@ -230,7 +253,7 @@ fn settle_all(
         let reader = scope.spawn(move || read_inputs(sources, sender));
         let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
         // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
-        let mut hand_over = |next: Option<Vec<Arrival>>| -> Result<bool> {
+        let mut hand_over = |next: Option<Chunk>| -> Result<bool> {
             let job = next.map(|rows| move || evaluate(evaluators, settled_fields, rows));
             match overlap.hand_over(job)? {
                 Some(done) => settle.chunk(done).map(|()| true),
@@ -254,13 +277,13 @@ fn settle_all(
 
 /// Reads every input in chunks of rows into `chunks`, each row with its fingerprint (when
 /// rows are recognised), and says what was read. Stops when the receiver hangs up.
-fn read_inputs(sources: &Sources, chunks: SyncSender<Vec<Arrival>>) -> Result<Vec<Input>> {
+fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input>> {
     let mut arrivals = Arrivals {
         check_columns: sources.check_columns,
         fingerprints: sources.fingerprints,
         chunks,
         progress: sources.progress,
-        chunk: Vec::with_capacity(CHUNK_ROWS),
+        chunk: Chunk::default(),
         unknown: None,
     };
     let mut inputs = Vec::new();
@@ -276,22 +299,30 @@ fn read_inputs(sources: &Sources, chunks: SyncSender<Vec<Arrival>>) -> Result<Ve
     Ok(inputs)
 }
 
+/// Rows as read, with their source cells (kept for the rows that will be rejected).
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<Arrival>,
+    cells: ChunkCells,
+}
+
 /// The reader thread's sink: each row fingerprinted, sent on in chunks.
 struct Arrivals<'a> {
     check_columns: bool,
     fingerprints: Option<&'a Fingerprints>,
-    chunks: SyncSender<Vec<Arrival>>,
+    chunks: SyncSender<Chunk>,
     progress: &'a Progress,
-    chunk: Vec<Arrival>,
+    chunk: Chunk,
     /// The fingerprint of the row just offered as text and not recognised: the reader hands
     /// that row over built next, and it need not be fingerprinted again.
     unknown: Option<Hash128>,
 }
 
 impl Arrivals<'_> {
+    /// Adds a row, whose cells were just added to `self.chunk.cells`.
     fn push(&mut self, arrival: Arrival) -> Result<()> {
-        self.chunk.push(arrival);
-        if self.chunk.len() == CHUNK_ROWS {
+        self.chunk.rows.push(arrival);
+        if self.chunk.rows.len() == CHUNK_ROWS || self.chunk.cells.text_len() >= CHUNK_TEXT {
             self.send()?;
         }
         Ok(())
@@ -299,11 +330,15 @@ impl Arrivals<'_> {
 
     /// Sends the rows gathered so far, if any.
     fn send(&mut self) -> Result<()> {
-        if self.chunk.is_empty() {
+        if self.chunk.rows.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_ROWS));
-        self.progress.inc(chunk.len() as u64);
+        let next = Chunk {
+            rows: Vec::with_capacity(CHUNK_ROWS),
+            cells: ChunkCells::like(&self.chunk.cells),
+        };
+        let chunk = std::mem::replace(&mut self.chunk, next);
+        self.progress.inc(chunk.rows.len() as u64);
         self.chunks
             .send(chunk)
             // Never shown: the settling error that hung up is the plan's.
@@ -316,6 +351,7 @@ impl read::Sink for Arrivals<'_> {
         if self.check_columns && row.position.index == 0 {
             check_canonical_columns(&row)?;
         }
+        self.chunk.cells.push_values(&row.columns);
         let arrival = match (self.unknown.take(), self.fingerprints) {
             (Some(fingerprint), _) => Arrival::Unknown(row, Some(fingerprint)),
             (None, Some(fingerprints)) => Arrival::of(row, fingerprints),
@@ -334,12 +370,14 @@ impl read::Sink for Arrivals<'_> {
         if self.check_columns && position.index == 0 {
             return Ok(false);
         }
-        let columns = names.iter().map(|name| &**name).zip(cells.iter());
-        let fingerprint = fingerprints.of_texts(columns);
+        let columns = || names.iter().map(|name| &**name).zip(cells.iter());
+        let fingerprint = fingerprints.of_texts(columns());
         match fingerprints.known(fingerprint) {
-            Some(slot) => self
-                .push(Arrival::Known(position.clone(), slot))
-                .map(|()| true),
+            Some(slot) => {
+                self.chunk.cells.push_texts(names, cells.iter());
+                self.push(Arrival::Known(position.clone(), slot))
+                    .map(|()| true)
+            }
             None => {
                 self.unknown = Some(fingerprint);
                 Ok(false)
@@ -411,13 +449,16 @@ impl Arrival {
     }
 }
 
-/// A chunk of rows after the rules, each with its position.
-type Evaluations = Vec<(Position, Outcome)>;
+/// A chunk of rows after the rules, each with its position, and their source cells.
+struct Evaluations {
+    rows: Vec<(Position, Outcome)>,
+    cells: ChunkCells,
+}
 
 fn evaluate(
     evaluators: &Evaluators,
     settled_fields: Option<&[Field]>,
-    rows: Vec<Arrival>,
+    chunk: Chunk,
 ) -> Result<Evaluations> {
     let run = |arrival| match arrival {
         Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
@@ -432,12 +473,16 @@ fn evaluate(
     };
     // On the pool even with one thread: chunks handed over back to back then take turns
     // on it, rather than both spinning on its one evaluator.
-    rows.into_par_iter().map(run).collect()
+    let rows = chunk.rows.into_par_iter().map(run).collect::<Result<_>>()?;
+    Ok(Evaluations {
+        rows,
+        cells: chunk.cells,
+    })
 }
 
-fn check_mass_delete(summary: &Summary, user_count: u64, max_percent: Option<f64>) -> Result<()> {
-    let allowed = max_percent.unwrap_or(DEFAULT_MAX_DELETE_PERCENT);
-    if user_count < MASS_DELETE_MIN_USERS || summary.delete == 0 {
+fn check_mass_delete(summary: &Summary, guard: &Guard) -> Result<()> {
+    let (allowed, user_count) = (guard.allowed_percent, guard.users);
+    if user_count < guard.min_users || summary.delete == 0 {
         return Ok(());
     }
     let percent = summary.delete as f64 * 100.0 / user_count as f64;
@@ -474,8 +519,8 @@ struct Settler<'a, 'w> {
 enum Outlet<'a, 'w> {
     /// Into a stored plan: changes, fingerprints, secrets and problems.
     Plan(&'w mut PlanWriter<'a>),
-    /// Only their problems, to a check's report: a check makes no changes.
-    Report(&'w mut dyn FnMut(&Problem) -> Result<()>),
+    /// Only their problems and rejected rows, to a check's report: a check makes no changes.
+    Report(&'w mut dyn CheckReport),
 }
 
 impl<'a> Outlet<'a, '_> {
@@ -490,19 +535,38 @@ impl<'a> Outlet<'a, '_> {
     fn problem(&mut self, problem: &Problem) -> Result<()> {
         match self {
             Outlet::Plan(writer) => writer.problem(problem),
-            Outlet::Report(report) => report(problem),
+            Outlet::Report(report) => report.problem(problem),
+        }
+    }
+
+    /// Takes a rejected row, whose problems are the last `stored` problems.
+    fn rejected(&mut self, row: RejectedRow, stored: usize) -> Result<()> {
+        match self {
+            Outlet::Plan(writer) => writer.reject(&row, stored),
+            Outlet::Report(report) => report.rejected(row),
         }
     }
 }
 
+/// The row whose problems are being stored: what a rejected row is made of.
+struct Settling<'r> {
+    position: &'r Position,
+    key: Option<&'r str>,
+    cells: RowCells<'r>,
+    /// The password the rules made of the row, withheld from its cells.
+    password: Option<&'r str>,
+}
+
 impl Settler<'_, '_> {
-    fn chunk(&mut self, rows: Evaluations) -> Result<()> {
+    fn chunk(&mut self, chunk: Evaluations) -> Result<()> {
+        let Evaluations { rows, cells } = chunk;
         rows.into_iter()
-            .try_for_each(|(position, outcome)| match outcome {
+            .enumerate()
+            .try_for_each(|(n, (position, outcome))| match outcome {
                 Outcome::Evaluated(evaluated, fingerprint) => {
-                    self.row(&position, evaluated, fingerprint)
+                    self.row(&position, evaluated, fingerprint, cells.row(n))
                 }
-                Outcome::Known(slot) => self.known_row(&position, slot),
+                Outcome::Known(slot) => self.known_row(&position, slot, cells.row(n)),
             })
     }
 
@@ -510,7 +574,7 @@ impl Settler<'_, '_> {
     /// [`crate::plan::fingerprint`]): the rules would make that user of it, so the row changes
     /// nothing once its key and `Unique` values pass the checks every row goes through. They
     /// are checked by their hashes; the user's key and values are read only for a problem.
-    fn known_row(&mut self, position: &Position, slot: usize) -> Result<()> {
+    fn known_row(&mut self, position: &Position, slot: usize, cells: RowCells) -> Result<()> {
         self.reused += 1;
         let key_hash = self.index.key_at(slot);
         let (_, rowid) = *self.index.value_at(slot);
@@ -532,7 +596,13 @@ impl Settler<'_, '_> {
                 .into_iter()
                 .map(|(field, message)| unique_problem(field, &message, position, Some(&key))),
         );
-        self.store_problems(&problems)
+        let row = Settling {
+            position,
+            key: Some(&key),
+            cells,
+            password: None,
+        };
+        self.store_problems(&problems, row)
     }
 
     /// Settles one row the rules ran on; `fingerprint` is the row's (none in a check).
@@ -541,6 +611,7 @@ impl Settler<'_, '_> {
         position: &Position,
         evaluated: Evaluated,
         fingerprint: Option<Hash128>,
+        cells: RowCells,
     ) -> Result<()> {
         let Evaluated {
             op,
@@ -591,6 +662,11 @@ impl Settler<'_, '_> {
             );
         }
         let rejected = problems.iter().any(|p| p.severity == Severity::Error);
+        // Copied only when there is one: the diff takes the user, and may still reject it.
+        let password = user
+            .get(Field::Password)
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let planning = matches!(self.outlet, Outlet::Plan(_));
         if !rejected && planning {
             if let Some(key) = &key {
@@ -603,16 +679,26 @@ impl Settler<'_, '_> {
                 }
             }
         }
-        self.store_problems(&problems)
+        let row = Settling {
+            position,
+            key: key.as_deref(),
+            cells,
+            password: password.as_deref(),
+        };
+        self.store_problems(&problems, row)
     }
 
-    /// Stores a row's problems, and counts it as rejected when one is an error.
-    fn store_problems(&mut self, problems: &[Problem]) -> Result<()> {
+    /// Stores a row's problems; when one is an error, counts the row as rejected and keeps
+    /// its cells.
+    fn store_problems(&mut self, problems: &[Problem], row: Settling) -> Result<()> {
         for problem in problems {
             self.store_problem(problem)?;
         }
         if problems.iter().any(|p| p.severity == Severity::Error) {
             self.summary.error += 1;
+            let rejected =
+                RejectedRow::new(row.position, row.key, row.cells, problems, row.password);
+            self.outlet.rejected(rejected, problems.len())?;
         }
         Ok(())
     }

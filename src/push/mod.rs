@@ -37,6 +37,7 @@ use crate::store::push_journal::{self, BatchStatus, JournalBatch, Push};
 use crate::store::standing::{plan_standing, Standing};
 use crate::store::vendor_results::{self, VendorResult};
 use crate::store::{applies, refs, Workspace};
+use crate::vendor::esystems::LocationField;
 use crate::vendor::outbox::Outbox;
 use crate::vendor::{Context, Vendor};
 
@@ -65,6 +66,8 @@ pub struct Options<'a> {
     pub auth: &'a Authorizer,
     /// Whether progress is drawn.
     pub progress: bool,
+    /// How eSystems' `LocationId` names the tenant's locations.
+    pub locations: &'a LocationField,
 }
 
 /// Where a push stands after a run: what `--output json` prints.
@@ -149,6 +152,7 @@ pub fn push(
             settings: pack.settings(),
             workspace: fs_workspace.as_deref(),
             first_batch: 0,
+            locations: options.locations,
         },
         secrets: &secrets,
         evaluators: pack.evaluators(refs)?,

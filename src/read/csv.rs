@@ -10,6 +10,7 @@ use std::sync::Arc;
 use csv::ByteRecord;
 use serde_json::Value;
 
+use super::rejects::Returned;
 use super::source::{io_error, Text, BUFFER};
 use super::{Position, Row, Sink};
 use crate::{Error, Result};
@@ -57,9 +58,11 @@ pub(super) fn read(
         return Err(empty(&csv));
     }
     let names = csv.header()?;
+    // A rejects file sent back: its rows are built, to be restored (see `rejects`).
+    let returned = Returned::detect(&names);
     // An ASCII delimiter cannot fall inside a character, so every cell of a UTF-8 record is
     // text of its own; with another byte, rows are built, which checks each cell.
-    let offer_cells = delimiter.is_ascii();
+    let offer_cells = delimiter.is_ascii() && returned.is_none();
 
     let mut rows = 0;
     while csv.next(&mut reader)? {
@@ -89,7 +92,10 @@ pub(super) fn read(
             record: &csv.record,
         };
         if !(offer_cells && sink.cells(&position, &names, &cells)?) {
-            let columns = csv.cells(text, &names)?;
+            let mut columns = csv.cells(text, &names)?;
+            if let Some(returned) = &returned {
+                columns = returned.restore(&position, columns)?;
+            }
             sink.row(Row { position, columns })?;
         }
         rows += 1;

@@ -47,6 +47,7 @@ impl Row {
 
 mod csv;
 mod json;
+pub mod rejects;
 mod source;
 
 pub use csv::Cells;
@@ -55,7 +56,7 @@ use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use crate::vendor::{self, Vendor};
+use crate::vendor::{self, Vendor, VendorReading};
 use crate::Result;
 
 /// The reader to use (`--format`).
@@ -134,6 +135,9 @@ pub struct ReadOptions {
     pub delimiter: Option<u8>,
     /// The text encoding.
     pub encoding: Encoding,
+    /// For a vendor's file: what its objects mean for the tenant (where ServicePower carries
+    /// roster's key, how eSystems names locations).
+    pub vendor: VendorReading,
 }
 
 /// What reading a source found, besides its rows.
@@ -192,7 +196,8 @@ pub fn read_from(
             source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
             source::Kind::Json => match options.format {
                 Format::Vendor(vendor) => {
-                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row));
+                    let tenant = &options.vendor;
+                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row, tenant));
                     (
                         json::read_document(file, text, &mut vendor_sink)?,
                         Vec::new(),
@@ -218,7 +223,7 @@ pub fn read_from(
 
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
 /// `platform_id.esystems`, …).
-fn vendor_row(vendor: Vendor, row: Row) -> Row {
+fn vendor_row(vendor: Vendor, row: Row, tenant: &VendorReading) -> Row {
     let object: serde_json::Map<String, Value> = row
         .columns
         .into_iter()
@@ -226,7 +231,7 @@ fn vendor_row(vendor: Vendor, row: Row) -> Row {
         .collect();
     Row {
         position: row.position,
-        columns: vendor::columns(vendor, &object)
+        columns: vendor::columns(vendor, &object, tenant)
             .into_iter()
             .map(|(name, value)| (Arc::from(name), value))
             .collect(),

@@ -44,9 +44,23 @@ pub fn write_plan(
     tenant: &str,
     summary: &Summary,
 ) -> Result<()> {
+    write_plan_as(out, conn, plan_id, Some(plan_id), tenant, summary)
+}
+
+/// Writes the plan `plan_id` as [`write_plan`] does, its `plan_id` shown as `id` (`null` for
+/// a plan that is not kept).
+pub fn write_plan_as(
+    out: &mut dyn Write,
+    conn: &Connection,
+    plan_id: i64,
+    id: Option<i64>,
+    tenant: &str,
+    summary: &Summary,
+) -> Result<()> {
     write!(
         out,
-        "{{\n  \"plan_id\": {plan_id},\n  \"tenant\": {},\n  \"summary\": {},\n  \"changes\": [",
+        "{{\n  \"plan_id\": {},\n  \"tenant\": {},\n  \"summary\": {},\n  \"changes\": [",
+        value(&id),
         value(tenant),
         value(summary)
     )

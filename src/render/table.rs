@@ -6,6 +6,8 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::cell;
+use super::fit::fit;
+use super::terminal::{self, paint_first_column, Terminal};
 use crate::error::Result;
 use crate::plan::change::{Action, Change};
 use crate::secret;
@@ -51,9 +53,15 @@ impl ChangeTable {
         ]);
     }
 
-    /// Writes the table (nothing when there were no changes).
+    /// Writes the table (nothing when there were no changes), its signs coloured on a
+    /// terminal that wants colour.
     pub fn write(self, out: &mut dyn Write) -> Result<()> {
-        write_table(out, self.builder, self.total, "changes")
+        let signs = [
+            (Action::Create.sign(), terminal::CREATE),
+            (Action::Update.sign(), terminal::UPDATE),
+            (Action::Delete.sign(), terminal::DELETE),
+        ];
+        write_table(out, self.builder, self.total, "changes", &signs)
     }
 }
 
@@ -117,20 +125,26 @@ impl ProblemTable {
         ]);
     }
 
-    /// Writes the table (nothing when there were no problems).
+    /// Writes the table (nothing when there were no problems), its severities coloured on a
+    /// terminal that wants colour.
     pub fn write(self, out: &mut dyn Write) -> Result<()> {
-        write_table(out, self.builder, self.total, "problems")
+        let severities = [("error", terminal::DELETE), ("warning", terminal::UPDATE)];
+        write_table(out, self.builder, self.total, "problems", &severities)
     }
 }
 
-fn write_table(out: &mut dyn Write, builder: Builder, total: u64, what: &str) -> Result<()> {
+fn write_table(
+    out: &mut dyn Write,
+    builder: Builder,
+    total: u64,
+    what: &str,
+    words: &[(&str, anstyle::Style)],
+) -> Result<()> {
     let shown = builder.count_records().saturating_sub(1) as u64;
     if shown == 0 {
         return Ok(());
     }
-    let mut table = builder.build();
-    table.with(Style::sharp());
-    writeln!(out, "{table}").map_err(stdout_error)?;
+    write_built(out, builder, words)?;
     if total > shown {
         writeln!(
             out,
@@ -174,9 +188,29 @@ pub fn history(out: &mut dyn Write, applies: &[ApplyRecord]) -> Result<()> {
             a.rolled_back.to_string(),
         ]);
     }
+    write_built(out, builder, &[])
+}
+
+/// Lays a table out for stdout (wrapped to the terminal's width, its widest columns first,
+/// and the `words` of its first column coloured when stdout wants colour) and writes it.
+fn write_built(
+    out: &mut dyn Write,
+    builder: Builder,
+    words: &[(&str, anstyle::Style)],
+) -> Result<()> {
+    let terminal = Terminal::stdout();
+    let builder = match terminal.width {
+        Some(width) => Builder::from(fit(Vec::from(builder), width)),
+        None => builder,
+    };
     let mut table = builder.build();
     table.with(Style::sharp());
-    writeln!(out, "{table}").map_err(stdout_error)
+    let text = table.to_string();
+    let text = match terminal.color && !words.is_empty() {
+        true => paint_first_column(&text, words),
+        false => text,
+    };
+    writeln!(out, "{text}").map_err(stdout_error)
 }
 
 /// A table with a header row and string rows.
@@ -186,9 +220,7 @@ pub fn simple(out: &mut dyn Write, header: &[&str], rows: Vec<Vec<String>>) -> R
     for row in rows {
         builder.push_record(row);
     }
-    let mut table = builder.build();
-    table.with(Style::sharp());
-    writeln!(out, "{table}").map_err(stdout_error)
+    write_built(out, builder, &[])
 }
 
 /// Turns a failed write to stdout into an error (a closed pipe is handled by the caller).

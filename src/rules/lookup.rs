@@ -52,6 +52,23 @@ impl RefTable {
         })
     }
 
+    /// Each row's value in `column` (any case), by the row's id; `None` when the table has
+    /// no such column.
+    pub fn values_by_id(&self, column: &str) -> Option<HashMap<String, String>> {
+        let at = self
+            .columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(column))?;
+        let id = self.id_column();
+        let cell = |row: &[String], i: usize| row.get(i).cloned().unwrap_or_default();
+        Some(
+            self.rows
+                .iter()
+                .map(|row| (cell(row, id), cell(row, at)))
+                .collect(),
+        )
+    }
+
     /// The column that holds the id a lookup returns: `id`, or the first column.
     fn id_column(&self) -> usize {
         self.columns

@@ -38,6 +38,12 @@ pub struct Settings {
     /// (`servicepower_endpoint`, `esystems_endpoint`, `fieldsquared_endpoint`), and
     /// `esystems_token_url`, where eSystems tokens come from.
     pub urls: BTreeMap<String, String>,
+    /// The ServicePower `Extensions` entry that carries roster's key (`servicepower_key_field
+    /// = "Extensions.NAME"`); `None` when the key is the `UserID` itself (the default).
+    pub servicepower_key_extension: Option<String>,
+    /// The eSystems Location field that `LocationId` values are looked up by (the `Extra`
+    /// entry's `FieldName`); `Name` when not set.
+    pub esystems_location_field: Option<String>,
 }
 
 impl Default for Settings {
@@ -49,6 +55,8 @@ impl Default for Settings {
             esystems_key_field: None,
             fieldsquared_delete: DeletePolicy::Deactivate,
             urls: BTreeMap::new(),
+            servicepower_key_extension: None,
+            esystems_location_field: None,
         }
     }
 }
@@ -63,6 +71,8 @@ const KEYS: &[&str] = &[
     "esystems_endpoint",
     "fieldsquared_endpoint",
     "esystems_token_url",
+    "servicepower_key_field",
+    "esystems_location_field",
 ];
 
 impl Settings {
@@ -103,17 +113,29 @@ impl Settings {
                     }
                     settings.max_delete_percent = Some(number);
                 }
-                "fieldsquared_workspace" | "esystems_key_field" => {
+                "fieldsquared_workspace" | "esystems_key_field" | "esystems_location_field" => {
                     let Some(text) = value.get_ref().as_str().filter(|t| !t.trim().is_empty())
                     else {
                         return Err(bad(format!("`{}` must be non-empty text", key.get_ref())));
                     };
-                    let slot = if key.get_ref() == "fieldsquared_workspace" {
-                        &mut settings.fieldsquared_workspace
-                    } else {
-                        &mut settings.esystems_key_field
+                    let slot = match key.get_ref().as_str() {
+                        "fieldsquared_workspace" => &mut settings.fieldsquared_workspace,
+                        "esystems_key_field" => &mut settings.esystems_key_field,
+                        _ => &mut settings.esystems_location_field,
                     };
                     *slot = Some(text.trim().to_string());
+                }
+                "servicepower_key_field" => {
+                    let text = value.get_ref().as_str().unwrap_or_default().trim();
+                    settings.servicepower_key_extension = match text.strip_prefix("Extensions.") {
+                        _ if text == "UserID" => None,
+                        Some(name) if !name.trim().is_empty() => Some(name.trim().to_string()),
+                        _ => {
+                            return Err(bad(
+                                "`servicepower_key_field` must be \"UserID\" or \"Extensions.NAME\" (the extension that carries roster's key)".into(),
+                            ))
+                        }
+                    };
                 }
                 "fieldsquared_delete" => {
                     settings.fieldsquared_delete = match value.get_ref().as_str() {
@@ -170,9 +192,11 @@ mod tests {
         let s = Settings::parse(
             "t.toml",
             "list_separator = \"|\"\nmax_delete_percent = 10\nfieldsquared_workspace = \"acme\"\n\
-             esystems_key_field = \"Email\"\nfieldsquared_delete = \"refuse\"\n",
+             esystems_key_field = \"Email\"\nfieldsquared_delete = \"refuse\"\n\
+             servicepower_key_field = \"Extensions.EmployeeID\"\n",
         )
         .unwrap();
+        assert_eq!(s.servicepower_key_extension.as_deref(), Some("EmployeeID"));
         assert_eq!(s.list_separator, '|');
         assert_eq!(s.max_delete_percent, Some(10.0));
         assert_eq!(s.fieldsquared_workspace.as_deref(), Some("acme"));

@@ -173,6 +173,30 @@ UPDATE applies SET state_digest = (SELECT t.state_digest FROM tenants t WHERE t.
 WHERE id = (SELECT max(a.id) FROM applies a WHERE a.tenant = applies.tenant);
 "#,
     r#"
+-- The source rows a plan rejected, as they came, for the rejects file the customer fixes
+-- (`roster plan --rejects`, `roster report --rejects`). Clean rows are not kept.
+CREATE TABLE plan_rejects (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    -- Input order.
+    seq          INTEGER NOT NULL,
+    external_id  TEXT,
+    -- file:line of the row.
+    source       TEXT NOT NULL,
+    -- JSON [[column, text], ...] in source order; a password cell is withheld as
+    -- [column, null].
+    cells        TEXT NOT NULL,
+    -- The row's problems are plan_problems first_problem..last_problem (its errors among them).
+    first_problem INTEGER NOT NULL,
+    last_problem  INTEGER NOT NULL,
+    PRIMARY KEY (plan_id, seq)
+);
+
+-- The mass-delete guard as the plan met it: JSON {"users": the tenant's users when planned,
+-- "allowed_percent": the share it allowed, "default_percent": the share allowed unless raised}.
+-- Null for a revert, and for plans an older roster made.
+ALTER TABLE plans ADD COLUMN guard TEXT;
+"#,
+    r#"
 -- How an apply came about: `apply` (the whole plan at once) or `push` (user by user, as the
 -- vendor accepted them).
 ALTER TABLE applies ADD COLUMN via TEXT NOT NULL DEFAULT 'apply';

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::hash::Hash128;
 use crate::plan::change::{Action, Change, FieldChange};
 use crate::plan::problem::{Problem, Severity};
+use crate::plan::reject::RejectedRow;
 use crate::store::state::Record;
 
 /// The counts of a plan, as `--output json` prints them.
@@ -112,6 +113,22 @@ pub struct PlanHeader {
     pub reverts: Option<i64>,
     /// The apply that applied it, if any.
     pub applied_by: Option<i64>,
+    /// How the mass-delete guard met it (none for a revert, or a plan of an older roster).
+    pub guard: Option<Guard>,
+}
+
+/// The mass-delete guard as a plan met it: a plan may delete at most `allowed_percent` of
+/// the tenant's `users`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Guard {
+    /// The tenant's users when the plan was made.
+    pub users: u64,
+    /// The share of them the plan was allowed to delete.
+    pub allowed_percent: f64,
+    /// The share allowed unless raised (`--max-delete-percent`, the tenant's setting).
+    pub default_percent: f64,
+    /// Tenants with fewer users are not guarded.
+    pub min_users: u64,
 }
 
 /// Writes one plan inside the caller's transaction.
@@ -120,6 +137,7 @@ pub struct PlanWriter<'c> {
     id: i64,
     changes: i64,
     problems: i64,
+    rejects: i64,
 }
 
 impl<'c> PlanWriter<'c> {
@@ -160,6 +178,7 @@ impl<'c> PlanWriter<'c> {
             id: conn.last_insert_rowid(),
             changes: 0,
             problems: 0,
+            rejects: 0,
         })
     }
 
@@ -237,6 +256,37 @@ impl<'c> PlanWriter<'c> {
         Ok(())
     }
 
+    /// Keeps a rejected row's cells; its problems are the last `problems` stored.
+    pub fn reject(&mut self, row: &RejectedRow, problems: usize) -> Result<()> {
+        self.rejects += 1;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO plan_rejects (plan_id, seq, external_id, source, cells, first_problem, last_problem)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                self.id,
+                self.rejects,
+                row.key,
+                row.position.to_string(),
+                serde_json::to_string(&row.cells).expect("cells serialise"),
+                self.problems - problems as i64 + 1,
+                self.problems,
+            ])?;
+        Ok(())
+    }
+
+    /// Records how the mass-delete guard met the plan.
+    pub fn guard(&mut self, guard: &Guard) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE plans SET guard = ?2 WHERE id = ?1")?
+            .execute(params![
+                self.id,
+                serde_json::to_string(guard).expect("the guard serialises")
+            ])?;
+        Ok(())
+    }
+
     /// Records the plan's inputs and counts.
     pub fn finish(self, inputs: &[Input], summary: &Summary) -> Result<i64> {
         self.conn
@@ -268,34 +318,51 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
     };
     let not_found = || {
         Error::NotFound(match plan {
-            "latest" => format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`"),
-            _ => format!("there is no plan {plan} for tenant `{tenant}`; `roster history` lists applies, `roster plan FILE…` makes a plan"),
+            "latest" => {
+                format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`")
+            }
+            _ => format!(
+                "there is no plan {plan} for tenant `{tenant}`; `roster plans` lists its plans"
+            ),
         })
     };
     let id = id.ok_or_else(not_found)?;
-    conn.prepare_cached(
-        "SELECT p.id, p.tenant, p.created_at, p.kind, p.inputs, p.rules_digest, p.state_digest, p.sync,
-                p.summary, p.reverts, a.id
-         FROM plans p LEFT JOIN applies a ON a.plan_id = p.id
-         WHERE p.id = ?1 AND p.tenant = ?2",
-    )?
-    .query_row(params![id, tenant], |r| {
-        Ok(PlanHeader {
-            id: r.get(0)?,
-            tenant: r.get(1)?,
-            created_at: r.get(2)?,
-            kind: PlanKind::parse(&r.get::<_, String>(3)?),
-            inputs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-            rules_digest: r.get(5)?,
-            state_digest: r.get(6)?,
-            sync: r.get(7)?,
-            summary: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
-            reverts: r.get(9)?,
-            applied_by: r.get(10)?,
-        })
+    conn.prepare_cached(&format!("{HEADER} WHERE p.id = ?1 AND p.tenant = ?2"))?
+        .query_row(params![id, tenant], header)
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+/// Every plan of the tenant, oldest first.
+pub fn all(conn: &Connection, tenant: &str) -> Result<Vec<PlanHeader>> {
+    let mut stmt = conn.prepare_cached(&format!("{HEADER} WHERE p.tenant = ?1 ORDER BY p.id"))?;
+    let rows = stmt.query_map([tenant], header)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The query of [`header`]'s columns.
+const HEADER: &str =
+    "SELECT p.id, p.tenant, p.created_at, p.kind, p.inputs, p.rules_digest, p.state_digest, p.sync,
+            p.summary, p.reverts, a.id, p.guard
+     FROM plans p LEFT JOIN applies a ON a.plan_id = p.id";
+
+fn header(r: &rusqlite::Row) -> rusqlite::Result<PlanHeader> {
+    Ok(PlanHeader {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        created_at: r.get(2)?,
+        kind: PlanKind::parse(&r.get::<_, String>(3)?),
+        inputs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        rules_digest: r.get(5)?,
+        state_digest: r.get(6)?,
+        sync: r.get(7)?,
+        summary: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        reverts: r.get(9)?,
+        applied_by: r.get(10)?,
+        guard: r
+            .get::<_, Option<String>>(11)?
+            .and_then(|g| serde_json::from_str(&g).ok()),
     })
-    .optional()?
-    .ok_or_else(not_found)
 }
 
 /// Calls `visit` with each change of a plan, in order.
@@ -439,17 +506,22 @@ pub fn first_problems(
     )?;
     let mut rows = stmt.query(params![plan_id, sql_limit(limit)])?;
     while let Some(row) = rows.next()? {
-        visit(StoredProblem {
-            severity: Severity::parse(&row.get::<_, String>(0)?).unwrap_or(Severity::Error),
-            key: row.get(1)?,
-            source: row.get(2)?,
-            path: row.get(3)?,
-            field: row.get(4)?,
-            rule: row.get(5)?,
-            message: row.get(6)?,
-        })?;
+        visit(stored_problem(row)?)?;
     }
     Ok(())
+}
+
+/// A problem from a row of `SELECT severity, external_id, source, path, field, rule, message`.
+fn stored_problem(row: &rusqlite::Row) -> rusqlite::Result<StoredProblem> {
+    Ok(StoredProblem {
+        severity: Severity::parse(&row.get::<_, String>(0)?).unwrap_or(Severity::Error),
+        key: row.get(1)?,
+        source: row.get(2)?,
+        path: row.get(3)?,
+        field: row.get(4)?,
+        rule: row.get(5)?,
+        message: row.get(6)?,
+    })
 }
 
 /// A problem as stored with its plan.
@@ -484,6 +556,72 @@ impl From<&Problem> for StoredProblem {
             message: problem.message.clone(),
         }
     }
+}
+
+/// A rejected row as stored with its plan (see [`RejectedRow`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReject {
+    /// `file:line`.
+    pub source: String,
+    /// The row's key, when known.
+    pub key: Option<String>,
+    /// The source's columns and cells; `None` for a withheld password.
+    pub cells: Vec<(String, Option<String>)>,
+    /// The errors that rejected it.
+    pub problems: Vec<StoredProblem>,
+}
+
+impl From<RejectedRow> for StoredReject {
+    /// The row as [`PlanWriter::reject`] stores it.
+    fn from(row: RejectedRow) -> StoredReject {
+        StoredReject {
+            source: row.position.to_string(),
+            key: row.key,
+            cells: row.cells,
+            problems: row.problems.iter().map(StoredProblem::from).collect(),
+        }
+    }
+}
+
+/// Calls `visit` with each rejected row of a plan, in input order, with the errors that
+/// rejected it.
+pub fn for_each_reject(
+    conn: &Connection,
+    plan_id: i64,
+    mut visit: impl FnMut(StoredReject) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT source, external_id, cells, first_problem, last_problem
+         FROM plan_rejects WHERE plan_id = ?1 ORDER BY seq",
+    )?;
+    let mut problems = conn.prepare_cached(
+        "SELECT severity, external_id, source, path, field, rule, message
+         FROM plan_problems WHERE plan_id = ?1 AND seq BETWEEN ?2 AND ?3 AND severity = 'error'
+         ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([plan_id])?;
+    while let Some(row) = rows.next()? {
+        let (first, last): (i64, i64) = (row.get(3)?, row.get(4)?);
+        let cells = row.get_ref(2)?.as_str().unwrap_or("[]");
+        let problems = problems
+            .query_map(params![plan_id, first, last], stored_problem)?
+            .collect::<Result<_, _>>()?;
+        visit(StoredReject {
+            source: row.get(0)?,
+            key: row.get(1)?,
+            cells: serde_json::from_str(cells).unwrap_or_default(),
+            problems,
+        })?;
+    }
+    Ok(())
+}
+
+/// How many rows a plan rejected and kept.
+pub fn reject_count(conn: &Connection, plan_id: i64) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM plan_rejects WHERE plan_id = ?1")?
+        .query_row([plan_id], |r| r.get(0))?;
+    Ok(count as u64)
 }
 
 /// How many problems a plan has.

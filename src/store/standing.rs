@@ -93,11 +93,8 @@ impl Standing {
     pub fn require_pending(self, plan: &PlanHeader) -> Result<()> {
         match self {
             Standing::Pending => Ok(()),
-            Standing::Applied { apply } => Err(Error::Refused(format!(
-                "plan {} was already applied (apply {apply}); make a new plan with `roster plan FILE…`",
-                plan.id
-            ))),
-            Standing::Stale {
+            Standing::Applied { apply }
+            | Standing::Stale {
                 applied_by: Some(apply),
                 ..
             } => Err(Error::Refused(format!(

@@ -94,6 +94,76 @@ pub fn counts(conn: &Connection, tenant: &str) -> Result<Vec<ResultCounts>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// One plan's results, counted per vendor.
+pub fn counts_for_plan(conn: &Connection, plan_id: i64) -> Result<Vec<ResultCounts>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT plan_id, vendor,
+                sum(status = 'accepted'), sum(status = 'warning'),
+                sum(status = 'rejected'), sum(status = 'failed')
+         FROM vendor_results WHERE plan_id = ?1 GROUP BY vendor ORDER BY vendor",
+    )?;
+    let rows = stmt.query_map([plan_id], |r| {
+        Ok(ResultCounts {
+            plan_id: r.get(0)?,
+            vendor: r.get(1)?,
+            accepted: r.get(2)?,
+            warning: r.get(3)?,
+            rejected: r.get(4)?,
+            failed: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The first `limit` users of one plan and vendor that the vendor did not simply accept
+/// (rejected, failed, then warnings; by batch and key), with their source rows.
+pub fn not_accepted(
+    conn: &Connection,
+    plan_id: i64,
+    vendor: &str,
+    limit: Option<u64>,
+) -> Result<Vec<VendorResult>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT batch_file, external_id, status, path, message FROM vendor_results
+         WHERE plan_id = ?1 AND vendor = ?2 AND status <> 'accepted'
+         ORDER BY CASE status WHEN 'rejected' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END,
+                  batch_file, external_id
+         LIMIT ?3",
+    )?;
+    let limit = limit.map_or(-1, |l| l as i64);
+    let rows = stmt.query_map(params![plan_id, vendor, limit], |r| {
+        let status: String = r.get(2)?;
+        Ok(VendorResult {
+            batch_file: r.get(0)?,
+            key: r.get(1)?,
+            source: None,
+            status: Status::parse(&status).unwrap_or(Status::Failed),
+            path: r.get(3)?,
+            message: r.get(4)?,
+        })
+    })?;
+    let mut results: Vec<VendorResult> = rows.collect::<Result<_, _>>()?;
+    if results.is_empty() {
+        return Ok(results);
+    }
+    // The changes are not indexed by key: one pass over the plan's finds every source.
+    let mut wanted: std::collections::HashMap<String, Option<String>> =
+        results.iter().map(|r| (r.key.clone(), None)).collect();
+    let mut sources =
+        conn.prepare_cached("SELECT external_id, source FROM plan_changes WHERE plan_id = ?1")?;
+    let mut rows = sources.query([plan_id])?;
+    while let Some(row) = rows.next()? {
+        let key = row.get_ref(0)?.as_str().unwrap_or_default();
+        if let Some(source) = wanted.get_mut(key) {
+            *source = row.get(1)?;
+        }
+    }
+    for result in &mut results {
+        result.source = wanted.get(&result.key).cloned().flatten();
+    }
+    Ok(results)
+}
+
 /// The recorded results of one plan for one vendor, by batch file and key; with `refused`,
 /// only the users rejected or failed.
 pub fn of_plan(
@@ -114,7 +184,7 @@ pub fn of_plan(
             batch_file: r.get(0)?,
             key: r.get(1)?,
             source: r.get(2)?,
-            status: Status::parse(&r.get::<_, String>(3)?),
+            status: Status::parse(&r.get::<_, String>(3)?).unwrap_or(Status::Failed),
             path: r.get(4)?,
             message: r.get(5)?,
         })

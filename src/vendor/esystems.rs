@@ -4,7 +4,10 @@
 //! - Users are upserted by the field the query `Name` names: the tenant's
 //!   `esystems_key_field`, `External_Id` by default. A user without a value for it is refused.
 //! - `LocationId` is a text foreign key, resolved by the vendor through the `Extra` entry
-//!   `{"Name": "LocationId", "FieldName": "Name"}`.
+//!   `{"Name": "LocationId", "FieldName": F}`, F the tenant's `esystems_location_field`
+//!   (`Name` by default). The value sent is the one F holds for the user's location: from the
+//!   tenant's reference table `location` (the row whose id is the location) when it has that
+//!   column, else the `location` as it is. See [`LocationField`].
 //! - The path's `{Id}` is the location as it is when it is URL-safe (letters, digits, `-._~`),
 //!   else `base64|` and its standard base64 (the seed's form), percent-encoded.
 //! - A user without a `location` cannot be sent: the export is refused, naming them.
@@ -13,7 +16,7 @@
 //!   export puts each touched location's remaining users (changed or not) in ONE file,
 //!   whatever `--batch-size` says. A delete in a plan without `--sync` is refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -21,9 +24,10 @@ use serde_json::{json, Map, Value};
 use super::results::{self, Outcome, Status};
 use super::{
     boolean, column, items_in_batches, percent_encode, put, text_or_null, Batch, Context,
-    ExportUser, Hook, Operation, Vendor,
+    ExportUser, Hook, Operation, Text, Vendor,
 };
 use crate::error::{Error, Result};
+use crate::rules::RefTable;
 use crate::user::Field;
 
 /// The HTTP method of the endpoint.
@@ -44,6 +48,60 @@ const KEY_FIELDS: &[&str] = &[
 
 /// Most keys listed in one message.
 const SHOWN_KEYS: usize = 5;
+
+/// How `LocationId` names a location: the Location field eSystems looks the value up by, and
+/// the value that field holds for each of the tenant's locations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationField {
+    /// The field (`esystems_location_field`); `None` for `Name`.
+    field: Option<String>,
+    /// Location id → the value `field` holds, from reference table `location`.
+    values: HashMap<String, String>,
+}
+
+impl LocationField {
+    /// The field the tenant names (`Name` when `None`), with its values from the tenant's
+    /// reference table `location` when one is loaded. A table without that column is an
+    /// error: the values sent would not be the ones eSystems looks up.
+    pub fn new(field: Option<&str>, table: Option<&RefTable>) -> Result<LocationField> {
+        let name = field.unwrap_or(DEFAULT_LOCATION_FIELD);
+        let values = match table {
+            None => HashMap::new(),
+            Some(table) => table.values_by_id(name).ok_or_else(|| {
+                Error::Rules(format!(
+                    "`esystems_location_field` is `{name}`, but reference table `{}` has no such column (it has {}); name one of its columns, or load a table that has it",
+                    table.name,
+                    table.columns.join(", ")
+                ))
+            })?,
+        };
+        Ok(LocationField {
+            field: field.map(str::to_string),
+            values,
+        })
+    }
+
+    /// The field's name, the `Extra` entry's `FieldName`.
+    pub fn name(&self) -> &str {
+        self.field.as_deref().unwrap_or(DEFAULT_LOCATION_FIELD)
+    }
+
+    /// What `LocationId` carries for a location.
+    pub fn value<'a>(&'a self, location: &'a str) -> &'a str {
+        self.values.get(location).map_or(location, String::as_str)
+    }
+
+    /// The location a `LocationId` value names (the reverse of [`LocationField::value`]).
+    pub fn location<'a>(&'a self, value: &'a str) -> &'a str {
+        self.values
+            .iter()
+            .find(|(_, v)| *v == value)
+            .map_or(value, |(location, _)| location.as_str())
+    }
+}
+
+/// The Location field `LocationId` is looked up by when the tenant names none.
+pub const DEFAULT_LOCATION_FIELD: &str = "Name";
 
 /// The files of an eSystems export, grouped by location (in location order).
 pub fn batches(
@@ -111,13 +169,15 @@ pub fn batches(
                 context.batch_size
             };
             let path = path(location, key_field, context.sync);
-            let mut make = |user: &ExportUser| item(user, key_field);
+            let locations = context.locations;
+            let mut make = |user: &ExportUser| item(user, key_field, locations);
+            let extra = json!([{"Name": "LocationId", "FieldName": locations.name()}]);
             for items in items_in_batches(members, size, hook.as_deref_mut(), &mut make)? {
                 let mut batch = Batch::new(
                     METHOD,
                     path.clone(),
                     items,
-                    |users| json!({"Extra": [{"Name": "LocationId", "FieldName": "Name"}], "Users": users}),
+                    |users| json!({"Extra": extra, "Users": users}),
                 );
                 batch.counts.delete = deleted.len() as u64;
                 batch.deleted_by_sync = deleted.clone();
@@ -173,8 +233,8 @@ pub fn path(location: &str, key_field: &str, sync: bool) -> String {
     format!("/Endpoint/rest/api/v1/Location/{id}/Users?Name={key_field}{delete}")
 }
 
-/// One user record with the seed's property names.
-pub fn item(user: &ExportUser, key_field: &str) -> Result<Value> {
+/// One user record with the seed's property names; `LocationId` as `locations` names it.
+pub fn item(user: &ExportUser, key_field: &str, locations: &LocationField) -> Result<Value> {
     let mut item = Map::new();
     put(&mut item, "Id", user.platform_id(Vendor::ESystems));
     put(&mut item, "Name", text_or_null(user.get(Field::Name)));
@@ -195,11 +255,11 @@ pub fn item(user: &ExportUser, key_field: &str) -> Result<Value> {
         text_or_null(user.get(Field::ExternalId)),
     );
     put(&mut item, "Is_Active", boolean(user.get(Field::Active)));
-    put(
-        &mut item,
-        "LocationId",
-        text_or_null(user.get(Field::Location)),
-    );
+    let location = text_or_null(user.get(Field::Location)).map(|text| match text {
+        Text::Str(location) => Text::Str(locations.value(location)),
+        other => other,
+    });
+    put(&mut item, "LocationId", location);
     let has_key = item
         .get(key_field)
         .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
@@ -228,9 +288,13 @@ fn mobile(phones: &Value) -> Value {
 }
 
 /// An eSystems user record (a response's `Data` item, or a request's `Users` item) as
-/// canonical columns; `Id` becomes `platform_id.esystems`. A foreign key given as an object
-/// (the extended representation) gives its `Name`.
-pub fn esystems_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
+/// canonical columns; `Id` becomes `platform_id.esystems`, and `LocationId` the location
+/// `locations` says it names. A foreign key given as an object (the extended representation)
+/// gives the value of the lookup field (`Name` by default).
+pub fn esystems_columns(
+    item: &Map<String, Value>,
+    locations: &LocationField,
+) -> Vec<(String, Value)> {
     let mut columns = Vec::new();
     for (name, value) in item {
         match name.as_str() {
@@ -251,8 +315,14 @@ pub fn esystems_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
             "Is_Active" => columns.push(column(Field::Active.name(), value)),
             "LocationId" => {
                 let location = match value {
-                    Value::Object(o) => o.get("Name").or(o.get("Value")).cloned(),
+                    Value::Object(o) => o.get(locations.name()).or(o.get("Value")).cloned(),
                     other => Some(other.clone()),
+                };
+                let location = match location {
+                    Some(Value::String(text)) => {
+                        Some(Value::String(locations.location(&text).to_string()))
+                    }
+                    other => other,
                 };
                 columns.push((Field::Location.name().into(), location.unwrap_or_default()));
             }
@@ -336,9 +406,10 @@ mod tests {
             "Email": "ada@x", "MobilePhone": "+1 555", "External_Id": "T1",
             "Creation_Date": "1900-01-01T12:00:00Z", "Last_Login": "1900-01-01T12:00:00Z",
             "Is_Active": false, "LocationId": {"Id": 4, "Name": "Oslo"}});
-        let columns: Map<String, Value> = esystems_columns(record.as_object().unwrap())
-            .into_iter()
-            .collect();
+        let columns: Map<String, Value> =
+            esystems_columns(record.as_object().unwrap(), &LocationField::default())
+                .into_iter()
+                .collect();
         assert_eq!(columns["platform_id.esystems"], 0);
         assert_eq!(columns["external_id"], "T1");
         assert_eq!(

@@ -75,14 +75,17 @@ impl std::fmt::Display for Vendor {
     }
 }
 
-/// A vendor's user object as canonical columns.
+/// A vendor's user object as canonical columns, read as the tenant's settings say.
 pub fn columns(
     vendor: Vendor,
     item: &serde_json::Map<String, serde_json::Value>,
+    tenant: &VendorReading,
 ) -> Vec<(String, serde_json::Value)> {
     match vendor {
-        Vendor::ServicePower => servicepower_columns(item),
-        Vendor::ESystems => esystems_columns(item),
+        Vendor::ServicePower => {
+            servicepower_columns(item, tenant.servicepower_key_extension.as_deref())
+        }
+        Vendor::ESystems => esystems_columns(item, &tenant.esystems_locations),
         Vendor::FieldSquared => fieldsquared_columns(item),
     }
 }
@@ -101,6 +104,18 @@ pub struct Context<'a> {
     pub workspace: Option<&'a str>,
     /// How many files of the export came before these users (exports go in chunks).
     pub first_batch: usize,
+    /// How eSystems' `LocationId` names the tenant's locations.
+    pub locations: &'a esystems::LocationField,
+}
+
+/// What reading a vendor's user objects needs to know of the tenant.
+#[derive(Debug, Clone, Default)]
+pub struct VendorReading {
+    /// ServicePower: the `Extensions` entry that carries roster's key
+    /// (`servicepower_key_field`); `None` reads the key from `UserID`.
+    pub servicepower_key_extension: Option<String>,
+    /// eSystems: how `LocationId` names the tenant's locations.
+    pub esystems_locations: esystems::LocationField,
 }
 
 /// The tenant's `export_<vendor>` hook: may adjust each item. Exports take `None` when the
@@ -477,6 +492,7 @@ mod tests {
             settings: &settings,
             workspace: None,
             first_batch: 0,
+            locations: &crate::vendor::esystems::LocationField::default(),
         };
         let mut seen = Vec::new();
         let mut hook = |user: &ExportUser, mut item: Value| {

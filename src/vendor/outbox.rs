@@ -297,7 +297,7 @@ fn remaining_users(
 ) -> Result<Vec<ExportUser>> {
     if standing.is_stale() {
         return Err(Error::Refused(format!(
-            "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; run `roster plan --sync` again",
+            "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; plan again with `roster plan FILE… --sync`",
             plan.id, plan.tenant
         )));
     }

@@ -18,16 +18,6 @@ pub enum Status {
 }
 
 impl Status {
-    /// Parses a stored status (an unknown one reads as `failed`: not confirmed loaded).
-    pub fn parse(text: &str) -> Status {
-        match text {
-            "accepted" => Status::Accepted,
-            "warning" => Status::Warning,
-            "rejected" => Status::Rejected,
-            _ => Status::Failed,
-        }
-    }
-
     /// `accepted`, `warning`, `rejected` or `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +26,18 @@ impl Status {
             Status::Rejected => "rejected",
             Status::Failed => "failed",
         }
+    }
+
+    /// Parses `accepted`, `warning`, `rejected` or `failed`.
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Accepted,
+            Status::Warning,
+            Status::Rejected,
+            Status::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
     }
 }
 

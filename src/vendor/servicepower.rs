@@ -43,7 +43,8 @@ pub fn batches(
             user.describe()
         )));
     }
-    let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u)))?;
+    let key = context.settings.servicepower_key_extension.as_deref();
+    let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u, key)))?;
     Ok(batches
         .into_iter()
         .map(|items| Batch::new(METHOD, PATH.to_string(), items, |users| Body { users }))
@@ -69,7 +70,7 @@ pub struct UserObject<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    extensions: Option<OrEmpty<'a>>,
+    extensions: Option<Extensions<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_name: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,7 +102,8 @@ impl PayloadItem for UserObject<'_> {
 }
 
 /// One User Object with its `CUD`: 1 create, 2 update, 3 delete (`UserID` and `CUD` only).
-pub fn item(user: &ExportUser) -> UserObject<'_> {
+/// `key_extension` names the `Extensions` entry that carries roster's key, if any.
+pub fn item<'a>(user: &'a ExportUser, key_extension: Option<&'a str>) -> UserObject<'a> {
     let user_id = user
         .text(Field::Username)
         .filter(|u| !u.is_empty())
@@ -143,7 +145,11 @@ pub fn item(user: &ExportUser) -> UserObject<'_> {
     item.is_mobile_worker = boolean(user.get(Field::MobileWorker));
     item.activated = boolean(user.get(Field::Active));
     item.locked = boolean(user.get(Field::Locked));
-    item.extensions = attributes(user.get(Field::Attributes));
+    item.extensions = Extensions::of(
+        attributes(user.get(Field::Attributes)),
+        key_extension,
+        &user.key,
+    );
     if user.plan_touches(Field::Roles) {
         item.roles = list(user.get(Field::Roles));
     }
@@ -154,6 +160,44 @@ pub fn item(user: &ExportUser) -> UserObject<'_> {
     }
     item.password = user.password.as_deref().filter(|_| !reset);
     item
+}
+
+/// `Extensions`: the attributes, plus roster's key under the tenant's `servicepower_key_field`.
+#[derive(Debug)]
+pub struct Extensions<'a> {
+    attributes: Option<OrEmpty<'a>>,
+    key: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Extensions<'a> {
+    fn of(
+        attributes: Option<OrEmpty<'a>>,
+        key_extension: Option<&'a str>,
+        key: &'a str,
+    ) -> Option<Extensions<'a>> {
+        let key = key_extension.map(|name| (name, key));
+        (attributes.is_some() || key.is_some()).then_some(Extensions { attributes, key })
+    }
+}
+
+impl Serialize for Extensions<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some((name, key)) = self.key else {
+            return self.attributes.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(OrEmpty::Value(Value::Object(attributes))) = &self.attributes {
+            for (entry, value) in attributes.iter().filter(|(entry, _)| *entry != name) {
+                map.serialize_entry(entry, value)?;
+            }
+        }
+        map.serialize_entry(name, key)?;
+        map.end()
+    }
 }
 
 /// The canonical phones as ServicePower's `[{"PhoneNum", "PhoneType"}]`.
@@ -182,15 +226,35 @@ struct Phone<'a> {
 }
 
 /// A User Object (from a vendor file given as input) as canonical columns: `UserID` fills
-/// both `external_id` and `username`, `ServiceTeamID` the one team, `CUD` the `cud` column.
-/// Properties roster does not model keep their name, so the reader reports them.
-pub fn servicepower_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
+/// `username`, and `external_id` too unless `key_extension` names the `Extensions` entry
+/// that carries roster's key (then that entry fills `external_id`, and the other entries
+/// the attributes). `ServiceTeamID` fills the one team, `CUD` the `cud` column. Properties
+/// roster does not model keep their name, so the reader reports them.
+pub fn servicepower_columns(
+    item: &Map<String, Value>,
+    key_extension: Option<&str>,
+) -> Vec<(String, Value)> {
     let mut columns = Vec::new();
+    let carried = key_extension.and_then(|name| item.get("Extensions")?.get(name));
+    if let Some(key) = carried {
+        columns.push(column(Field::ExternalId.name(), key));
+    }
     for (name, value) in item {
         match name.as_str() {
+            // An export sends the key as `UserID` when the user has no login of its own.
+            "UserID" if carried.is_some_and(|key| key == value) => {}
             "UserID" => {
-                columns.push(column(Field::ExternalId.name(), value));
+                if carried.is_none() {
+                    columns.push(column(Field::ExternalId.name(), value));
+                }
                 columns.push(column(Field::Username.name(), value));
+            }
+            "Extensions" if carried.is_some() => {
+                let mut rest = value.as_object().cloned().unwrap_or_default();
+                rest.remove(key_extension.unwrap_or_default());
+                if !rest.is_empty() {
+                    columns.push((Field::Attributes.name().into(), Value::Object(rest)));
+                }
             }
             "CUD" => columns.push(column(CUD, value)),
             "FirstName" => columns.push(column(Field::FirstName.name(), value)),
@@ -216,6 +280,39 @@ pub fn servicepower_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
         }
     }
     columns
+}
+
+/// The users a state load (plan `plan_id`) would re-key: each created user whose key is the
+/// `UserID` a stored user of another key is exported with (its `username`), as
+/// `(UserID, stored key)`. ServicePower's User Object does not carry roster's key unless the
+/// tenant names the `Extensions` entry that does, so loading such an export would replace
+/// every user that has a login of its own by a new one.
+pub fn rekeyed(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    plan_id: i64,
+) -> Result<Vec<(String, String)>> {
+    let mut logins = std::collections::HashMap::new();
+    crate::store::state::for_each(conn, tenant, |key, user| {
+        let login = user
+            .record
+            .get(Field::Username.name())
+            .and_then(Value::as_str);
+        if let Some(login) = login.filter(|l| !l.is_empty() && *l != key) {
+            logins.insert(login.to_string(), key.to_string());
+        }
+        Ok(())
+    })?;
+    let mut rekeyed = Vec::new();
+    crate::store::plans::for_each_change(conn, plan_id, |change| {
+        if change.action == crate::plan::change::Action::Create {
+            if let Some(stored) = logins.get(&change.key) {
+                rekeyed.push((change.key, stored.clone()));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(rekeyed)
 }
 
 fn canonical_phones(value: &Value) -> Value {
@@ -280,7 +377,7 @@ mod tests {
     use serde_json::json;
 
     fn json_item(user: &ExportUser) -> Value {
-        serde_json::to_value(item(user)).unwrap()
+        serde_json::to_value(item(user, None)).unwrap()
     }
 
     fn user(action: Action, after: Value, password: Option<&str>) -> ExportUser {
@@ -360,6 +457,7 @@ mod tests {
             settings: &settings,
             workspace: None,
             first_batch: 0,
+            locations: &crate::vendor::esystems::LocationField::default(),
         };
         let error = batches(&users, &context, None).unwrap_err().to_string();
         assert!(
@@ -384,7 +482,7 @@ mod tests {
             "Phones": [{"PhoneNum": "555", "PhoneType": "Mobile"}], "ResetPassword": false,
             "ServiceTeamID": "North", "UserID": "T1", "CUD": 2
         });
-        let columns: Map<String, Value> = servicepower_columns(object.as_object().unwrap())
+        let columns: Map<String, Value> = servicepower_columns(object.as_object().unwrap(), None)
             .into_iter()
             .collect();
         assert_eq!(columns["external_id"], "T1");

@@ -82,6 +82,9 @@ impl Workdir {
             .unwrap()
             .current_dir(self.path())
             .env_remove("ROSTER_DB")
+            // Tests read whole, plain lines, whatever terminal runs them.
+            .env_remove("COLUMNS")
+            .env_remove("NO_COLOR")
             .args(args)
             .write_stdin(stdin)
             // A command that hangs (a stage waiting for one that has stopped) fails its test.
