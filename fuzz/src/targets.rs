@@ -107,6 +107,7 @@ fn options_from(data: &[u8], format: Format) -> (ReadOptions, &[u8]) {
             Encoding::Utf8
         },
         delimiter: [None, Some(b','), Some(b';'), Some(b'\t')][usize::from(first >> 1 & 3)],
+        ..ReadOptions::default()
     };
     (options, file)
 }
