@@ -57,18 +57,19 @@ impl Limit {
         let limit = ByteSize(self.bytes);
         let why = match self.compressed {
             None => "the `--max-decompressed` limit".to_string(),
-            Some(size) if self.bytes == CEILING || size == u64::MAX => {
-                format!("the default limit of {limit}")
-            }
+            Some(u64::MAX) => "the default limit".to_string(),
             Some(size) => format!(
-                "the default limit of {limit}, {RATIO} times its {} (a decompression bomb \
-                 looks like this)",
-                ByteSize(size)
+                "the default limit for this file ({RATIO} times its {} compressed, at least \
+                 {} and at most {})",
+                ByteSize(size),
+                ByteSize(FLOOR),
+                ByteSize(CEILING)
             ),
         };
         format!(
-            "{what} decompresses to more than {limit}, {why}; reading stopped. If the file \
-             is genuine, raise the limit with `--max-decompressed 16GiB` (or the size you expect)"
+            "{what} decompresses to more than {limit}, {why}; reading stopped, as a file that \
+             grows this much is likely a decompression bomb. If the file is genuine, raise the \
+             limit with `--max-decompressed 16GiB` (or the size you expect)"
         )
     }
 }
@@ -281,16 +282,24 @@ impl Archive {
                 "the zip archive holds no data file; expected one CSV, JSON or spreadsheet file",
             )),
             [only] => Ok(only.to_string()),
-            several => Err(Error::input(
-                &self.place,
-                format!(
-                    "the zip archive holds {} files: {}; roster reads one: choose it with \
-                     `--member {}`",
-                    several.len(),
-                    listed(),
-                    shell_word(several[0]),
-                ),
-            )),
+            several => {
+                let mut sorted = several.to_vec();
+                sorted.sort_unstable();
+                let likely = sorted
+                    .iter()
+                    .find(|name| has_data_extension(name))
+                    .unwrap_or(&sorted[0]);
+                Err(Error::input(
+                    &self.place,
+                    format!(
+                        "the zip archive holds {} files: {}; roster reads one: choose it with \
+                         `--member {}`",
+                        several.len(),
+                        listed(),
+                        shell_word(likely),
+                    ),
+                ))
+            }
         }
     }
 
@@ -353,6 +362,15 @@ fn is_data_file(name: &str) -> bool {
         && !file.starts_with('.')
         && !file.eq_ignore_ascii_case("thumbs.db")
         && !file.eq_ignore_ascii_case("desktop.ini")
+}
+
+/// Whether a member's name says it is a file of users (`.txt`, often a note, does not).
+fn has_data_extension(name: &str) -> bool {
+    const DATA: &[&str] = &[
+        "csv", "tsv", "json", "ndjson", "jsonl", "xlsx", "xlsm", "xlsb", "xls", "ods",
+    ];
+    name.rsplit_once('.')
+        .is_some_and(|(_, extension)| DATA.iter().any(|d| d.eq_ignore_ascii_case(extension)))
 }
 
 /// A member name as the user would type it after `--member`.

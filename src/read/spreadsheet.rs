@@ -238,8 +238,8 @@ struct Grid<'s> {
     /// The other sheets, for the message when this one is empty.
     others: Vec<String>,
     header_row: Option<u64>,
-    /// The header, once read, and its first column.
-    header: Option<(Vec<Arc<str>>, u32)>,
+    /// The header, once read, with its first column and its row.
+    header: Option<(Vec<Arc<str>>, u32, u64)>,
     /// The 0-based row whose cells are being gathered.
     row: Option<u32>,
     cells: Vec<(u32, String)>,
@@ -312,22 +312,23 @@ impl<'s> Grid<'s> {
             }
             same
         });
-        let Some((names, first)) = &self.header else {
+        let Some((names, first, header_line)) = &self.header else {
             return match self.header_row {
                 Some(wanted) if line < wanted => Ok(()),
                 Some(wanted) if line > wanted => Err(self.blank_header(wanted)),
                 _ => self.read_header(line, &cells),
             };
         };
-        let (first, width) = (*first, names.len() as u32);
+        let (first, width, header_line) = (*first, names.len() as u32, *header_line);
         let mut values = vec![String::new(); names.len()];
         for (column, text) in cells {
             if column < first || column >= first + width {
                 return Err(Error::input(
                     format!("{}:{line}", self.file),
                     format!(
-                        "cell {}{line} holds `{text}`, but its column has no name in the \
-                         header; name the column in the header row, or clear the cell",
+                        "cell {}{line} holds `{text}`, but its column has no name in the header \
+                         (row {header_line}); name the column there or clear the cell, and if \
+                         the header is a later row, pass `--header-row` with its number",
                         column_letters(column as usize)
                     ),
                 ));
@@ -362,7 +363,7 @@ impl<'s> Grid<'s> {
             empty_hint: ", or delete the column",
         };
         let names = header::names(&format!("{}:{line}", self.file), texts, &columns)?;
-        self.header = Some((names, first));
+        self.header = Some((names, first, line));
         Ok(())
     }
 
@@ -380,7 +381,7 @@ impl<'s> Grid<'s> {
     fn finish(mut self) -> Result<(u64, Vec<String>)> {
         self.flush()?;
         match &self.header {
-            Some((names, _)) => Ok((self.rows, names.iter().map(|n| n.to_string()).collect())),
+            Some((names, _, _)) => Ok((self.rows, names.iter().map(|n| n.to_string()).collect())),
             None if self.header_row.is_some() => {
                 Err(self.blank_header(self.header_row.unwrap_or_default()))
             }

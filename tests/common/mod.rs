@@ -1,6 +1,8 @@
 //! A scratch folder with its own workspace and rules, and a way to run the real binary in it.
 #![allow(dead_code)]
 
+pub mod workbook;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
