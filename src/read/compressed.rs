@@ -384,3 +384,88 @@ fn shell_word(name: &str) -> String {
         format!("'{}'", name.replace('\'', "'\\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::ReadOptions;
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn the_default_limit_is_100_times_the_size_between_1_mib_and_4_gib() {
+        assert_eq!(limit(Some(10), None).bytes, FLOOR);
+        assert_eq!(limit(Some(1 << 20), None).bytes, 100 << 20);
+        assert_eq!(limit(Some(1 << 30), None).bytes, CEILING);
+        assert_eq!(limit(None, None).bytes, CEILING);
+        assert_eq!(limit(Some(10), Some(5)).bytes, 5);
+    }
+
+    #[test]
+    fn gzip_is_read_by_its_first_bytes_and_several_members_are_one_file() {
+        let mut bytes = gzip(b"id,name\n1,Ann\n");
+        bytes.extend(gzip(b"2,Bo\n"));
+        let (summary, rows) = read_bytes("export", &bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(summary.rows, 2);
+        assert_eq!(rows[1].position.to_string(), "export:3");
+        // The digest is of the compressed bytes, as read.
+        assert_eq!(
+            summary.digest,
+            format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
+        );
+        // The name without `.gz` says what the text is.
+        let (_, rows) = read_bytes(
+            "u.ndjson.gz",
+            &gzip(b"{\"id\": 1}\n"),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn damaged_and_oversized_gzip_say_so() {
+        let bytes = gzip(b"id\n1\n2\n3\n");
+        let e = error("x.csv.gz", &bytes[..bytes.len() - 6]);
+        assert!(
+            e.starts_with("x.csv.gz: the gzip data ends before it should"),
+            "{e}"
+        );
+        let mut bad = bytes.clone();
+        bad[12] ^= 0xFF;
+        let e = error("x.csv.gz", &bad);
+        assert!(e.starts_with("x.csv.gz: the gzip data "), "{e}");
+        let options = ReadOptions {
+            max_decompressed: Some(4),
+            ..ReadOptions::default()
+        };
+        assert_eq!(
+            error_with("x.csv.gz", &bytes, &options),
+            "x.csv.gz: the gzip data decompresses to more than 4 B, the `--max-decompressed` \
+             limit; reading stopped, as a file that grows this much is likely a decompression \
+             bomb. If the file is genuine, raise the limit with `--max-decompressed 16GiB` (or \
+             the size you expect)"
+        );
+        let options = ReadOptions {
+            max_decompressed: Some(10),
+            ..ReadOptions::default()
+        };
+        assert!(read_bytes("x.csv.gz", &bytes, &options).is_ok());
+    }
+
+    #[test]
+    fn members_that_are_not_data_do_not_count() {
+        for name in ["a/", "__MACOSX/a/._x.csv", "a/.DS_Store", "Thumbs.db"] {
+            assert!(!is_data_file(name), "{name}");
+        }
+        assert!(is_data_file("export/people.csv"));
+        assert_eq!(shell_word("a b's.csv"), "'a b'\\''s.csv'");
+        assert_eq!(shell_word("dir/x-1.csv"), "dir/x-1.csv");
+    }
+}

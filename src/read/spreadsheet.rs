@@ -569,6 +569,95 @@ mod tests {
         );
     }
 
+    /// Runs cells `(row, column, text)` (0-based) through a grid; the rows' positions and
+    /// cells, or the error's text.
+    fn grid(
+        cells: &[(u32, u32, &str)],
+        header_row: Option<u64>,
+    ) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+        let mut rows = Vec::new();
+        let mut sink = |row: Row| {
+            let cells = row
+                .columns
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.as_str().unwrap().to_string()))
+                .collect();
+            rows.push((row.position.to_string(), cells));
+            Ok(())
+        };
+        let sheets = [sheet("S", SheetType::WorkSheet, SheetVisible::Visible)];
+        let mut grid = Grid::new("x.xlsx", "S", &sheets, header_row, &mut sink);
+        let result = cells
+            .iter()
+            .try_for_each(|(row, column, text)| grid.cell(*row, *column, text.to_string()))
+            .and_then(|()| grid.finish());
+        result.map_err(|e| e.to_string())?;
+        Ok(rows)
+    }
+
+    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_table_may_start_below_and_right_of_a1_and_blank_rows_are_skipped() {
+        let cells = [
+            (1, 1, "id"),
+            (1, 2, "name"),
+            (2, 1, "1"),
+            (3, 1, ""),
+            (3, 2, ""),
+            (4, 2, "Bo"),
+            (4, 1, "2"),
+        ];
+        assert_eq!(
+            grid(&cells, None).unwrap(),
+            [
+                ("x.xlsx:S:3".into(), pairs(&[("id", "1"), ("name", "")])),
+                ("x.xlsx:S:5".into(), pairs(&[("id", "2"), ("name", "Bo")])),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_header_row_can_be_placed_and_must_be_there() {
+        let cells = [(0, 0, "Export"), (2, 0, "id"), (3, 0, "7")];
+        let rows = grid(&cells, Some(3)).unwrap();
+        assert_eq!(rows, [("x.xlsx:S:4".into(), pairs(&[("id", "7")]))]);
+        assert_eq!(
+            grid(&cells, Some(2)).unwrap_err(),
+            "x.xlsx:S:2: row 2 is blank, and `--header-row 2` says the header is there; give \
+             the row the header is on"
+        );
+        assert!(grid(&cells, Some(9))
+            .unwrap_err()
+            .starts_with("x.xlsx:S:9: row 9 is blank"));
+    }
+
+    #[test]
+    fn a_sheet_without_a_header_or_with_a_gap_in_it_is_an_error() {
+        assert_eq!(
+            grid(&[], None).unwrap_err(),
+            "x.xlsx:S: the sheet is empty; expected a header row"
+        );
+        assert_eq!(
+            grid(&[(0, 0, "id"), (0, 2, "name")], None).unwrap_err(),
+            "x.xlsx:S:1: column B of the header has no name; name every column, or delete the \
+             column"
+        );
+        assert_eq!(
+            grid(&[(0, 0, "id"), (0, 1, "ID "), (0, 2, "id")], None).unwrap_err(),
+            "x.xlsx:S:1: column `id` appears twice in the header (columns A and C); rename or \
+             remove one of them"
+        );
+        assert!(grid(&[(0, 0, "id"), (3, 0, "1"), (2, 0, "2")], None)
+            .unwrap_err()
+            .starts_with("x.xlsx:S:3: this row comes after row 4 in the file"));
+    }
+
     fn sheet(name: &str, typ: SheetType, visible: SheetVisible) -> Sheet {
         Sheet {
             name: name.into(),
