@@ -569,12 +569,12 @@ mod tests {
         );
     }
 
-    /// Runs cells `(row, column, text)` (0-based) through a grid; the rows' positions and
-    /// cells, or the error's text.
-    fn grid(
-        cells: &[(u32, u32, &str)],
-        header_row: Option<u64>,
-    ) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+    /// A row as `(position, [(column, text)])`.
+    type Shown = (String, Vec<(String, String)>);
+
+    /// Runs cells `(row, column, text)` (0-based) through a grid; the rows, or the error's
+    /// text.
+    fn grid(cells: &[(u32, u32, &str)], header_row: Option<u64>) -> Result<Vec<Shown>, String> {
         let mut rows = Vec::new();
         let mut sink = |row: Row| {
             let cells = row
