@@ -15,10 +15,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::json::{scalars, syntax_error, Held, JsonSink, Spot, Tracked, Walk, HELD_LIMIT};
+use super::json_path::{dotted, listed, seek};
+use super::scan::{keep_scalars, Kept, Scan};
 use super::source::{io_error, Text};
 use super::{Format, Position, Row};
 use crate::{Error, Result};
@@ -32,12 +34,6 @@ pub const ENVELOPES: &[&str] = &[
     "users",
     "Users",
 ];
-
-/// The most candidate paths a message names.
-const LISTED: usize = 8;
-
-/// The most values of the top-level object kept for reading it as one user.
-const KEPT_VALUES: usize = 10_000;
 
 /// The SCIM core User schema's URN, which makes a top-level object one user.
 const SCIM_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -77,24 +73,6 @@ pub(super) fn read(
             syntax_error(&walk.file, line, column, e, false)
         })),
     }
-}
-
-/// `a.b.c` for messages.
-fn dotted(path: &[String]) -> String {
-    path.join(".")
-}
-
-/// Paths as a list for messages: `` `a`, `b.c` ``, and how many more.
-fn listed(paths: &[String]) -> String {
-    let mut text: Vec<String> = paths
-        .iter()
-        .take(LISTED)
-        .map(|p| format!("`{p}`"))
-        .collect();
-    if paths.len() > LISTED {
-        text.push(format!("and {} more", paths.len() - LISTED));
-    }
-    text.join(", ")
 }
 
 /// The whole document: an array of users, or an object holding them.
@@ -156,184 +134,6 @@ impl<'de> Visitor<'de> for Document<'_, '_, '_, '_> {
     }
 }
 
-// --- `--json-path`: follow the path, and list the arrays of objects when it leads nowhere.
-
-/// Reads the array at `path` of the top-level object.
-fn seek<'de, A: MapAccess<'de>>(
-    walk: &mut Walk<'_, '_>,
-    map: A,
-    path: &[String],
-    start: (u64, u64),
-) -> Result<(), A::Error> {
-    let mut found = false;
-    let mut arrays = Vec::new();
-    Seek {
-        walk: &mut *walk,
-        path,
-        depth: 0,
-        found: &mut found,
-        arrays: &mut arrays,
-        at: start,
-    }
-    .visit_map(map)?;
-    if found {
-        return Ok(());
-    }
-    let hint = if arrays.is_empty() {
-        "it holds no array of objects".to_string()
-    } else {
-        let paths: Vec<String> = arrays.into_iter().map(|(path, _)| path).collect();
-        format!("arrays of objects are at {}", listed(&paths))
-    };
-    let error = Error::input(
-        walk.at(start),
-        format!(
-            "the document has no `{}`; {hint}; give `--json-path` the path of the array of \
-             users, its keys joined by dots",
-            dotted(path)
-        ),
-    );
-    Err(walk.fail(error))
-}
-
-/// An object on the way down `path`, at key `path[depth]`.
-struct Seek<'w, 'a, 's, 'p> {
-    walk: &'w mut Walk<'a, 's>,
-    path: &'p [String],
-    depth: usize,
-    found: &'p mut bool,
-    /// Arrays of objects met on the way, for the message when the path leads nowhere.
-    arrays: &'p mut Vec<(String, (u64, u64))>,
-    /// Where the key's value starts (just before it).
-    at: (u64, u64),
-}
-
-impl Seek<'_, '_, '_, '_> {
-    fn scalar<E: de::Error>(self, found: &str) -> Result<(), E> {
-        let walk = self.walk;
-        let error = Error::input(
-            walk.at(self.at),
-            format!(
-                "`{}` is {found}, not an object holding `{}`; check `--json-path`",
-                dotted(&self.path[..self.depth]),
-                self.path[self.depth]
-            ),
-        );
-        Err(walk.fail(error))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Seek<'_, '_, '_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<(), D::Error> {
-        self.at = self.walk.spot.get();
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Seek<'_, '_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-
-    scalars!();
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        self.scalar("an array")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let last = self.depth + 1 == self.path.len();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == self.path[self.depth] && !*self.found {
-                if last {
-                    map.next_value_seed(Target {
-                        walk: &mut *self.walk,
-                        path: self.path,
-                        at: (0, 0),
-                    })?;
-                    *self.found = true;
-                } else {
-                    map.next_value_seed(Seek {
-                        walk: &mut *self.walk,
-                        path: self.path,
-                        depth: self.depth + 1,
-                        found: &mut *self.found,
-                        arrays: &mut *self.arrays,
-                        at: (0, 0),
-                    })?;
-                }
-            } else {
-                let mut prefix = self.path[..self.depth].to_vec();
-                prefix.push(key);
-                map.next_value_seed(Scan {
-                    spot: self.walk.spot,
-                    path: Some(dotted(&prefix)),
-                    arrays: &mut *self.arrays,
-                    kept: &mut Kept::none(),
-                })?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The value `--json-path` names: it must be an array of users.
-struct Target<'w, 'a, 's, 'p> {
-    walk: &'w mut Walk<'a, 's>,
-    path: &'p [String],
-    /// Where the value starts (just before it).
-    at: (u64, u64),
-}
-
-impl Target<'_, '_, '_, '_> {
-    fn scalar<E: de::Error>(self, found: &str) -> Result<(), E> {
-        let walk = self.walk;
-        let error = Error::input(
-            walk.at(self.at),
-            format!(
-                "`{}` is {found}, not an array of user objects; check `--json-path`",
-                dotted(self.path)
-            ),
-        );
-        Err(walk.fail(error))
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Target<'_, '_, '_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<(), D::Error> {
-        self.at = self.walk.spot.get();
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Target<'_, '_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of user objects")
-    }
-
-    scalars!();
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        self.walk.users(seq, &dotted(self.path))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.scalar("an object")
-    }
-}
-
-// --- No path: the known envelopes, else the one array of objects, else one user.
-
 /// What the top-level object showed so far.
 #[derive(Default)]
 struct Found {
@@ -357,32 +157,6 @@ enum Member {
     Value(Value),
     /// The rows of `held[i]`.
     Held(usize),
-}
-
-/// Values kept of the top-level object; past the budget the object is not read as one user.
-struct Kept {
-    left: usize,
-}
-
-impl Kept {
-    fn none() -> Kept {
-        Kept { left: 0 }
-    }
-
-    /// Keeps one more value, if the budget allows.
-    fn take(&mut self, value: impl FnOnce() -> Value) -> Option<Value> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        Some(value())
-    }
-}
-
-impl Default for Kept {
-    fn default() -> Self {
-        Kept { left: KEPT_VALUES }
-    }
 }
 
 /// Reads the top-level object's members, then decides where its users are.
@@ -543,30 +317,6 @@ impl<'de> DeserializeSeed<'de> for Top<'_, '_, '_, '_> {
     }
 }
 
-/// Implements the scalar visits of a visitor that keeps scalars as JSON values.
-macro_rules! keep_scalars {
-    () => {
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(self.keep(|| Value::Bool(v)))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(self.keep(|| Value::from(v)))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(self.keep(|| Value::from(v)))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(self.keep(|| Value::from(v)))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(self.keep(|| Value::String(v.to_string())))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(self.keep(|| Value::Null))
-        }
-    };
-}
-
 impl Top<'_, '_, '_, '_> {
     fn keep(self, value: impl FnOnce() -> Value) -> Option<Member> {
         self.found.kept.take(value).map(Member::Value)
@@ -645,147 +395,6 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_, '_> {
             }
             Held::NotUsers => Ok(None),
         }
-    }
-}
-
-/// Any value below the top-level object: kept while the budget allows, and every array of
-/// objects under a path of keys recorded.
-struct Scan<'k> {
-    spot: &'k Spot,
-    /// The value's path of keys; `None` inside an array (no path reaches it).
-    path: Option<String>,
-    arrays: &'k mut Vec<(String, (u64, u64))>,
-    kept: &'k mut Kept,
-}
-
-impl Scan<'_> {
-    fn keep(self, value: impl FnOnce() -> Value) -> Option<Value> {
-        self.kept.take(value)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Scan<'_> {
-    type Value = Option<Value>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Scan<'_> {
-    type Value = Option<Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    keep_scalars!();
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let at = self.spot.get();
-        let mut items = Some(Vec::new());
-        let mut first = true;
-        // Arrays inside an array's elements have no path of keys, so none is recorded.
-        let mut unreachable = Vec::new();
-        loop {
-            let mut probe = Probe::default();
-            let item = seq.next_element_seed(ProbeSeed {
-                probe: &mut probe,
-                scan: Scan {
-                    spot: self.spot,
-                    path: None,
-                    arrays: &mut unreachable,
-                    kept: &mut *self.kept,
-                },
-            })?;
-            let Some(item) = item else { break };
-            if first && probe.object {
-                if let Some(path) = &self.path {
-                    self.arrays.push((path.clone(), at));
-                }
-            }
-            first = false;
-            match (item, &mut items) {
-                (Some(value), Some(list)) => list.push(value),
-                _ => items = None,
-            }
-        }
-        Ok(items.filter(|_| self.kept.left > 0).map(Value::Array))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut object = Some(Map::new());
-        while let Some(key) = map.next_key::<String>()? {
-            let path = self.path.as_ref().map(|p| format!("{p}.{key}"));
-            let value = map.next_value_seed(Scan {
-                spot: self.spot,
-                path,
-                arrays: &mut *self.arrays,
-                kept: &mut *self.kept,
-            })?;
-            match (value, &mut object) {
-                (Some(value), Some(object)) => {
-                    object.insert(key, value);
-                }
-                _ => object = None,
-            }
-        }
-        Ok(object.filter(|_| self.kept.left > 0).map(Value::Object))
-    }
-}
-
-/// Whether an array element was an object, found while scanning it.
-#[derive(Default)]
-struct Probe {
-    object: bool,
-}
-
-struct ProbeSeed<'p, 'k> {
-    probe: &'p mut Probe,
-    scan: Scan<'k>,
-}
-
-impl<'de> DeserializeSeed<'de> for ProbeSeed<'_, '_> {
-    type Value = Option<Value>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ProbeSeed<'_, '_> {
-    type Value = Option<Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        self.scan.visit_bool(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.scan.visit_i64(v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        self.scan.visit_u64(v)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        self.scan.visit_f64(v)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        self.scan.visit_str(v)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        self.scan.visit_unit()
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        self.scan.visit_seq(seq)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        self.probe.object = true;
-        self.scan.visit_map(map)
     }
 }
 

@@ -54,6 +54,8 @@ mod csv;
 mod document;
 mod header;
 mod json;
+mod json_path;
+mod scan;
 mod scim;
 mod source;
 mod spreadsheet;
