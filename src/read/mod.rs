@@ -59,6 +59,7 @@ mod scan;
 mod scim;
 mod source;
 mod spreadsheet;
+mod workbook_checks;
 
 pub use csv::Cells;
 

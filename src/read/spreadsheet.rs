@@ -21,6 +21,7 @@ use calamine::{
 use serde_json::Value;
 
 use super::header::{self, Columns};
+use super::workbook_checks::{check_ods, compound, guarded, Compound};
 use super::{Position, ReadOptions, Row, Sink};
 use crate::{Error, Result};
 
@@ -55,48 +56,67 @@ pub(super) fn read(
     let Workbook { kind, bytes } = workbook;
     match kind {
         WorkbookKind::Xlsx => {
-            let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_error(place, e))?;
+            let mut book = guarded(place, || {
+                Xlsx::new(Cursor::new(bytes)).map_err(|e| xlsx_error(place, e))
+            })?;
             let sheet = choose(place, book.sheets_metadata(), wanted)?;
-            let mut grid = Grid::new(place, &sheet, book.sheets_metadata(), header_row, sink);
-            let mut cells = book
-                .worksheet_cells_reader(&sheet)
-                .map_err(|e| damaged(place, &e))?;
-            while let Some(cell) = cells.next_cell().map_err(|e| damaged(place, &e))? {
+            let sheets = book.sheets_metadata().to_vec();
+            let mut grid = Grid::new(place, &sheet, &sheets, header_row, sink);
+            let mut cells = guarded(place, || {
+                book.worksheet_cells_reader(&sheet)
+                    .map_err(|e| damaged(place, &e))
+            })?;
+            while let Some(cell) =
+                guarded(place, || cells.next_cell().map_err(|e| damaged(place, &e)))?
+            {
                 let (row, column) = cell.get_position();
                 grid.cell(row, column, shown(cell.get_value()))?;
             }
             grid.finish()
         }
         WorkbookKind::Xlsb => {
-            let mut book = Xlsb::new(Cursor::new(bytes)).map_err(|e| damaged(place, &e))?;
+            let mut book = guarded(place, || {
+                Xlsb::new(Cursor::new(bytes)).map_err(|e| damaged(place, &e))
+            })?;
             let sheet = choose(place, book.sheets_metadata(), wanted)?;
             let sheets = book.sheets_metadata().to_vec();
             let mut grid = Grid::new(place, &sheet, &sheets, header_row, sink);
-            let mut cells = book
-                .worksheet_cells_reader(&sheet)
-                .map_err(|e| damaged(place, &e))?;
-            while let Some(cell) = cells.next_cell().map_err(|e| damaged(place, &e))? {
+            let mut cells = guarded(place, || {
+                book.worksheet_cells_reader(&sheet)
+                    .map_err(|e| damaged(place, &e))
+            })?;
+            while let Some(cell) =
+                guarded(place, || cells.next_cell().map_err(|e| damaged(place, &e)))?
+            {
                 let (row, column) = cell.get_position();
                 grid.cell(row, column, shown(cell.get_value()))?;
             }
             grid.finish()
         }
         WorkbookKind::Ods => {
-            let book = Ods::new(Cursor::new(bytes)).map_err(|e| match e {
-                calamine::OdsError::Password => password(place),
-                other => damaged(place, &other),
+            check_ods(place, &bytes)?;
+            let book = guarded(place, || {
+                Ods::new(Cursor::new(bytes)).map_err(|e| match e {
+                    calamine::OdsError::Password => password(place),
+                    other => damaged(place, &other),
+                })
             })?;
             read_whole(place, book, wanted, header_row, sink)
         }
-        WorkbookKind::Compound => match Xls::new(Cursor::new(&bytes[..])) {
-            Ok(book) => read_whole(place, book, wanted, header_row, sink),
-            Err(XlsError::Password) => Err(password(place)),
+        WorkbookKind::Compound => {
             // A password-protected `.xlsx` is a compound file holding the encrypted package.
-            Err(e) => match Xlsx::new(Cursor::new(&bytes[..])) {
-                Err(XlsxError::Password) => Err(password(place)),
-                _ => Err(damaged(place, &e)),
-            },
-        },
+            let bytes = match compound(place, &bytes)? {
+                Compound::Encrypted => return Err(password(place)),
+                Compound::Workbook(bytes) => bytes,
+            };
+            let book = guarded(place, || {
+                Xls::new(Cursor::new(bytes)).map_err(|e| match e {
+                    XlsError::Password => password(place),
+                    other => damaged(place, &other),
+                })
+            })?;
+            read_whole(place, book, wanted, header_row, sink)
+        }
     }
 }
 
@@ -114,9 +134,9 @@ where
 {
     let sheet = choose(place, book.sheets_metadata(), wanted)?;
     let sheets = book.sheets_metadata().to_vec();
-    let range = book
-        .worksheet_range(&sheet)
-        .map_err(|e| damaged(place, &e))?;
+    let range = guarded(place, || {
+        book.worksheet_range(&sheet).map_err(|e| damaged(place, &e))
+    })?;
     let mut grid = Grid::new(place, &sheet, &sheets, header_row, sink);
     let (top, left) = range.start().unwrap_or_default();
     for (row, column, value) in range.used_cells() {
@@ -353,10 +373,15 @@ impl<'s> Grid<'s> {
     /// Takes the cells of row `line` as the header: from its first cell to its last.
     fn read_header(&mut self, line: u64, cells: &[(u32, String)]) -> Result<()> {
         let first = cells[0].0;
-        let last = cells[cells.len() - 1].0;
-        let mut texts = vec![""; (last - first + 1) as usize];
-        for (column, text) in cells {
-            texts[(column - first) as usize] = text;
+        // Cells are in column order: a gap is a column without a name, which the check
+        // below reports (a header of two cells far apart is never laid out cell by cell).
+        let mut texts: Vec<&str> = Vec::with_capacity(cells.len());
+        for (i, (column, text)) in cells.iter().enumerate() {
+            if u64::from(*column) != u64::from(first) + i as u64 {
+                texts.push("");
+                break;
+            }
+            texts.push(text);
         }
         let columns = Columns {
             label: &|i| column_letters(first as usize + i),

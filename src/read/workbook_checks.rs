@@ -1,0 +1,273 @@
+//! What a workbook must pass before calamine reads it. calamine trusts sizes and sector
+//! numbers written in the file, and expands an OpenDocument sheet's repeated cells whole, so
+//! a damaged or hostile file could make it ask for terabytes or loop forever. These checks
+//! refuse such a file with a message first (the fuzzer found the first within seconds).
+
+use std::io::{self, Cursor, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+
+use quick_xml::events::{BytesStart, Event};
+use zip::ZipArchive;
+
+use crate::{Error, Result};
+
+/// The most cells an `.ods` sheet may expand to (calamine holds each one, twice over, while
+/// it reads): about 30 times the cells of 100,000 users of a dozen columns.
+pub(super) const MAX_ODS_CELLS: u64 = 5_000_000;
+
+/// What an OLE compound file holds.
+pub(super) enum Compound {
+    /// An encrypted package: a password-protected workbook.
+    Encrypted,
+    /// An `.xls` workbook, as a compound file written here around its workbook stream alone.
+    Workbook(Vec<u8>),
+}
+
+/// Opens an OLE compound file with the `cfb` crate, which checks its allocation tables,
+/// directory and chains of sectors as it reads, and takes out the workbook stream (no longer
+/// than the file). calamine then reads a compound file `cfb` wrote, so nothing it trusts was
+/// written by the file's maker (its own reader allocates whatever a sector number asks for).
+pub(super) fn compound(place: &str, bytes: &[u8]) -> Result<Compound> {
+    let damaged = |e: io::Error| {
+        Error::input(
+            place,
+            format!(
+                "the workbook is damaged ({}); open it in Excel or LibreOffice and save it \
+                 again, or export the sheet as CSV",
+                e.to_string().to_lowercase()
+            ),
+        )
+    };
+    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(damaged)?;
+    if file.is_stream("EncryptedPackage") {
+        return Ok(Compound::Encrypted);
+    }
+    let Some(name) = ["Workbook", "Book"].into_iter().find(|n| file.is_stream(n)) else {
+        return Err(damaged(io::Error::other("it holds no workbook stream")));
+    };
+    let len = file.entry(name).map_err(damaged)?.len();
+    if len > bytes.len() as u64 {
+        return Err(damaged(io::Error::other(format!(
+            "its workbook stream claims {len} bytes in a file of {}",
+            bytes.len()
+        ))));
+    }
+    let mut stream = Vec::new();
+    file.open_stream(name)
+        .and_then(|mut s| s.read_to_end(&mut stream))
+        .map_err(damaged)?;
+    let mut clean = cfb::CompoundFile::create(Cursor::new(Vec::new())).map_err(damaged)?;
+    clean
+        .create_stream(name)
+        .and_then(|mut s| s.write_all(&stream))
+        .map_err(damaged)?;
+    clean.flush().map_err(damaged)?;
+    Ok(Compound::Workbook(clean.into_inner().into_inner()))
+}
+
+/// Checks that no sheet of an `.ods` expands past [`MAX_ODS_CELLS`], counting its repeated
+/// rows and cells as calamine will lay them out.
+pub(super) fn check_ods(place: &str, bytes: &[u8]) -> Result<()> {
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| damaged(place, &e))?;
+    let content = zip.by_name("content.xml").map_err(|e| damaged(place, &e))?;
+    let mut xml = quick_xml::Reader::from_reader(io::BufReader::new(content));
+    let mut buffer = Vec::new();
+    let mut sheet = Sheet::default();
+    let mut table = String::new();
+    loop {
+        let event = xml
+            .read_event_into(&mut buffer)
+            .map_err(|e| damaged(place, &e))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                match e.name().as_ref() {
+                    b"table:table" => {
+                        sheet = Sheet::default();
+                        table = attribute(e, b"table:name").unwrap_or_default();
+                    }
+                    b"table:table-row" => sheet.row(repeats(e, b"table:number-rows-repeated")),
+                    b"table:table-cell" | b"table:covered-table-cell" => {
+                        let valued = !empty
+                            || attribute(e, b"office:value-type").is_some()
+                            || attribute(e, b"table:formula").is_some();
+                        sheet.cell(repeats(e, b"table:number-columns-repeated"), valued);
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(ref e) if e.name().as_ref() == b"table:table-row" => sheet.end_row(),
+            Event::End(ref e) if e.name().as_ref() == b"table:table" => {
+                let cells = sheet.cells();
+                if cells > MAX_ODS_CELLS {
+                    return Err(Error::input(
+                        place,
+                        format!(
+                            "sheet `{table}` repeats its cells into more than {MAX_ODS_CELLS} \
+                             cells, more than roster reads from an .ods; save it as .xlsx or \
+                             export it as CSV"
+                        ),
+                    ));
+                }
+            }
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+        buffer.clear();
+    }
+}
+
+fn damaged(place: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::input(
+        place,
+        format!(
+            "the workbook is damaged ({}); open it in Excel or LibreOffice and save it again, \
+             or export the sheet as CSV",
+            e.to_string().to_lowercase()
+        ),
+    )
+}
+
+fn attribute(element: &BytesStart<'_>, name: &[u8]) -> Option<String> {
+    element
+        .try_get_attribute(name)
+        .ok()
+        .flatten()
+        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+}
+
+/// A repeat count; what calamine cannot parse it refuses itself, so it counts once here.
+fn repeats(element: &BytesStart<'_>, name: &[u8]) -> u64 {
+    attribute(element, name)
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// The cells a sheet expands to, as calamine lays them out: every row's cells up to its last
+/// one with a value, then a rectangle as wide as the widest row from the first row with a
+/// value to the last, repeated rows counted.
+#[derive(Default)]
+struct Sheet {
+    /// Cells pushed so far, row by row.
+    pushed: u64,
+    /// The widest row, up to its last cell with a value.
+    width: u64,
+    /// Rows (repeats counted) up to the last row with a value, from the first.
+    rows: u64,
+    /// Rows seen since the last row with a value (or the first one), repeats counted.
+    pending_rows: u64,
+    seen_value: bool,
+    /// The row being read: its repeats, the cells so far, up to its last value.
+    row_repeats: u64,
+    row_cells: u64,
+    row_width: u64,
+}
+
+impl Sheet {
+    fn row(&mut self, repeats: u64) {
+        self.row_repeats = repeats;
+        self.row_cells = 0;
+        self.row_width = 0;
+    }
+
+    fn cell(&mut self, repeats: u64, valued: bool) {
+        self.row_cells = self.row_cells.saturating_add(repeats);
+        if valued {
+            self.row_width = self.row_cells;
+        }
+    }
+
+    fn end_row(&mut self) {
+        self.pending_rows = self.pending_rows.saturating_add(self.row_repeats);
+        if self.row_width > 0 {
+            self.pushed = self.pushed.saturating_add(self.row_width);
+            self.width = self.width.max(self.row_width);
+            if self.seen_value {
+                self.rows = self.rows.saturating_add(self.pending_rows);
+            } else {
+                self.rows = self.row_repeats;
+                self.seen_value = true;
+            }
+            self.pending_rows = 0;
+        }
+    }
+
+    fn cells(&self) -> u64 {
+        self.pushed
+            .saturating_add(self.rows.saturating_mul(self.width))
+    }
+}
+
+/// Runs a step of calamine's, turning a panic (a workbook it was not written for) into the
+/// message for a damaged workbook. The panic's own text still reaches stderr first.
+pub(super) fn guarded<T>(place: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    panic::catch_unwind(AssertUnwindSafe(step)).unwrap_or_else(|_| {
+        Err(Error::input(
+            place,
+            "the workbook cannot be read: the spreadsheet reader stopped on it; open it in \
+             Excel or LibreOffice and save it again, or export the sheet as CSV",
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ods(content: &str) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("mimetype", stored).unwrap();
+        zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+            .unwrap();
+        zip.start_file("content.xml", stored).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn repeated_cells_and_rows_are_counted_as_calamine_expands_them() {
+        // LibreOffice's trailing empty cells and rows cost nothing.
+        let fine = r#"<table:table table:name="S"><table:table-row><table:table-cell office:value-type="string"><text:p>id</text:p></table:table-cell><table:table-cell table:number-columns-repeated="16383"/></table:table-row><table:table-row table:number-rows-repeated="1048575"><table:table-cell table:number-columns-repeated="16384"/></table:table-row></table:table>"#;
+        assert!(check_ods("x.ods", &ods(fine)).is_ok());
+        let wide = r#"<table:table table:name="S"><table:table-row><table:table-cell table:number-columns-repeated="9000000" office:value-type="float" office:value="1"/></table:table-row></table:table>"#;
+        let e = check_ods("x.ods", &ods(wide)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.ods: sheet `S` repeats its cells into more than"),
+            "{e}"
+        );
+        let tall = r#"<table:table table:name="T"><table:table-row table:number-rows-repeated="1000000"><table:table-cell office:value-type="string" table:number-columns-repeated="10"/></table:table-row></table:table>"#;
+        assert!(check_ods("x.ods", &ods(tall)).is_err());
+        // Empty rows between two rows with values are laid out too.
+        let gap = r#"<table:table table:name="G"><table:table-row><table:table-cell table:number-columns-repeated="100" office:value-type="float"/></table:table-row><table:table-row table:number-rows-repeated="100000"><table:table-cell/></table:table-row><table:table-row><table:table-cell office:value-type="float"/></table:table-row></table:table>"#;
+        assert!(check_ods("x.ods", &ods(gap)).is_err());
+    }
+
+    #[test]
+    fn a_compound_file_is_rewritten_around_its_workbook_stream() {
+        let good = include_bytes!("../../fixtures/inputs/staff.xls");
+        let Ok(Compound::Workbook(clean)) = compound("x.xls", good) else {
+            panic!("staff.xls is an .xls");
+        };
+        let mut file = cfb::CompoundFile::open(Cursor::new(clean)).unwrap();
+        let names: Vec<String> = file.walk().map(|e| e.name().to_string()).collect();
+        assert_eq!(names, ["Root Entry", "Workbook"]);
+        let mut stream = Vec::new();
+        file.open_stream("Workbook")
+            .unwrap()
+            .read_to_end(&mut stream)
+            .unwrap();
+        assert!(stream.len() > 1000);
+        let locked = include_bytes!("../../fixtures/inputs/staff-password.xlsx");
+        assert!(matches!(
+            compound("x.xlsx", locked),
+            Ok(Compound::Encrypted)
+        ));
+        let mut bad = good.to_vec();
+        // The first sector of the directory chain, far past the end of the file.
+        bad[48..52].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
+        let e = compound("x.xls", &bad).err().unwrap().to_string();
+        assert!(e.starts_with("x.xls: the workbook is damaged ("), "{e}");
+    }
+}
