@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::workbook::{xlsx, Cell};
+use common::workbook::{xlsx, xlsx_of_xml, Cell};
 use common::{counts, Workdir};
 use serde_json::Value;
 
@@ -337,4 +337,21 @@ fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
         zip.write_all(bytes).unwrap();
     }
     zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_workbook_damaged_inside_is_one_message() {
+    // A cell names shared string 3 of a table of 1: calamine's reader panics on it.
+    let sheet = r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>3</v></c></row></sheetData></worksheet>"#;
+    let strings = r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>external_id</t></si></sst>"#;
+    let wd = Workdir::new();
+    wd.write("broken.xlsx", xlsx_of_xml(sheet, strings));
+    let e = wd.fails(&["plan", "broken.xlsx"]);
+    assert_eq!(
+        e,
+        "error: broken.xlsx: the workbook cannot be read: it is damaged in a way the \
+         spreadsheet reader does not expect; open it in Excel or LibreOffice and save it again, \
+         or export the sheet as CSV"
+    );
+    assert!(!wd.db().exists());
 }

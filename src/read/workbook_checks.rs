@@ -3,8 +3,10 @@
 //! a damaged or hostile file could make it ask for terabytes or loop forever. These checks
 //! refuse such a file with a message first (the fuzzer found the first within seconds).
 
+use std::cell::Cell;
 use std::io::{self, Cursor, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
@@ -198,14 +200,35 @@ impl Sheet {
     }
 }
 
-/// Runs a step of calamine's, turning a panic (a workbook it was not written for) into the
-/// message for a damaged workbook. The panic's own text still reaches stderr first.
+thread_local! {
+    /// Set while this thread runs a step of calamine's under [`guarded`].
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a step of calamine's, turning a panic (a damaged workbook it does not check for,
+/// such as a cell naming a shared string past the end of the table) into one message about
+/// the workbook. Such a panic is caught, so it is not printed either: the process's panic
+/// hook is wrapped, once, to stay silent on a thread inside this function and to do what it
+/// did before everywhere else.
 pub(super) fn guarded<T>(place: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
-    panic::catch_unwind(AssertUnwindSafe(step)).unwrap_or_else(|_| {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let outer = GUARDED.with(|g| g.replace(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(step));
+    GUARDED.with(|g| g.set(outer));
+    result.unwrap_or_else(|_| {
         Err(Error::input(
             place,
-            "the workbook cannot be read: the spreadsheet reader stopped on it; open it in \
-             Excel or LibreOffice and save it again, or export the sheet as CSV",
+            "the workbook cannot be read: it is damaged in a way the spreadsheet reader does \
+             not expect; open it in Excel or LibreOffice and save it again, or export the \
+             sheet as CSV",
         ))
     })
 }
@@ -242,6 +265,22 @@ mod tests {
         // Empty rows between two rows with values are laid out too.
         let gap = r#"<table:table table:name="G"><table:table-row><table:table-cell table:number-columns-repeated="100" office:value-type="float"/></table:table-row><table:table-row table:number-rows-repeated="100000"><table:table-cell/></table:table-row><table:table-row><table:table-cell office:value-type="float"/></table:table-row></table:table>"#;
         assert!(check_ods("x.ods", &ods(gap)).is_err());
+    }
+
+    #[test]
+    fn a_panic_in_a_guarded_step_is_one_message() {
+        let result: Result<String> = guarded("x.xlsx", || {
+            let strings: Vec<String> = Vec::new();
+            let index = std::hint::black_box(3);
+            Ok(strings[index].clone())
+        });
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "x.xlsx: the workbook cannot be read: it is damaged in a way the spreadsheet \
+             reader does not expect; open it in Excel or LibreOffice and save it again, or \
+             export the sheet as CSV"
+        );
+        assert!(!GUARDED.with(Cell::get));
     }
 
     #[test]
