@@ -73,9 +73,15 @@ pub(super) fn check_ods(place: &str, bytes: &[u8]) -> Result<()> {
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| damaged(place, &e))?;
     let content = zip.by_name("content.xml").map_err(|e| damaged(place, &e))?;
     let mut xml = quick_xml::Reader::from_reader(io::BufReader::new(content));
+    // As calamine reads it.
+    xml.config_mut().check_end_names = false;
     let mut buffer = Vec::new();
     let mut sheet = Sheet::default();
     let mut table = String::new();
+    // Elements calamine reads to their end tag, which it must find: it loops forever at the
+    // end of the XML otherwise.
+    let mut open_tables = 0u64;
+    let mut open_names = 0u64;
     loop {
         let event = xml
             .read_event_into(&mut buffer)
@@ -84,10 +90,12 @@ pub(super) fn check_ods(place: &str, bytes: &[u8]) -> Result<()> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
                 match e.name().as_ref() {
-                    b"table:table" => {
+                    b"table:table" if !empty => {
+                        open_tables += 1;
                         sheet = Sheet::default();
                         table = attribute(e, b"table:name").unwrap_or_default();
                     }
+                    b"table:named-expressions" if !empty => open_names += 1,
                     b"table:table-row" => sheet.row(repeats(e, b"table:number-rows-repeated")),
                     b"table:table-cell" | b"table:covered-table-cell" => {
                         let valued = !empty
@@ -99,7 +107,11 @@ pub(super) fn check_ods(place: &str, bytes: &[u8]) -> Result<()> {
                 }
             }
             Event::End(ref e) if e.name().as_ref() == b"table:table-row" => sheet.end_row(),
+            Event::End(ref e) if e.name().as_ref() == b"table:named-expressions" => {
+                open_names = open_names.saturating_sub(1);
+            }
             Event::End(ref e) if e.name().as_ref() == b"table:table" => {
+                open_tables = open_tables.saturating_sub(1);
                 let cells = sheet.cells();
                 if cells > MAX_ODS_CELLS {
                     return Err(Error::input(
@@ -111,6 +123,9 @@ pub(super) fn check_ods(place: &str, bytes: &[u8]) -> Result<()> {
                         ),
                     ));
                 }
+            }
+            Event::Eof if open_tables + open_names > 0 => {
+                return Err(damaged(place, &"the sheet's XML ends inside a table"));
             }
             Event::Eof => return Ok(()),
             _ => {}
@@ -263,6 +278,9 @@ mod tests {
         let tall = r#"<table:table table:name="T"><table:table-row table:number-rows-repeated="1000000"><table:table-cell office:value-type="string" table:number-columns-repeated="10"/></table:table-row></table:table>"#;
         assert!(check_ods("x.ods", &ods(tall)).is_err());
         // Empty rows between two rows with values are laid out too.
+        let cut = r#"<table:table table:name="C"><table:table-row><table:table-cell/>"#;
+        let e = check_ods("x.ods", &ods(cut)).unwrap_err().to_string();
+        assert!(e.contains("the sheet's xml ends inside a table"), "{e}");
         let gap = r#"<table:table table:name="G"><table:table-row><table:table-cell table:number-columns-repeated="100" office:value-type="float"/></table:table-row><table:table-row table:number-rows-repeated="100000"><table:table-cell/></table:table-row><table:table-row><table:table-cell office:value-type="float"/></table:table-row></table:table>"#;
         assert!(check_ods("x.ods", &ods(gap)).is_err());
     }
