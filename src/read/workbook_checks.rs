@@ -58,6 +58,7 @@ pub(super) fn compound(place: &str, bytes: &[u8]) -> Result<Compound> {
     file.open_stream(name)
         .and_then(|mut s| s.read_to_end(&mut stream))
         .map_err(damaged)?;
+    clear_dimensions(&mut stream);
     let mut clean = cfb::CompoundFile::create(Cursor::new(Vec::new())).map_err(damaged)?;
     clean
         .create_stream(name)
@@ -65,6 +66,42 @@ pub(super) fn compound(place: &str, bytes: &[u8]) -> Result<Compound> {
         .map_err(damaged)?;
     clean.flush().map_err(damaged)?;
     Ok(Compound::Workbook(clean.into_inner().into_inner()))
+}
+
+/// Zeroes the sizes in the DIMENSIONS records (0x0200) of an `.xls` workbook stream. calamine
+/// reserves room for as many cells as such a record claims (up to 2^48, found by fuzzing);
+/// the record is only a hint, and the sheet's cells still give it its size. The records are
+/// found where calamine reads them: from the start of the stream, and from each sheet's
+/// offset that a BoundSheet8 record (0x0085) gives.
+fn clear_dimensions(stream: &mut [u8]) {
+    let mut starts = vec![0];
+    each_record(stream, 0, |typ, data| {
+        if typ == 0x0085 && data.len() >= 4 {
+            starts.push(u32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize);
+        }
+    });
+    for start in starts {
+        each_record(stream, start, |typ, data| {
+            if typ == 0x0200 {
+                data.fill(0);
+            }
+        });
+    }
+}
+
+/// Calls `f` with the type and data of each BIFF record from `start` on: a type (u16), a
+/// length (u16), the data.
+fn each_record(stream: &mut [u8], start: usize, mut f: impl FnMut(u16, &mut [u8])) {
+    let mut at = start;
+    while let Some(head) = stream.get(at..at + 4) {
+        let typ = u16::from_le_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let Some(data) = stream.get_mut(at + 4..at + 4 + len) else {
+            return;
+        };
+        f(typ, data);
+        at += 4 + len;
+    }
 }
 
 /// Checks that no sheet of an `.ods` expands past [`MAX_ODS_CELLS`], counting its repeated
@@ -321,6 +358,15 @@ mod tests {
             compound("x.xlsx", locked),
             Ok(Compound::Encrypted)
         ));
+        // Its DIMENSIONS records are zeroed, and the sheet still reads whole.
+        let mut records = Vec::new();
+        each_record(&mut stream, 0, |typ, data| {
+            records.push((typ, data.to_vec()))
+        });
+        assert!(records
+            .iter()
+            .filter(|(typ, _)| *typ == 0x0200)
+            .all(|(_, data)| data.iter().all(|&b| b == 0)));
         let mut bad = good.to_vec();
         // The first sector of the directory chain, far past the end of the file.
         bad[48..52].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
