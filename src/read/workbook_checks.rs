@@ -58,7 +58,7 @@ pub(super) fn compound(place: &str, bytes: &[u8]) -> Result<Compound> {
     file.open_stream(name)
         .and_then(|mut s| s.read_to_end(&mut stream))
         .map_err(damaged)?;
-    clear_dimensions(&mut stream);
+    prepare_stream(&mut stream).map_err(|e| damaged(io::Error::other(e)))?;
     let mut clean = cfb::CompoundFile::create(Cursor::new(Vec::new())).map_err(damaged)?;
     clean
         .create_stream(name)
@@ -68,24 +68,51 @@ pub(super) fn compound(place: &str, bytes: &[u8]) -> Result<Compound> {
     Ok(Compound::Workbook(clean.into_inner().into_inner()))
 }
 
-/// Zeroes the sizes in the DIMENSIONS records (0x0200) of an `.xls` workbook stream. calamine
-/// reserves room for as many cells as such a record claims (up to 2^48, found by fuzzing);
-/// the record is only a hint, and the sheet's cells still give it its size. The records are
-/// found where calamine reads them: from the start of the stream, and from each sheet's
-/// offset that a BoundSheet8 record (0x0085) gives.
-fn clear_dimensions(stream: &mut [u8]) {
+/// Makes an `.xls` workbook stream safe for calamine, which lays each sheet out as a
+/// rectangle of cells and believes the file about its size (both found by fuzzing):
+/// - zeroes the sizes in DIMENSIONS records (0x0200), for which calamine reserves as many
+///   cells as they claim (up to 2^48); the record is only a hint, the cells give the size;
+/// - refuses a cell past column IV, the last an `.xls` has (a column number up to 65,535
+///   would make that rectangle 137 GB).
+///
+/// The records are found where calamine reads them: from the start of the stream, and from
+/// each sheet's offset that a BoundSheet8 record (0x0085) gives.
+fn prepare_stream(stream: &mut [u8]) -> std::result::Result<(), String> {
+    const LAST_COLUMN: u16 = 0xFF;
+    /// Records whose data starts with the row and column of the cell they hold.
+    const CELLS: &[u16] = &[0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x0006];
+    /// MulRk: a row, a first column, values, a last column.
+    const MUL_RK: u16 = 0x00BD;
     let mut starts = vec![0];
     each_record(stream, 0, |typ, data| {
         if typ == 0x0085 && data.len() >= 4 {
             starts.push(u32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize);
         }
     });
+    let mut past = None;
+    let column = |bytes: &[u8]| u16::from_le_bytes([bytes[0], bytes[1]]);
     for start in starts {
         each_record(stream, start, |typ, data| {
-            if typ == 0x0200 {
-                data.fill(0);
+            let columns = match typ {
+                0x0200 => {
+                    data.fill(0);
+                    return;
+                }
+                _ if CELLS.contains(&typ) && data.len() >= 4 => [column(&data[2..4]), 0],
+                MUL_RK if data.len() >= 6 => [column(&data[2..4]), column(&data[data.len() - 2..])],
+                _ => return,
+            };
+            if let Some(&c) = columns.iter().find(|&&c| c > LAST_COLUMN) {
+                past.get_or_insert(c);
             }
         });
+    }
+    match past {
+        Some(c) => Err(format!(
+            "a cell is in column {}, past column IV, the last of an .xls",
+            u32::from(c) + 1
+        )),
+        None => Ok(()),
     }
 }
 
@@ -367,6 +394,13 @@ mod tests {
             .iter()
             .filter(|(typ, _)| *typ == 0x0200)
             .all(|(_, data)| data.iter().all(|&b| b == 0)));
+        // A cell past column IV is refused: a Number record (0x0203) in column 301.
+        let mut number = vec![0x03, 0x02, 14, 0, 0, 0, 44, 1];
+        number.extend([0; 10]);
+        assert_eq!(
+            prepare_stream(&mut number),
+            Err("a cell is in column 301, past column IV, the last of an .xls".to_string())
+        );
         let mut bad = good.to_vec();
         // The first sector of the directory chain, far past the end of the file.
         bad[48..52].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
