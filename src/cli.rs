@@ -279,7 +279,7 @@ pub struct RefShowArgs {
 pub enum RulesCommand {
     /// Compile and lint the tenant's pack; print the order hooks and checks run in. With
     /// `--data`, run files through the rules instead and list the rows they reject.
-    Check(RulesCheckArgs),
+    Check(Box<RulesCheckArgs>),
     /// Run the pack's own examples (`rules/<tenant>/tests/*.json`).
     Test,
 }
@@ -422,6 +422,29 @@ pub struct ReadArgs {
     /// Source encoding: `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports.
     #[arg(long, default_value = "utf-8")]
     pub encoding: String,
+
+    /// The sheet of a spreadsheet to read: its name, or its number from 1 (default: the
+    /// first visible sheet).
+    #[arg(long, value_name = "NAME|N")]
+    pub sheet: Option<String>,
+
+    /// The line of a CSV file, or the row of a sheet, the header is on (from 1); what is
+    /// above it is skipped.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_row: Option<u64>,
+
+    /// Where a JSON document keeps its array of users: keys joined by dots (`data.users`).
+    #[arg(long, value_name = "PATH")]
+    pub json_path: Option<String>,
+
+    /// The file to read from a zip archive that holds more than one.
+    #[arg(long, value_name = "NAME")]
+    pub member: Option<String>,
+
+    /// The most a compressed file may decompress to, such as `500MB` or `16GiB` (default:
+    /// 100 times its size, at most 4 GiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_decompressed: Option<String>,
 }
 
 /// `roster rules check`.
@@ -585,6 +608,8 @@ pub enum FormatArg {
     Json,
     /// One user object per line.
     Ndjson,
+    /// SCIM 2.0 User resources: a `ListResponse`, one resource, or one per line.
+    Scim,
     /// A ServicePower bulk Users payload or User Object list (`CUD` honoured).
     #[value(name = "servicepower")]
     ServicePower,
@@ -604,6 +629,7 @@ impl FormatArg {
             FormatArg::Csv => Format::Csv,
             FormatArg::Json => Format::Json,
             FormatArg::Ndjson => Format::Ndjson,
+            FormatArg::Scim => Format::Scim,
             FormatArg::ServicePower => Format::Vendor(Vendor::ServicePower),
             FormatArg::ESystems => Format::Vendor(Vendor::ESystems),
             FormatArg::FieldSquared => Format::Vendor(Vendor::FieldSquared),

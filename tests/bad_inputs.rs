@@ -318,6 +318,110 @@ const CASES: &[Case] = &[
         args: &["state", "show", "--output", "xml"],
         says: &["xml"],
     },
+    // Spreadsheets, SCIM and JSON envelopes, compressed files (fixtures/inputs/make.sh).
+    Case {
+        files: &[("corrupt.xlsx", b"PK\x03\x04\x14\x00\x00\x00 not really a workbook")],
+        args: &["plan", "corrupt.xlsx"],
+        says: &["corrupt.xlsx: the workbook is damaged", "save it again"],
+    },
+    Case {
+        files: &[(
+            "empty-sheet.xlsx",
+            include_bytes!("../fixtures/inputs/empty-sheet.xlsx"),
+        )],
+        args: &["plan", "empty-sheet.xlsx"],
+        says: &["empty-sheet.xlsx:Export: the sheet is empty", "`Staff`", "--sheet"],
+    },
+    Case {
+        files: &[(
+            "locked.xlsx",
+            include_bytes!("../fixtures/inputs/staff-password.xlsx"),
+        )],
+        args: &["plan", "locked.xlsx"],
+        says: &["locked.xlsx: the workbook is password-protected", "without the password"],
+    },
+    Case {
+        files: &[(
+            "locked.xlsx",
+            include_bytes!("../fixtures/inputs/staff-password.xlsx"),
+        )],
+        args: &["rules", "check", "--data", "locked.xlsx"],
+        says: &["locked.xlsx: the workbook is password-protected"],
+    },
+    Case {
+        files: &[("staff.xlsx", include_bytes!("../fixtures/inputs/staff.xlsx"))],
+        args: &["plan", "staff.xlsx", "--sheet", "Payroll"],
+        says: &["no sheet `Payroll`", "`Staff`, `Notes`"],
+    },
+    Case {
+        files: &[("report.xls", b"<html><table><tr><td>external_id</td></tr></table></html>")],
+        args: &["plan", "report.xls"],
+        says: &["report.xls:1", "HTML or XML", "save it as .xlsx or CSV"],
+    },
+    Case {
+        files: &[("two-files.zip", include_bytes!("../fixtures/inputs/two-files.zip"))],
+        args: &["plan", "two-files.zip"],
+        says: &["two-files.zip", "`notes.txt`, `staff.csv`", "--member staff.csv"],
+    },
+    Case {
+        files: &[("two-files.zip", include_bytes!("../fixtures/inputs/two-files.zip"))],
+        args: &["plan", "two-files.zip", "--member", "payroll.csv"],
+        says: &["`--member payroll.csv` is not in the archive"],
+    },
+    Case {
+        files: &[(
+            "truncated.csv.gz",
+            include_bytes!("../fixtures/inputs/truncated.csv.gz"),
+        )],
+        args: &["plan", "truncated.csv.gz"],
+        says: &["truncated.csv.gz: the gzip data ends before it should", "cut short"],
+    },
+    Case {
+        files: &[("bomb.csv.gz", include_bytes!("../fixtures/inputs/bomb.csv.gz"))],
+        args: &["plan", "bomb.csv.gz"],
+        says: &["bomb.csv.gz: the gzip data decompresses to more than", "--max-decompressed"],
+    },
+    Case {
+        files: &[("bomb.csv.gz", include_bytes!("../fixtures/inputs/bomb.csv.gz"))],
+        args: &["rules", "check", "--data", "bomb.csv.gz"],
+        says: &["decompression bomb"],
+    },
+    Case {
+        files: &[("nested.zip", include_bytes!("../fixtures/inputs/nested.zip"))],
+        args: &["plan", "nested.zip"],
+        says: &["nested.zip:staff.csv.gz", "another compressed file"],
+    },
+    Case {
+        files: &[(
+            "scim.json",
+            b"{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],\n \"Resources\": [{\"userName\": \"a\"}, 7]}",
+        )],
+        args: &["plan", "scim.json"],
+        says: &["scim.json:2:", "Resources[1] is a number"],
+    },
+    Case {
+        files: &[(
+            "two.json",
+            b"{\"staff\": [{\"external_id\": \"u1\"}],\n \"contractors\": [{\"external_id\": \"c1\"}]}",
+        )],
+        args: &["plan", "two.json"],
+        says: &["two.json:2:", "`staff`, `contractors`", "--json-path staff"],
+    },
+    Case {
+        files: &[("deep.json", b"{\"data\": {\"users\": [{\"external_id\": \"u1\"}]}}")],
+        args: &["plan", "deep.json", "--json-path", "data.people"],
+        says: &["deep.json:1:1: the document has no `data.people`", "`data.users`"],
+    },
+    Case {
+        files: &[("users.json", b"[{\"external_id\": \"u1\"}]")],
+        args: &["plan", "users.json", "--header-row", "2"],
+        says: &["`--header-row 2` is for CSV files and spreadsheets"],
+    },
+    Case {
+        files: &[("titled.csv", b"Staff export\n\nexternal_id\nu1\n")],
+        args: &["plan", "titled.csv", "--header-row", "2"],
+        says: &["titled.csv:2: line 2 is blank"],
+    },
 ];
 
 #[test]

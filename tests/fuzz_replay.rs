@@ -38,12 +38,14 @@ fn replay(name: &str, target: Target) -> usize {
 type Target = fn(&[u8]);
 
 /// Every target, with the fewest seeds its folder may hold.
-const TARGETS: [(&str, Target, usize); 7] = [
+const TARGETS: [(&str, Target, usize); 9] = [
     ("read_csv", targets::read_csv, 5),
     ("read_json", targets::read_json, 3),
     ("read_ndjson", targets::read_ndjson, 2),
     ("read_sniffed", targets::read_sniffed, 5),
     ("read_vendor", targets::read_vendor, 6),
+    ("read_spreadsheet", targets::read_spreadsheet, 6),
+    ("read_compressed", targets::read_compressed, 6),
     ("validation_json", targets::validation_json, 3),
     ("tenant_toml", targets::tenant_toml, 3),
 ];

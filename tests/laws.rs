@@ -1,6 +1,9 @@
 //! Property tests of the laws planning must keep, through the library on generated inputs:
 //! planning again after an apply gives no changes; a plan changes no stored user; a revert
-//! after an apply restores the state.
+//! after an apply restores the state; the CSV, JSON, spreadsheet and SCIM forms of the same
+//! users give the same plan.
+
+mod common;
 
 use std::sync::Arc;
 
@@ -93,7 +96,7 @@ impl Scratch {
         (planned.id, planned.summary)
     }
 
-    fn plan_file(&mut self, name: &str, contents: &str, sync: bool) -> Planned {
+    fn plan_file(&mut self, name: &str, contents: impl AsRef<[u8]>, sync: bool) -> Planned {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         let inputs = [path.to_string_lossy().into_owned()];
@@ -193,6 +196,51 @@ fn as_json(csv: &str) -> String {
     format!("[\n{}\n]\n", objects.join(",\n"))
 }
 
+/// The columns a SCIM User resource fills, in the order its rows have them.
+const SCIM_COLUMNS: &str = "external_id,username,first_name,last_name,email,phones,active,\
+language,timezone,user_type,address,attributes";
+
+/// Users as a SCIM `ListResponse` (one resource a line, from line 2, as CSV rows are) and as
+/// the CSV of the columns SCIM fills: a key, a given name, an e-mail address, `active`; a
+/// left-out attribute is an empty cell.
+fn scim_users() -> impl Strategy<Value = (String, String)> {
+    prop::collection::vec(
+        (
+            0u8..8,
+            prop::sample::select(vec!["", "Ann", "Zoë"]),
+            prop::sample::select(vec!["", "a@x.org", "b@y.org"]),
+            prop::sample::select(vec!["", "yes", "no"]),
+        ),
+        0..12,
+    )
+    .prop_map(|users| {
+        let mut csv = format!("{SCIM_COLUMNS}\n");
+        let mut resources = Vec::new();
+        for (key, first, email, active) in users {
+            csv.push_str(&format!("k{key},k{key},{first},,{email},,{active},,,,,\n"));
+            let mut resource = serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": format!("k{key}"),
+            });
+            if !first.is_empty() {
+                resource["name"] = serde_json::json!({ "givenName": first });
+            }
+            if !email.is_empty() {
+                resource["emails"] = serde_json::json!([{ "value": email, "primary": true }]);
+            }
+            if !active.is_empty() {
+                resource["active"] = serde_json::Value::Bool(active == "yes");
+            }
+            resources.push(resource.to_string());
+        }
+        let scim = format!(
+            "{{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"], \"Resources\": [\n{}\n]}}\n",
+            resources.join(",\n")
+        );
+        (csv, scim)
+    })
+}
+
 /// What a plan says, without the file names.
 fn plan_contents(s: &Scratch, plan_id: i64) -> (Vec<String>, Vec<String>) {
     let mut changes = Vec::new();
@@ -270,9 +318,43 @@ proptest! {
             s.apply(id);
         }
         let csv = from_csv.plan_file("next.csv", &next, sync);
-        let json = from_json.plan_file("next.json", &as_json(&next), sync);
+        let json = from_json.plan_file("next.json", as_json(&next), sync);
         prop_assert_eq!(csv.summary, json.summary);
         prop_assert_eq!(plan_contents(&from_csv, csv.id), plan_contents(&from_json, json.id));
+    }
+
+    #[test]
+    fn csv_and_spreadsheet_forms_of_the_same_users_give_the_same_plan(base in file(), next in file(), sync in any::<bool>()) {
+        let mut from_csv = Scratch::new();
+        let mut from_xlsx = Scratch::new();
+        let id = from_csv.plan_file("base.csv", &base, false).id;
+        from_csv.apply(id);
+        let id = from_xlsx.plan_file("base.xlsx", common::workbook::xlsx_of_csv(&base), false).id;
+        from_xlsx.apply(id);
+        let csv = from_csv.plan_file("next.csv", &next, sync);
+        let xlsx_bytes = common::workbook::xlsx_of_csv(&next);
+        let xlsx = from_xlsx.plan_file("next.xlsx", &xlsx_bytes, sync);
+        prop_assert_eq!(csv.summary, xlsx.summary);
+        prop_assert_eq!(plan_contents(&from_csv, csv.id), plan_contents(&from_xlsx, xlsx.id));
+        // Rows seen before are recognised in a workbook too: planning it again after the
+        // apply gives no changes.
+        from_xlsx.apply(xlsx.id);
+        let again = from_xlsx.plan_file("next.xlsx", &xlsx_bytes, sync);
+        prop_assert!(no_changes(&again.summary), "{:?}", again.summary);
+    }
+
+    #[test]
+    fn csv_and_scim_forms_of_the_same_users_give_the_same_plan(base in scim_users(), next in scim_users(), sync in any::<bool>()) {
+        let mut from_csv = Scratch::new();
+        let mut from_scim = Scratch::new();
+        let id = from_csv.plan_file("base.csv", &base.0, false).id;
+        from_csv.apply(id);
+        let id = from_scim.plan_file("base.json", &base.1, false).id;
+        from_scim.apply(id);
+        let csv = from_csv.plan_file("next.csv", &next.0, sync);
+        let scim = from_scim.plan_file("next.json", &next.1, sync);
+        prop_assert_eq!(csv.summary, scim.summary);
+        prop_assert_eq!(plan_contents(&from_csv, csv.id), plan_contents(&from_scim, scim.id));
     }
 
     /// Rows recognised by their fingerprints (the rules not run on them) plan exactly as

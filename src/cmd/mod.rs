@@ -179,11 +179,40 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
             args.encoding
         ))
     })?;
+    let json_path = match args.json_path.as_deref() {
+        None => None,
+        Some(path) if path.split('.').any(|key| key.is_empty()) => {
+            return Err(Error::Usage(format!(
+                "`--json-path {path}` has an empty key; give the keys down to the array of \
+                 users joined by dots, such as `data.users`"
+            )))
+        }
+        Some(path) => Some(path.split('.').map(str::to_string).collect()),
+    };
+    let max_decompressed = match args.max_decompressed.as_deref() {
+        None => None,
+        Some(size) => Some(
+            size.trim()
+                .parse::<bytesize::ByteSize>()
+                .map_err(|_| {
+                    Error::Usage(format!(
+                        "`--max-decompressed {size}` is not a size; write it like `500MB`, \
+                         `16GiB` or a number of bytes"
+                    ))
+                })?
+                .as_u64(),
+        ),
+    };
     Ok(ReadOptions {
         format: args.format.format(),
         delimiter,
         encoding,
         vendor: VendorReading::default(),
+        sheet: args.sheet.clone(),
+        header_row: args.header_row,
+        json_path,
+        member: args.member.clone(),
+        max_decompressed,
     })
 }
 

@@ -3,13 +3,13 @@
 //! Records are read into one reused `ByteRecord`, checked for shape and UTF-8, and handed on
 //! with the header names shared as `Arc<str>`, so a row costs its cell strings and nothing more.
 
-use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
 
 use csv::ByteRecord;
 use serde_json::Value;
 
+use super::header::{self, Columns};
 use super::rejects::Returned;
 use super::source::{io_error, Text, BUFFER};
 use super::{Position, Row, Sink};
@@ -30,6 +30,7 @@ pub(super) fn read(
     sink: &mut dyn Sink,
 ) -> Result<(u64, Vec<String>)> {
     let delimiter = forced.unwrap_or_else(|| detect_delimiter(&text.first_line));
+    let header_placed = text.header_placed;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -42,11 +43,12 @@ pub(super) fn read(
         record: ByteRecord::new(),
         line: 1,
         byte: 0,
+        lines_skipped: text.lines_skipped,
     };
 
     let empty = |csv: &Csv| {
         Error::input(
-            format!("{}:1", csv.file),
+            format!("{}:{}", csv.file, csv.lines_skipped + 1),
             "the file is empty; expected a header row",
         )
     };
@@ -54,7 +56,11 @@ pub(super) fn read(
         return Err(empty(&csv));
     }
     // The Microsoft Entra bulk-create template has a `version:v1.0` line above its header.
-    if csv.record.len() == 1 && csv.record[0].starts_with(b"version:") && !csv.next(&mut reader)? {
+    if !header_placed
+        && csv.record.len() == 1
+        && csv.record[0].starts_with(b"version:")
+        && !csv.next(&mut reader)?
+    {
         return Err(empty(&csv));
     }
     let names = csv.header()?;
@@ -128,6 +134,8 @@ struct Csv {
     line: u64,
     /// The stream offset the csv crate began reading the current record at.
     byte: u64,
+    /// The lines above the header that were skipped before the text the csv crate reads.
+    lines_skipped: u64,
 }
 
 impl Csv {
@@ -148,7 +156,7 @@ impl Csv {
             // The csv crate's position is where it began reading, before the blank lines and
             // the `\n` of a `\r\n` it skips on the way to the record.
             let tail = reader.get_mut();
-            self.line = line + tail.breaks_from(byte);
+            self.line = line + tail.breaks_from(byte) + self.lines_skipped;
             self.byte = byte;
             tail.mark = byte;
         }
@@ -161,38 +169,18 @@ impl Csv {
 
     /// The current record as the header: names trimmed, none empty, none twice.
     fn header(&self) -> Result<Vec<Arc<str>>> {
-        let line = self.line;
-        let mut names: Vec<Arc<str>> = Vec::with_capacity(self.record.len());
-        // Column numbers by name: a header of thousands of columns is checked in one pass.
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.record.len());
+        let at = self.at(self.line);
+        let mut cells = Vec::with_capacity(self.record.len());
         for (i, raw) in self.record.iter().enumerate() {
-            let name = std::str::from_utf8(raw)
-                .map_err(|_| not_utf8(self.at(line), &format!("the header's column {}", i + 1)))?
-                .trim();
-            if name.is_empty() {
-                return Err(Error::input(
-                    self.at(line),
-                    format!(
-                        "column {} of the header has no name; name every column \
-                         (a delimiter at the end of the header line makes an empty column)",
-                        i + 1
-                    ),
-                ));
-            }
-            if let Some(first) = seen.insert(name, i) {
-                return Err(Error::input(
-                    self.at(line),
-                    format!(
-                        "column `{name}` appears twice in the header (columns {} and {}); \
-                         rename or remove one of them",
-                        first + 1,
-                        i + 1
-                    ),
-                ));
-            }
-            names.push(Arc::from(name));
+            let cell = std::str::from_utf8(raw)
+                .map_err(|_| not_utf8(at.clone(), &format!("the header's column {}", i + 1)))?;
+            cells.push(cell);
         }
-        Ok(names)
+        let columns = Columns {
+            label: &|i| (i + 1).to_string(),
+            empty_hint: " (a delimiter at the end of the header line makes an empty column)",
+        };
+        header::names(&at, cells, &columns)
     }
 
     /// The current record's text, checked as UTF-8 whole: much cheaper than cell by cell.
@@ -633,8 +621,9 @@ mod tests {
         let e = error("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR");
         assert_eq!(
             e,
-            "photo.csv:3: does not look like a text file (it contains NUL bytes); \
-             roster reads CSV, JSON and NDJSON text files"
+            "photo.csv:3: does not look like a text file (it contains NUL bytes); roster reads \
+             CSV, JSON and NDJSON text, spreadsheets (.xlsx .xlsm .xls .ods), and .gz or .zip \
+             files of them"
         );
     }
 }

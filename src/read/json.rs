@@ -1,9 +1,10 @@
-//! The JSON readers: a document holding an array of user objects (bare, or as the one array
-//! of an object such as `{"Users": [...]}`), and NDJSON with one user object per line.
+//! The JSON readers' common parts: user objects streamed as rows with their line and column,
+//! syntax errors worded for a person, and the NDJSON reader (one user object per line). The
+//! document reader, which finds the array of users in a document, is `document.rs`.
 //!
-//! A document is streamed: serde visitors hand each user object to the sink as soon as it is
-//! parsed, so only one user is in memory at a time. serde_json reads its input byte by byte,
-//! so a reader below it that counts lines knows where each object's `{` is.
+//! serde visitors hand each user object to the sink as soon as it is parsed, so only one user
+//! is in memory at a time. serde_json reads its input byte by byte, so a reader below it that
+//! counts lines knows where each object's `{` is.
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -21,38 +22,17 @@ use crate::{Error, Result};
 /// Distinct key names shared as `Arc<str>`; past this many, keys are not remembered.
 const KEYS_LIMIT: usize = 10_000;
 
-/// Reads a JSON document of users; returns the number of rows.
-pub(super) fn read_document(
-    file: Arc<str>,
-    text: Text<'_>,
-    sink: &mut dyn FnMut(Row) -> Result<()>,
-) -> Result<u64> {
-    let spot = Spot::default();
-    let mut input = Tracked::new(text.reader, &spot);
-    let start = input.peek_start().map_err(|e| io_error(&file, e))?;
-    let mut walk = Walk::new(file, &spot, sink);
-    let mut de = serde_json::Deserializer::from_reader(input);
-    let read = Document {
-        walk: &mut walk,
-        start,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
-    match read {
-        Ok(()) => Ok(walk.rows),
-        Err(e) => Err(walk.failure.take().unwrap_or_else(|| {
-            let (line, column) = (e.line(), e.column());
-            syntax_error(&walk.file, line, column, e, false)
-        })),
-    }
-}
+/// Where the JSON readers hand each row, with the path of the array it came from (`""` for a
+/// bare array and for NDJSON).
+pub(super) type JsonSink<'s> = dyn FnMut(Row, &str) -> Result<()> + 's;
+
+/// How many users an array under a name roster does not know may hold before it is taken as
+/// the document's users, rather than kept until the end of the document shows whether a
+/// better-known array is there.
+pub(super) const HELD_LIMIT: usize = 10_000;
 
 /// Reads NDJSON, skipping blank lines; returns the number of rows.
-pub(super) fn read_lines(
-    file: Arc<str>,
-    text: Text<'_>,
-    sink: &mut dyn FnMut(Row) -> Result<()>,
-) -> Result<u64> {
+pub(super) fn read_lines(file: Arc<str>, text: Text<'_>, sink: &mut JsonSink<'_>) -> Result<u64> {
     let spot = Spot::default();
     let mut walk = Walk::new(file, &spot, sink);
     let mut input = BufReader::with_capacity(BUFFER, text.reader);
@@ -78,6 +58,7 @@ pub(super) fn read_lines(
         let read = User {
             walk: &mut walk,
             what: What::Line,
+            first: false,
         }
         .deserialize(&mut de)
         .and_then(|()| de.end());
@@ -91,7 +72,7 @@ pub(super) fn read_lines(
 }
 
 /// Turns a serde_json error into one message that says what to do.
-fn syntax_error(
+pub(super) fn syntax_error(
     file: &str,
     line: usize,
     column: usize,
@@ -137,19 +118,19 @@ fn syntax_error(
 
 /// The line and column (1-based, in bytes) of the last byte the parser took.
 #[derive(Default)]
-struct Spot {
+pub(super) struct Spot {
     line: Cell<u64>,
     column: Cell<u64>,
 }
 
 impl Spot {
-    fn get(&self) -> (u64, u64) {
+    pub(super) fn get(&self) -> (u64, u64) {
         (self.line.get(), self.column.get())
     }
 }
 
 /// A buffered reader that keeps [`Spot`] up to date with each byte it hands out.
-struct Tracked<'t, R> {
+pub(super) struct Tracked<'t, R> {
     inner: R,
     buffer: Box<[u8]>,
     pos: usize,
@@ -158,7 +139,7 @@ struct Tracked<'t, R> {
 }
 
 impl<'t, R: Read> Tracked<'t, R> {
-    fn new(inner: R, spot: &'t Spot) -> Self {
+    pub(super) fn new(inner: R, spot: &'t Spot) -> Self {
         spot.line.set(1);
         spot.column.set(0);
         Tracked {
@@ -181,7 +162,7 @@ impl<'t, R: Read> Tracked<'t, R> {
 
     /// Where the first non-blank byte is, without taking anything (serde_json counts lines
     /// too, and must see every byte). Looks only as far as the first buffer.
-    fn peek_start(&mut self) -> io::Result<(u64, u64)> {
+    pub(super) fn peek_start(&mut self) -> io::Result<(u64, u64)> {
         self.fill()?;
         let (mut line, mut column) = (1, 1);
         for &b in &self.buffer[self.pos..self.len] {
@@ -232,24 +213,39 @@ impl<R: Read> Read for Tracked<'_, R> {
 }
 
 /// What the visitors share: where they are, the sink, and the first error of our own.
-struct Walk<'a, 's> {
-    file: Arc<str>,
-    spot: &'a Spot,
+pub(super) struct Walk<'a, 's> {
+    pub(super) file: Arc<str>,
+    pub(super) spot: &'a Spot,
     keys: HashSet<Arc<str>>,
     /// The most keys a user had so far, to size the next one's columns.
     width: usize,
-    sink: &'a mut (dyn FnMut(Row) -> Result<()> + 's),
-    rows: u64,
+    sink: &'a mut JsonSink<'s>,
+    /// The rows handed to the sink.
+    pub(super) rows: u64,
+    /// The path of the array being read, handed to the sink with each row.
+    envelope: String,
+    /// Rows kept back instead of handed to the sink (see [`Walk::hold_users`]).
+    held: Option<Vec<Row>>,
+    /// Held rows past this many are handed to the sink, and the rest of the array after them.
+    hand_over_past: Option<usize>,
+    /// Set when the first element of a held array is not an object.
+    not_users: bool,
     /// Set when a visitor stops the parse; it wins over the error serde_json then reports.
-    failure: Option<Error>,
+    pub(super) failure: Option<Error>,
+}
+
+/// What a held array of users turned out to be.
+pub(super) enum Held {
+    /// Objects, kept back.
+    Rows(Vec<Row>),
+    /// More objects than may be kept back: they went to the sink.
+    HandedOver,
+    /// Its first element was not an object; the rest was skipped.
+    NotUsers,
 }
 
 impl<'a, 's> Walk<'a, 's> {
-    fn new(
-        file: Arc<str>,
-        spot: &'a Spot,
-        sink: &'a mut (dyn FnMut(Row) -> Result<()> + 's),
-    ) -> Self {
+    pub(super) fn new(file: Arc<str>, spot: &'a Spot, sink: &'a mut JsonSink<'s>) -> Self {
         Walk {
             file,
             spot,
@@ -257,16 +253,20 @@ impl<'a, 's> Walk<'a, 's> {
             width: 0,
             sink,
             rows: 0,
+            envelope: String::new(),
+            held: None,
+            hand_over_past: None,
+            not_users: false,
             failure: None,
         }
     }
 
-    fn at(&self, (line, column): (u64, u64)) -> String {
+    pub(super) fn at(&self, (line, column): (u64, u64)) -> String {
         format!("{}:{line}:{}", self.file, column.max(1))
     }
 
     /// Stops the parse with our own error.
-    fn fail<E: de::Error>(&mut self, error: Error) -> E {
+    pub(super) fn fail<E: de::Error>(&mut self, error: Error) -> E {
         self.failure = Some(error);
         E::custom("stopped by the reader")
     }
@@ -283,19 +283,93 @@ impl<'a, 's> Walk<'a, 's> {
         shared
     }
 
-    /// Streams the elements of an array of users.
-    fn users<'de, A: SeqAccess<'de>>(&mut self, mut seq: A, path: &str) -> Result<(), A::Error> {
+    /// The index the next row gets.
+    fn next_index(&self) -> u64 {
+        self.held
+            .as_ref()
+            .map_or(self.rows, |held| self.rows + held.len() as u64)
+    }
+
+    /// Hands a row on, or keeps it back.
+    fn emit(&mut self, row: Row) -> Result<()> {
+        let Some(held) = &mut self.held else {
+            (self.sink)(row, &self.envelope)?;
+            self.rows += 1;
+            return Ok(());
+        };
+        held.push(row);
+        if self.hand_over_past.is_some_and(|limit| held.len() > limit) {
+            let rows = self.held.take().unwrap_or_default();
+            let envelope = std::mem::take(&mut self.envelope);
+            self.hand_over(rows, &envelope)?;
+            self.envelope = envelope;
+        }
+        Ok(())
+    }
+
+    /// Hands rows kept back to the sink, as the users of the array at `path`.
+    pub(super) fn hand_over(&mut self, rows: Vec<Row>, path: &str) -> Result<()> {
+        for row in rows {
+            (self.sink)(row, path)?;
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Streams the elements of an array of users under `path` to the sink.
+    pub(super) fn users<'de, A: SeqAccess<'de>>(
+        &mut self,
+        mut seq: A,
+        path: &str,
+    ) -> Result<(), A::Error> {
+        self.envelope = path.to_string();
         let mut index = 0;
         while seq
             .next_element_seed(User {
                 walk: &mut *self,
                 what: What::Item { path, index },
+                first: false,
             })?
             .is_some()
         {
             index += 1;
         }
         Ok(())
+    }
+
+    /// Reads the elements of an array under `path` that may be the users, keeping them back:
+    /// past `hand_over_past` rows (when given), they go to the sink after all. An array whose
+    /// first element is not an object is skipped.
+    pub(super) fn hold_users<'de, A: SeqAccess<'de>>(
+        &mut self,
+        mut seq: A,
+        path: &str,
+        hand_over_past: Option<usize>,
+    ) -> Result<Held, A::Error> {
+        self.envelope = path.to_string();
+        self.held = Some(Vec::new());
+        self.hand_over_past = hand_over_past;
+        self.not_users = false;
+        let mut index = 0;
+        while seq
+            .next_element_seed(User {
+                walk: &mut *self,
+                what: What::Item { path, index },
+                first: index == 0,
+            })?
+            .is_some()
+        {
+            if self.not_users {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                self.held = None;
+                return Ok(Held::NotUsers);
+            }
+            index += 1;
+        }
+        Ok(match self.held.take() {
+            Some(rows) => Held::Rows(rows),
+            None => Held::HandedOver,
+        })
     }
 }
 
@@ -322,6 +396,7 @@ macro_rules! scalars {
         }
     };
 }
+pub(super) use scalars;
 
 /// The first key that a user object repeats, in the object's order. A user has a dozen keys,
 /// where comparing pairs beats hashing; a hostile object of thousands is hashed.
@@ -341,126 +416,9 @@ fn first_repeated(columns: &[(Arc<str>, Value)]) -> Option<&str> {
         .find(|key| !seen.insert(*key))
 }
 
-/// The whole document: an array of users, or an object holding one.
-struct Document<'w, 'a, 's> {
-    walk: &'w mut Walk<'a, 's>,
-    /// Where the document's first byte is.
-    start: (u64, u64),
-}
-
-impl Document<'_, '_, '_> {
-    fn scalar<E: de::Error>(self, found: &str) -> Result<(), E> {
-        let error = Error::input(
-            self.walk.at(self.start),
-            format!("the document is {found}; {EXPECTED_DOCUMENT}"),
-        );
-        Err(self.walk.fail(error))
-    }
-}
-
-const EXPECTED_DOCUMENT: &str =
-    "expected an array of user objects, or an object holding one such as `{\"Users\": [...]}`";
-
-impl<'de> DeserializeSeed<'de> for Document<'_, '_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Document<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of user objects")
-    }
-
-    scalars!();
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        self.walk.users(seq, "")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut array = None;
-        while let Some(key) = map.next_key::<String>()? {
-            map.next_value_seed(Member {
-                walk: &mut *self.walk,
-                key: &key,
-                array: &mut array,
-            })?;
-        }
-        if array.is_none() {
-            let error = Error::input(
-                self.walk.at(self.start),
-                format!(
-                    "the document is an object with no array in it; {EXPECTED_DOCUMENT}; \
-                     if the file holds one user object per line, pass `--format ndjson`"
-                ),
-            );
-            return Err(self.walk.fail(error));
-        }
-        Ok(())
-    }
-}
-
-/// A value in the top-level object: the array of users, or anything else, skipped.
-struct Member<'w, 'a, 's, 'k> {
-    walk: &'w mut Walk<'a, 's>,
-    key: &'k str,
-    /// The key of the array of users, once found.
-    array: &'k mut Option<String>,
-}
-
-impl Member<'_, '_, '_, '_> {
-    fn scalar<E: de::Error>(self, _found: &str) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Member<'_, '_, '_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Member<'_, '_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    scalars!();
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        if let Some(first) = self.array {
-            let error = Error::input(
-                self.walk.at(self.walk.spot.get()),
-                format!(
-                    "the document holds two arrays, `{first}` and `{}`; expected exactly one \
-                     array of users: split the file, or remove the other array",
-                    self.key
-                ),
-            );
-            return Err(self.walk.fail(error));
-        }
-        *self.array = Some(self.key.to_string());
-        self.walk.users(seq, self.key)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-}
-
 /// Names a user in messages.
 #[derive(Clone, Copy)]
-enum What<'p> {
+pub(super) enum What<'p> {
     /// An element of the array of users under `path` (empty for a bare array).
     Item { path: &'p str, index: u64 },
     /// An NDJSON line.
@@ -477,9 +435,11 @@ impl fmt::Display for What<'_> {
 }
 
 /// One user object, handed to the sink as a row.
-struct User<'w, 'a, 's, 'p> {
-    walk: &'w mut Walk<'a, 's>,
-    what: What<'p>,
+pub(super) struct User<'w, 'a, 's, 'p> {
+    pub(super) walk: &'w mut Walk<'a, 's>,
+    pub(super) what: What<'p>,
+    /// The first element of a held array: anything but an object is skipped, not an error.
+    pub(super) first: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for User<'_, '_, '_, '_> {
@@ -500,6 +460,10 @@ struct UserVisitor<'w, 'a, 's, 'p> {
 impl UserVisitor<'_, '_, '_, '_> {
     fn scalar<E: de::Error>(self, found: &str) -> Result<(), E> {
         let walk = self.user.walk;
+        if self.user.first {
+            walk.not_users = true;
+            return Ok(());
+        }
         let message = match self.user.what {
             What::Line => format!("this line holds {found}; expected one user object per line"),
             what => format!("{what} is {found}; expected a user object"),
@@ -518,7 +482,10 @@ impl<'de> Visitor<'de> for UserVisitor<'_, '_, '_, '_> {
 
     scalars!();
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.user.first {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        }
         self.scalar("an array")
     }
 
@@ -544,14 +511,13 @@ impl<'de> Visitor<'de> for UserVisitor<'_, '_, '_, '_> {
             position: Position {
                 file: walk.file.clone(),
                 line: self.start.0,
-                index: walk.rows,
+                index: walk.next_index(),
             },
             columns,
         };
-        if let Err(error) = (walk.sink)(row) {
+        if let Err(error) = walk.emit(row) {
             return Err(walk.fail(error));
         }
-        walk.rows += 1;
         Ok(())
     }
 }
@@ -628,16 +594,6 @@ mod tests {
     fn an_empty_array_has_no_rows() {
         assert!(rows("x.json", b"[]").is_empty());
         assert!(rows("x.json", b"{\"Users\": []}").is_empty());
-    }
-
-    #[test]
-    fn two_arrays_are_refused() {
-        let e = error("x.json", b"{\"Users\": [{\"id\": 1}],\n \"Teams\": []}");
-        assert_eq!(
-            e,
-            "x.json:2:11: the document holds two arrays, `Users` and `Teams`; expected exactly \
-             one array of users: split the file, or remove the other array"
-        );
     }
 
     #[test]

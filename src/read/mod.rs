@@ -1,7 +1,9 @@
-//! Readers: source files (CSV, JSON, NDJSON, vendor payloads) → rows with their positions.
+//! Readers: source files (CSV, JSON, NDJSON, SCIM, vendor payloads, spreadsheets; plain, gzip
+//! or zip) → rows with their positions.
 //!
 //! Readers stream: they hand each row to a sink as soon as it is parsed, so a million-row
-//! file never sits in memory. Every row carries the `file:line` it started on.
+//! file never sits in memory. Every row carries the `file:line` it started on (for a
+//! spreadsheet `file.xlsx:Sheet:row`, the sheet being part of the file's name).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +11,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 /// Where a row came from: the file (as the user named it, `-` for stdin) and its first line.
+/// A row of a spreadsheet names its sheet with the file (`people.xlsx:Staff`), a row of a zip
+/// archive's member the member (`export.zip:people.csv`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Position {
     /// The file as given on the command line.
@@ -45,10 +49,18 @@ impl Row {
     }
 }
 
+mod compressed;
 mod csv;
+mod document;
+mod header;
 mod json;
+mod json_path;
 pub mod rejects;
+mod scan;
+mod scim;
 mod source;
+mod spreadsheet;
+mod workbook_checks;
 
 pub use csv::Cells;
 
@@ -74,6 +86,9 @@ pub enum Format {
     Json,
     /// One user object per line.
     Ndjson,
+    /// SCIM 2.0 User resources (a `ListResponse`, one resource, or NDJSON of them), mapped
+    /// to canonical columns.
+    Scim,
     /// A vendor's payload or export of users (JSON), mapped to canonical columns.
     Vendor(Vendor),
 }
@@ -86,6 +101,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "scim" => Some(Format::Scim),
             other => Vendor::parse(other).map(Format::Vendor),
         }
     }
@@ -97,6 +113,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Ndjson => "ndjson",
+            Format::Scim => "scim",
             Format::Vendor(vendor) => vendor.name(),
         }
     }
@@ -126,7 +143,8 @@ impl Encoding {
     }
 }
 
-/// How to read a source: the command line's `--format`, `--delimiter` and `--encoding`.
+/// How to read a source: the command line's reading options (`--format`, `--delimiter`,
+/// `--encoding`, `--sheet`, `--header-row`, `--json-path`, `--member`, `--max-decompressed`).
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// The reader to use.
@@ -138,6 +156,20 @@ pub struct ReadOptions {
     /// For a vendor's file: what its objects mean for the tenant (where ServicePower carries
     /// roster's key, how eSystems names locations).
     pub vendor: VendorReading,
+    /// The sheet of a spreadsheet: its name, or its 1-based number; the first visible
+    /// worksheet when `None`.
+    pub sheet: Option<String>,
+    /// The 1-based line (CSV) or row (spreadsheet) of the header; the lines above it are
+    /// skipped. The first non-blank one when `None`.
+    pub header_row: Option<u64>,
+    /// Where a JSON document keeps its array of users (`data.users` as `["data", "users"]`);
+    /// found by its known names when `None`.
+    pub json_path: Option<Vec<String>>,
+    /// The member of a zip archive to read; needed when it holds more than one data file.
+    pub member: Option<String>,
+    /// The most bytes a compressed source may decompress to; by default 100 times its size
+    /// (at least 1 MiB), and never more than 4 GiB.
+    pub max_decompressed: Option<u64>,
 }
 
 /// What reading a source found, besides its rows.
@@ -174,10 +206,11 @@ impl<F: FnMut(Row) -> Result<()>> Sink for F {
 /// parsed. A sink error stops reading and is returned as is.
 pub fn read_source(name: &str, options: &ReadOptions, sink: &mut dyn Sink) -> Result<ReadSummary> {
     if name == "-" {
-        return read_from(name, std::io::stdin().lock(), options, sink);
+        return read_sized(name, std::io::stdin().lock(), None, options, sink);
     }
     let file = std::fs::File::open(name).map_err(|e| source::io_error(name, e))?;
-    read_from(name, file, options, sink)
+    let size = file.metadata().ok().map(|m| m.len());
+    read_sized(name, file, size, options, sink)
 }
 
 /// Reads one source from any reader; `name` is used in positions and messages, and its
@@ -188,37 +221,66 @@ pub fn read_from(
     options: &ReadOptions,
     sink: &mut dyn Sink,
 ) -> Result<ReadSummary> {
+    read_sized(name, input, None, options, sink)
+}
+
+/// [`read_from`], told the input's size when it is known (it bounds decompression).
+fn read_sized(
+    name: &str,
+    input: impl Read,
+    size: Option<u64>,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+) -> Result<ReadSummary> {
     let mut hasher = Xxh3Default::new();
     let (rows, columns) = {
-        let text = source::open(name, source::Hashed::new(input, &mut hasher), options)?;
-        let file: Arc<str> = Arc::from(name);
-        match text.kind {
-            source::Kind::Csv => csv::read(file, text, options.delimiter, sink)?,
-            source::Kind::Json => match options.format {
-                Format::Vendor(vendor) => {
-                    let tenant = &options.vendor;
-                    let mut vendor_sink = |row: Row| sink.row(vendor_row(vendor, row, tenant));
-                    (
-                        json::read_document(file, text, &mut vendor_sink)?,
-                        Vec::new(),
-                    )
-                }
-                _ => (
-                    json::read_document(file, text, &mut |row| sink.row(row))?,
-                    Vec::new(),
-                ),
-            },
-            source::Kind::Ndjson => (
-                json::read_lines(file, text, &mut |row| sink.row(row))?,
-                Vec::new(),
-            ),
-        }
+        let mut raw = source::Hashed::new(input, &mut hasher);
+        source::open(name, &mut raw, size, options, &mut |opened| {
+            read_opened(opened, options, sink)
+        })?
     };
     Ok(ReadSummary {
         rows,
         digest: format!("{:032x}", hasher.digest128()),
         columns,
     })
+}
+
+/// Hands an opened source to its reader; the rows read and the header.
+fn read_opened(
+    opened: source::Opened<'_>,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+) -> Result<(u64, Vec<String>)> {
+    let file: Arc<str> = Arc::from(opened.place.as_str());
+    let format = options.format;
+    let tenant = &options.vendor;
+    let mut json_sink =
+        |row: Row, envelope: &str| sink.row(json_row(format, row, envelope, tenant));
+    match opened.content {
+        source::Content::Text(text) => match text.kind {
+            source::Kind::Csv => csv::read(file, text, options.delimiter, sink),
+            source::Kind::Json => {
+                let path = options.json_path.as_deref();
+                let rows = document::read(file, text, path, format, &mut json_sink)?;
+                Ok((rows, Vec::new()))
+            }
+            source::Kind::Ndjson => Ok((json::read_lines(file, text, &mut json_sink)?, Vec::new())),
+        },
+        source::Content::Workbook(workbook) => spreadsheet::read(&file, workbook, options, sink),
+    }
+}
+
+/// A JSON row as the pipeline takes it: a vendor's user object or a SCIM User resource mapped
+/// to canonical columns. With `--format auto`, the users of a `Resources` array and objects
+/// that name the SCIM User schema are SCIM resources.
+fn json_row(format: Format, row: Row, envelope: &str, tenant: &VendorReading) -> Row {
+    match format {
+        Format::Vendor(vendor) => vendor_row(vendor, row, tenant),
+        Format::Scim => scim::row(row),
+        Format::Auto if envelope == scim::LIST_ARRAY || scim::is_user(&row) => scim::row(row),
+        _ => row,
+    }
 }
 
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →

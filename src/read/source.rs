@@ -1,8 +1,12 @@
-//! Opening a source: hash the raw bytes, refuse binary and empty files, decode the text,
-//! and decide which reader it needs (by `--format`, the extension, or the first line).
+//! Opening a source: hash the raw bytes, take off a gzip or zip layer, tell a workbook from
+//! text, refuse binary and empty files, decode the text, and decide which reader it needs (by
+//! `--format`, the first bytes, or the extension).
 //!
-//! Everything here looks only at the first block and the first non-blank line; what it reads
-//! is handed back in front of the rest of the stream, so the readers see the whole file once.
+//! This is the one place that decides what a source is. It looks at the first block (and,
+//! for text, the first non-blank line); what it reads is handed back in front of the rest of
+//! the stream, so the readers see the whole file once. What a compressed layer holds is opened
+//! the same way, once: a `.gz` inside a `.zip` is refused. Workbooks and zip archives are read
+//! whole into memory, as their readers must seek.
 
 use std::io::{self, Cursor, Read};
 use std::path::Path;
@@ -11,6 +15,8 @@ use encoding_rs::WINDOWS_1252;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use xxhash_rust::xxh3::Xxh3Default;
 
+use super::compressed::{self, Stop};
+use super::spreadsheet::{Workbook, WorkbookKind};
 use super::{Encoding, Format, ReadOptions};
 use crate::{Error, Result};
 
@@ -22,7 +28,17 @@ const FIRST_LINE_LIMIT: usize = 1024 * 1024;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The reader a source needs, once `Format::Auto` is resolved.
+/// What every source is told apart by: its first bytes.
+const GZIP_MAGIC: &[u8] = b"\x1F\x8B";
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const EMPTY_ZIP_MAGIC: &[u8] = b"PK\x05\x06";
+/// An OLE compound file: an `.xls` workbook, or a password-protected `.xlsx`.
+const CFB_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+/// The extensions of workbooks, which a text file saved under such a name does not have.
+const WORKBOOK_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
+
+/// The reader a text source needs, once `Format::Auto` is resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     Csv,
@@ -36,9 +52,33 @@ pub(super) struct Text<'a> {
     pub kind: Kind,
     /// The first non-blank line (without its line break), or its first megabyte.
     pub first_line: Vec<u8>,
-    /// The whole text, from its first byte.
+    /// The lines skipped above the header (`--header-row`); the text starts after them.
+    pub lines_skipped: u64,
+    /// Whether `--header-row` placed the header (then no line above it is looked at).
+    pub header_placed: bool,
+    /// The whole text, from its first byte (after the skipped lines).
     pub reader: Box<dyn Read + 'a>,
 }
+
+/// An opened source: where its rows are said to be, and what it holds.
+pub(super) struct Opened<'a> {
+    /// The source's name in positions: the file as given, with the member of a zip archive
+    /// (`export.zip:people.csv`).
+    pub place: String,
+    /// What to read.
+    pub content: Content<'a>,
+}
+
+/// What an opened source holds.
+pub(super) enum Content<'a> {
+    /// Text for the CSV, JSON and NDJSON readers.
+    Text(Text<'a>),
+    /// A spreadsheet, whole in memory.
+    Workbook(Workbook),
+}
+
+/// Reads an opened source; the rows read and the header.
+pub(super) type Then<'t> = dyn FnMut(Opened<'_>) -> Result<(u64, Vec<String>)> + 't;
 
 /// Feeds every raw byte read to the digest, so the file is hashed in the same pass.
 pub(super) struct Hashed<'h, R> {
@@ -60,8 +100,12 @@ impl<R: Read> Read for Hashed<'_, R> {
     }
 }
 
-/// Turns an open or read failure into the crate's error, worded for a person.
+/// Turns an open or read failure into the crate's error, worded for a person. A failure a
+/// decompressing layer stopped the read with is its own message.
 pub(super) fn io_error(name: &str, e: io::Error) -> Error {
+    if let Some(stop) = e.get_ref().and_then(|inner| inner.downcast_ref::<Stop>()) {
+        return stop.error();
+    }
     let message = match e.kind() {
         io::ErrorKind::NotFound => {
             "no such file or directory; check the name and the folder roster runs in".to_string()
@@ -86,25 +130,162 @@ pub(super) fn io_error(name: &str, e: io::Error) -> Error {
     }
 }
 
-/// Checks the first block, sets up decoding and picks the reader.
-pub(super) fn open<'a>(
+/// Opens the source `name` (`size` bytes long, when known) and hands what it holds to `then`.
+pub(super) fn open(
     name: &str,
-    mut raw: impl Read + 'a,
+    raw: &mut dyn Read,
+    size: Option<u64>,
+    options: &ReadOptions,
+    then: &mut Then<'_>,
+) -> Result<(u64, Vec<String>)> {
+    let layer = Layer {
+        place: name.to_string(),
+        name: name.to_string(),
+        inside: None,
+    };
+    open_layer(&layer, raw, size, options, then)
+}
+
+/// One layer of a source: the file itself, or what a compressed file holds.
+struct Layer<'p> {
+    /// The name in positions.
+    place: String,
+    /// The name whose extension says what the layer is (`people.csv` in `people.csv.gz`).
+    name: String,
+    /// The compression this layer came out of, if any.
+    inside: Option<&'p str>,
+}
+
+/// What a source's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Magic {
+    Gzip,
+    Zip,
+    Cfb,
+    Text,
+}
+
+fn magic(head: &[u8]) -> Magic {
+    if head.starts_with(GZIP_MAGIC) {
+        Magic::Gzip
+    } else if head.starts_with(ZIP_MAGIC) || head.starts_with(EMPTY_ZIP_MAGIC) {
+        Magic::Zip
+    } else if head.starts_with(CFB_MAGIC) {
+        Magic::Cfb
+    } else {
+        Magic::Text
+    }
+}
+
+fn open_layer(
+    layer: &Layer<'_>,
+    raw: &mut dyn Read,
+    size: Option<u64>,
+    options: &ReadOptions,
+    then: &mut Then<'_>,
+) -> Result<(u64, Vec<String>)> {
+    let mut head = Vec::with_capacity(BUFFER);
+    raw.take(BUFFER as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(&layer.place, e))?;
+    let kind = magic(&head);
+    let nested = |outer: &str| {
+        Err(Error::input(
+            &layer.place,
+            format!(
+                "this {outer} file holds another compressed file; roster takes off one layer: \
+                 unpack the outer one first"
+            ),
+        ))
+    };
+    let workbook = |kind: WorkbookKind, bytes: Vec<u8>| Opened {
+        place: layer.place.clone(),
+        content: Content::Workbook(Workbook { kind, bytes }),
+    };
+    match kind {
+        Magic::Gzip => {
+            if let Some(outer) = layer.inside {
+                return nested(outer);
+            }
+            let limit = compressed::limit(size, options.max_decompressed);
+            let inner = Layer {
+                place: layer.place.clone(),
+                name: without_extension(&layer.name, &["gz", "gzip"]),
+                inside: Some("gzip"),
+            };
+            let mut input = Cursor::new(head).chain(raw);
+            compressed::gunzip(&layer.place, &mut input, limit, &mut |text| {
+                open_layer(&inner, text, None, options, then)
+            })
+        }
+        Magic::Zip => {
+            let bytes = read_rest(&layer.place, head, raw)?;
+            let mut archive = compressed::Archive::open(&layer.place, &layer.name, bytes)?;
+            let limit = compressed::limit(Some(archive.size()), options.max_decompressed);
+            if let Some(kind) = archive.workbook() {
+                archive.check_workbook(limit)?;
+                return then(workbook(kind, archive.into_bytes()));
+            }
+            if let Some(outer) = layer.inside {
+                return nested(outer);
+            }
+            let member = archive.member(options.member.as_deref())?;
+            archive.read_member(&member, limit, &mut |text| {
+                let inner = Layer {
+                    place: format!("{}:{member}", layer.place),
+                    name: member.clone(),
+                    inside: Some("zip"),
+                };
+                open_layer(&inner, text, None, options, then)
+            })
+        }
+        Magic::Cfb => {
+            let bytes = read_rest(&layer.place, head, raw)?;
+            then(workbook(WorkbookKind::Compound, bytes))
+        }
+        Magic::Text => {
+            let text = open_text(layer, head, raw, options)?;
+            then(Opened {
+                place: layer.place.clone(),
+                content: Content::Text(text),
+            })
+        }
+    }
+}
+
+/// The first block and the rest of the stream, whole.
+fn read_rest(place: &str, mut head: Vec<u8>, raw: &mut dyn Read) -> Result<Vec<u8>> {
+    raw.read_to_end(&mut head).map_err(|e| io_error(place, e))?;
+    Ok(head)
+}
+
+/// `name` without its last extension when it is one of `extensions` (any case).
+fn without_extension(name: &str, extensions: &[&str]) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, extension)) if extensions.iter().any(|e| e.eq_ignore_ascii_case(extension)) => {
+            stem.to_string()
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// Checks a text layer's first block, sets up decoding, skips the lines above the header and
+/// picks the reader.
+fn open_text<'a>(
+    layer: &Layer<'_>,
+    head: Vec<u8>,
+    raw: &'a mut dyn Read,
     options: &ReadOptions,
 ) -> Result<Text<'a>> {
-    let mut head = Vec::with_capacity(BUFFER);
-    (&mut raw)
-        .take(BUFFER as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| io_error(name, e))?;
-
+    let place = layer.place.as_str();
     let utf16 = head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF");
     if !utf16 {
         if let Some(nul) = head.iter().position(|&b| b == 0) {
             return Err(Error::input(
-                format!("{name}:{}", line_of(&head, nul)),
-                "does not look like a text file (it contains NUL bytes); \
-                 roster reads CSV, JSON and NDJSON text files",
+                format!("{place}:{}", line_of(&head, nul)),
+                "does not look like a text file (it contains NUL bytes); roster reads CSV, \
+                 JSON and NDJSON text, spreadsheets (.xlsx .xlsm .xls .ods), and .gz or .zip \
+                 files of them",
             ));
         }
     }
@@ -119,7 +300,7 @@ pub(super) fn open<'a>(
             .bom_override(true)
             .strip_bom(true)
             .build_with_buffer(Cursor::new(head).chain(raw), vec![0; BUFFER])
-            .map_err(|e| io_error(name, e))?;
+            .map_err(|e| io_error(place, e))?;
         Box::new(decoder)
     } else {
         let skip = if head.starts_with(UTF8_BOM) { 3 } else { 0 };
@@ -128,29 +309,124 @@ pub(super) fn open<'a>(
         Box::new(head.chain(raw))
     };
 
-    let (prefix, first_line) = first_line(&mut text).map_err(|e| io_error(name, e))?;
+    let (prefix, first_line) = first_line(&mut text).map_err(|e| io_error(place, e))?;
+    let by_name = by_extension(&layer.name);
     let kind = match options.format {
         Format::Csv => Kind::Csv,
         Format::Json | Format::Vendor(_) => Kind::Json,
         Format::Ndjson => Kind::Ndjson,
-        Format::Auto => by_extension(name).unwrap_or_else(|| sniff(&first_line)),
+        Format::Scim => match by_name.unwrap_or_else(|| sniff(&first_line)) {
+            Kind::Csv => Kind::Json,
+            kind => kind,
+        },
+        Format::Auto => by_name.unwrap_or_else(|| sniff(&first_line)),
     };
-    if first_line.is_empty() {
-        let expected = match kind {
-            Kind::Csv => "a header row",
-            Kind::Json => "an array of user objects",
-            Kind::Ndjson => "one user object per line",
-        };
+    if is_workbook_name(&layer.name) && first_line.first() == Some(&b'<') {
         return Err(Error::input(
-            format!("{name}:1"),
-            format!("the file is empty; expected {expected}"),
+            format!("{place}:1"),
+            "this is HTML or XML saved under a spreadsheet's name, not a workbook; open it in \
+             Excel or LibreOffice and save it as .xlsx or CSV",
+        ));
+    }
+    let text = Cursor::new(prefix).chain(text);
+    match options.header_row {
+        Some(row) if kind != Kind::Csv => Err(Error::Usage(format!(
+            "`--header-row {row}` is for CSV files and spreadsheets, and `{place}` is read as \
+             {}; leave it out",
+            if kind == Kind::Json { "JSON" } else { "NDJSON" }
+        ))),
+        Some(row) => placed_header(place, row, text),
+        None if first_line.is_empty() => {
+            let expected = match kind {
+                Kind::Csv => "a header row",
+                Kind::Json => "an array of user objects",
+                Kind::Ndjson => "one user object per line",
+            };
+            Err(Error::input(
+                format!("{place}:1"),
+                format!("the file is empty; expected {expected}"),
+            ))
+        }
+        None => Ok(Text {
+            kind,
+            first_line,
+            lines_skipped: 0,
+            header_placed: false,
+            reader: Box::new(text),
+        }),
+    }
+}
+
+/// A CSV text whose header is on line `row` (`--header-row`): the lines above are skipped.
+fn placed_header<'a>(place: &str, row: u64, mut text: impl Read + 'a) -> Result<Text<'a>> {
+    let skip = row.saturating_sub(1);
+    let (rest, skipped) = skip_lines(&mut text, skip).map_err(|e| io_error(place, e))?;
+    if skipped < skip {
+        return Err(Error::input(
+            place,
+            format!(
+                "`--header-row {row}` is past the end of the file, which has {skipped} lines; \
+                 give the line the header is on"
+            ),
+        ));
+    }
+    let mut text: Box<dyn Read + 'a> = Box::new(Cursor::new(rest).chain(text));
+    let (prefix, line) = first_line(&mut text).map_err(|e| io_error(place, e))?;
+    let blank_before = prefix.first().is_some_and(|b| b.is_ascii_whitespace())
+        && prefix
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .any(|&b| b == b'\n');
+    if line.is_empty() || blank_before {
+        return Err(Error::input(
+            format!("{place}:{row}"),
+            format!(
+                "line {row} is blank, and `--header-row {row}` says the header is there; \
+                 give the line the header is on"
+            ),
         ));
     }
     Ok(Text {
-        kind,
-        first_line,
+        kind: Kind::Csv,
+        first_line: line,
+        lines_skipped: skipped,
+        header_placed: true,
         reader: Box::new(Cursor::new(prefix).chain(text)),
     })
+}
+
+/// Reads past `lines` line breaks; returns what was read after the last of them, and how
+/// many there were (fewer at the end of the text).
+fn skip_lines(text: &mut dyn Read, lines: u64) -> io::Result<(Vec<u8>, u64)> {
+    let mut chunk = vec![0; BUFFER];
+    let mut skipped = 0;
+    while skipped < lines {
+        let n = text.read(&mut chunk)?;
+        if n == 0 {
+            return Ok((Vec::new(), skipped));
+        }
+        for (i, &b) in chunk[..n].iter().enumerate() {
+            if b == b'\n' {
+                skipped += 1;
+                if skipped == lines {
+                    return Ok((chunk[i + 1..n].to_vec(), skipped));
+                }
+            }
+        }
+    }
+    Ok((Vec::new(), skipped))
+}
+
+/// Whether a name has a workbook's extension.
+fn is_workbook_name(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| {
+            WORKBOOK_EXTENSIONS
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(e))
+        })
 }
 
 /// Reads until the first non-blank line is complete; returns what was read and that line.

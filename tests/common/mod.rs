@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod emulator;
+pub mod workbook;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
