@@ -96,3 +96,55 @@ fn the_vendor_round_trip_works_as_the_readme_says() {
     );
     assert!(out.stdout.contains("delta.csv:3"), "{}", out.stdout);
 }
+
+/// The README's first command, run as written from the repository's root: its `cargo run`
+/// steps run `roster` (the crate's default binary) with the shipped rules and fixtures.
+#[test]
+fn the_readme_main_job_runs_as_written() {
+    let readme = readme();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -q -- "))
+        .expect("the README's first command");
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["package"]["default-run"].as_str(),
+        Some("roster"),
+        "`cargo run` must run roster, not the emulator"
+    );
+    // The README runs in a clone: its rules and fixtures as they are, a fresh workspace.
+    let root = tempfile::tempdir().unwrap();
+    for shipped in ["rules", "fixtures"] {
+        std::os::unix::fs::symlink(repo().join(shipped), root.path().join(shipped)).unwrap();
+    }
+    let mut last = String::new();
+    for step in line.split(" && ") {
+        let args = step
+            .strip_prefix("cargo run --release -q -- ")
+            .expect("each step runs roster");
+        let output = assert_cmd::Command::cargo_bin("roster")
+            .unwrap()
+            .current_dir(root.path())
+            .env_remove("ROSTER_DB")
+            .env_remove("COLUMNS")
+            .args(args.split_whitespace())
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "`{step}` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        last = String::from_utf8_lossy(&output.stdout).into_owned();
+    }
+    // What the README says the plan shows.
+    assert!(last.contains("24 to create"), "{last}");
+    assert!(last.contains("7 rejected"), "{last}");
+    assert!(last.contains("roster --tenant acme-hr apply 1"), "{last}");
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
