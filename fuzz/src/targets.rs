@@ -1,6 +1,6 @@
 //! What each fuzz target feeds roster and what it checks besides "no panic".
 //!
-//! Shared by the libFuzzer binaries of `fuzz/` and by `tests/fuzz_replay.rs`, which runs every
+//! Shared by the libFuzzer binaries of `fuzz/` and by `tests/it/fuzz_replay.rs`, which runs every
 //! seed and every kept crash through the same checks on stable Rust, in the normal test suite.
 //! A check that fails panics with the reason, which libFuzzer reports as a crash.
 //!
