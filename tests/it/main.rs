@@ -30,6 +30,7 @@ mod results;
 mod rules;
 mod sandbox;
 mod secrets;
+mod snapshots;
 mod state;
 mod state_round_trip;
 mod terminal;
