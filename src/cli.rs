@@ -12,7 +12,7 @@ use crate::vendor::Vendor;
 /// Plan, check and load bulk user imports for field-service platforms.
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The workspace file (created on first use).
     #[arg(long, global = true, env = "ROSTER_DB", default_value = "roster.db", help_heading = GLOBAL)]
     pub db: PathBuf,
@@ -51,7 +51,7 @@ const WORKSPACE_OPTIONS: [&str; 3] = ["db", "rules", "tenant"];
 
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// On a terminal, unless `NO_COLOR` is set.
     Auto,
     /// Always, even in a pipe.
@@ -62,7 +62,7 @@ pub enum ColorChoice {
 
 impl ColorChoice {
     /// Whether output to a stream should be coloured; `is_terminal` says whether it is one.
-    pub fn enabled(self, is_terminal: bool) -> bool {
+    pub(crate) fn enabled(self, is_terminal: bool) -> bool {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         match self {
             ColorChoice::Always => true,
@@ -76,7 +76,7 @@ impl ColorChoice {
 /// defaults): a printed next step carries these, so pasting it acts on the same workspace,
 /// rules and tenant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Given {
+pub(crate) struct Given {
     /// `--db` (or `ROSTER_DB`).
     pub db: bool,
     /// `--rules`.
@@ -88,7 +88,7 @@ pub struct Given {
 impl Cli {
     /// Parses a command line like [`Parser::try_parse_from`], and notes which global options
     /// were given.
-    pub fn parse_given<I, T>(args: I) -> Result<Cli, clap::Error>
+    pub(crate) fn parse_given<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
@@ -101,10 +101,43 @@ impl Cli {
     }
 }
 
+/// The global options once parsed: what every command works with (the workspace, the rules,
+/// the tenant, how to print), apart from the command line they came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Globals {
+    /// The workspace file.
+    pub(crate) db: PathBuf,
+    /// The folder of the tenants' rules.
+    pub(crate) rules: PathBuf,
+    /// The tenant.
+    pub(crate) tenant: String,
+    /// Hints and progress left out.
+    pub(crate) quiet: bool,
+    /// Whether to colour.
+    pub(crate) color: ColorChoice,
+    /// Which of them were given, for the next steps printed.
+    pub(crate) given: Given,
+}
+
+impl Cli {
+    /// The global options and the command, apart.
+    pub(crate) fn into_parts(self) -> (Globals, Command) {
+        let globals = Globals {
+            db: self.db,
+            rules: self.rules,
+            tenant: self.tenant,
+            quiet: self.quiet,
+            color: self.color,
+            given: self.given,
+        };
+        (globals, self.command)
+    }
+}
+
 impl Cli {
     /// The command line as `--help`, completions and man pages show it: [`Cli::command`],
     /// with the workspace options hidden from the commands that ignore them.
-    pub fn build() -> clap::Command {
+    pub(crate) fn build() -> clap::Command {
         // A subcommand's own argument of a global's id takes the global's place there: these
         // still accept (and ignore) the options, without offering them.
         ["generate", "completions", "man"]
@@ -137,7 +170,7 @@ impl Given {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Plan what loading FILE… would change (a dry run), and store the plan.
     Plan(PlanArgs),
     /// Apply a stored plan to the state.
@@ -176,7 +209,7 @@ pub enum Command {
 
 /// `roster report`.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// The plan id, or `latest`.
     pub plan: String,
 
@@ -199,7 +232,7 @@ pub struct ReportArgs {
 
 /// `report --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// One self-contained HTML page: inline CSS and SVG, no script.
     Html,
     /// Markdown, the same sections as tables.
@@ -208,7 +241,7 @@ pub enum ReportFormat {
 
 /// `roster completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -216,7 +249,7 @@ pub struct CompletionsArgs {
 
 /// `roster man`.
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// The folder to write `roster.1`, `roster-plan.1`, … into (created when missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -224,7 +257,7 @@ pub struct ManArgs {
 
 /// `roster plans`.
 #[derive(Debug, Args)]
-pub struct PlansArgs {
+pub(crate) struct PlansArgs {
     /// `table` for people, `json` for programs.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -232,7 +265,7 @@ pub struct PlansArgs {
 
 /// `roster show`.
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// The plan id, or `latest`.
     pub plan: String,
 
@@ -251,7 +284,7 @@ pub struct ShowArgs {
 
 /// `roster ref …`.
 #[derive(Debug, Subcommand)]
-pub enum RefCommand {
+pub(crate) enum RefCommand {
     /// Load (replace) a reference table from a CSV or JSON file.
     Load(RefLoadArgs),
     /// Show a reference table.
@@ -260,7 +293,7 @@ pub enum RefCommand {
 
 /// `roster ref load`.
 #[derive(Debug, Args)]
-pub struct RefLoadArgs {
+pub(crate) struct RefLoadArgs {
     /// The table's name (a `FieldName` lookup on field `location` uses table `location`).
     pub table: String,
     /// The file: CSV with a header row, or JSON objects.
@@ -269,14 +302,14 @@ pub struct RefLoadArgs {
 
 /// `roster ref show`.
 #[derive(Debug, Args)]
-pub struct RefShowArgs {
+pub(crate) struct RefShowArgs {
     /// The table's name.
     pub table: String,
 }
 
 /// `roster rules …`.
 #[derive(Debug, Subcommand)]
-pub enum RulesCommand {
+pub(crate) enum RulesCommand {
     /// Compile and lint the tenant's pack; print the order hooks and checks run in. With
     /// `--data`, run files through the rules instead and list the rows they reject.
     Check(Box<RulesCheckArgs>),
@@ -286,7 +319,7 @@ pub enum RulesCommand {
 
 /// `roster export`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// The plan id, or `latest`.
     pub plan: String,
 
@@ -316,7 +349,7 @@ pub struct ExportArgs {
 
 /// `roster results`.
 #[derive(Debug, Args)]
-pub struct ResultsArgs {
+pub(crate) struct ResultsArgs {
     /// The exported plan's id, or `latest`.
     pub plan: String,
 
@@ -337,7 +370,7 @@ pub struct ResultsArgs {
 
 /// `roster push`.
 #[derive(Debug, Args)]
-pub struct PushArgs {
+pub(crate) struct PushArgs {
     /// The plan id, or `latest`.
     pub plan: String,
 
@@ -386,7 +419,7 @@ pub struct PushArgs {
 
 /// `roster generate`.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Users in the base snapshot.
     #[arg(long, default_value_t = 1000)]
     pub users: u64,
@@ -410,18 +443,18 @@ pub struct GenerateArgs {
 
 /// How source files are read (`plan`, `rules check --data`).
 #[derive(Debug, Args)]
-pub struct ReadArgs {
+pub(crate) struct ReadArgs {
     /// The reader to use.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
 
     /// CSV delimiter (detected when not given): `,`, `;`, `tab` or any one character.
-    #[arg(long)]
-    pub delimiter: Option<String>,
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 
     /// Source encoding: `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports.
-    #[arg(long, default_value = "utf-8")]
-    pub encoding: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = EncodingArg::Utf8)]
+    pub encoding: EncodingArg,
 
     /// The sheet of a spreadsheet to read: its name, or its number from 1 (default: the
     /// first visible sheet).
@@ -434,8 +467,8 @@ pub struct ReadArgs {
     pub header_row: Option<u64>,
 
     /// Where a JSON document keeps its array of users: keys joined by dots (`data.users`).
-    #[arg(long, value_name = "PATH")]
-    pub json_path: Option<String>,
+    #[arg(long, value_name = "PATH", value_parser = parse_json_path)]
+    pub json_path: Option<JsonPath>,
 
     /// The file to read from a zip archive that holds more than one.
     #[arg(long, value_name = "NAME")]
@@ -443,18 +476,69 @@ pub struct ReadArgs {
 
     /// The most a compressed file may decompress to, such as `500MB` or `16GiB` (default:
     /// 100 times its size, at most 4 GiB).
-    #[arg(long, value_name = "SIZE")]
-    pub max_decompressed: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_decompressed: Option<u64>,
+}
+
+/// `--encoding`: the names and aliases a user may give for each encoding, in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EncodingArg {
+    /// UTF-8, with or without a byte-order mark.
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// Windows-1252, what Excel saves as "CSV".
+    #[value(name = "windows-1252", aliases = ["cp1252", "latin1", "latin-1", "iso-8859-1"])]
+    Windows1252,
+}
+
+impl EncodingArg {
+    /// The reader's encoding.
+    pub(crate) fn encoding(self) -> crate::read::Encoding {
+        match self {
+            EncodingArg::Utf8 => crate::read::Encoding::Utf8,
+            EncodingArg::Windows1252 => crate::read::Encoding::Windows1252,
+        }
+    }
+}
+
+/// `--json-path`: the keys down to a document's array of users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JsonPath(pub Vec<String>);
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        d if d.len() == 1 => Ok(d.as_bytes()[0]),
+        _ => Err("is not one character; use `,`, `;`, `tab` or another single character".into()),
+    }
+}
+
+fn parse_json_path(text: &str) -> Result<JsonPath, String> {
+    if text.split('.').any(str::is_empty) {
+        return Err(
+            "the path has an empty key; give the keys down to the array of users joined by dots, \
+                    such as `data.users`"
+                .into(),
+        );
+    }
+    Ok(JsonPath(text.split('.').map(str::to_string).collect()))
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|_| "is not a size; write it like `500MB`, `16GiB` or a number of bytes".into())
 }
 
 /// `roster rules check`.
 #[derive(Debug, Args)]
-pub struct RulesCheckArgs {
+pub(crate) struct RulesCheckArgs {
     /// Run these files (CSV, JSON, NDJSON; `-` reads stdin) through the rules and the checks
     /// between rows (duplicate keys, `Unique` within the files) and list their problems; no
     /// stored user is read and nothing is stored. Exits 4 when a row is rejected.
     #[arg(long, value_name = "FILE", num_args = 1..)]
-    pub data: Vec<String>,
+    pub data: Vec<PathBuf>,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -474,10 +558,10 @@ pub struct RulesCheckArgs {
 
 /// `roster plan`.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// Source files (CSV, JSON, NDJSON); `-` reads stdin.
     #[arg(required_unless_present = "revert", conflicts_with = "revert")]
-    pub files: Vec<String>,
+    pub files: Vec<PathBuf>,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -521,14 +605,14 @@ pub struct PlanArgs {
 
 /// `roster apply`.
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// The plan id, or `latest`.
     pub plan: String,
 }
 
 /// `roster history`.
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// `table` or `json`.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -536,7 +620,7 @@ pub struct HistoryArgs {
 
 /// `roster state …`.
 #[derive(Debug, Subcommand)]
-pub enum StateCommand {
+pub(crate) enum StateCommand {
     /// List the tenant's stored users.
     Show(StateShowArgs),
     /// Replace the tenant's state with a vendor's export of its current users (planned,
@@ -546,11 +630,11 @@ pub enum StateCommand {
 
 /// `roster state load`.
 #[derive(Debug, Args)]
-pub struct StateLoadArgs {
+pub(crate) struct StateLoadArgs {
     /// The vendor's export, in one file or several (pages): ServicePower User Objects, an
     /// eSystems `{"Meta", "Type", "Data"}` response, or a Field Squared user list.
     #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<String>,
+    pub files: Vec<PathBuf>,
 
     /// Whose export it is.
     #[arg(long, value_enum)]
@@ -571,7 +655,7 @@ pub struct StateLoadArgs {
 
 /// `roster state show`.
 #[derive(Debug, Args)]
-pub struct StateShowArgs {
+pub(crate) struct StateShowArgs {
     /// `table`, `json` (an array of users) or `csv`.
     #[arg(long, value_enum, default_value_t = StateOutput::Table)]
     pub output: StateOutput,
@@ -579,7 +663,7 @@ pub struct StateShowArgs {
 
 /// Output for plans and history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// Tables for people.
     Table,
     /// One JSON document.
@@ -588,7 +672,7 @@ pub enum Output {
 
 /// Output for `state show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StateOutput {
+pub(crate) enum StateOutput {
     /// A table.
     Table,
     /// An array of user objects.
@@ -599,7 +683,7 @@ pub enum StateOutput {
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
+pub(crate) enum FormatArg {
     /// By file extension, or by content for stdin.
     Auto,
     /// CSV with a header row.
@@ -623,7 +707,7 @@ pub enum FormatArg {
 
 impl FormatArg {
     /// The reader this format means.
-    pub fn format(self) -> Format {
+    pub(crate) fn format(self) -> Format {
         match self {
             FormatArg::Auto => Format::Auto,
             FormatArg::Csv => Format::Csv,
@@ -634,5 +718,54 @@ impl FormatArg {
             FormatArg::ESystems => Format::Vendor(Vendor::ESystems),
             FormatArg::FieldSquared => Format::Vendor(Vendor::FieldSquared),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_args(args: &[&str]) -> Result<ReadArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["roster", "plan", "in.csv"].iter().chain(args))?;
+        match cli.command {
+            Command::Plan(plan) => Ok(plan.read),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn encodings_are_known_by_their_aliases_in_any_case() {
+        for name in ["utf-8", "UTF8"] {
+            assert_eq!(
+                read_args(&["--encoding", name]).unwrap().encoding,
+                EncodingArg::Utf8
+            );
+        }
+        for name in ["windows-1252", "latin1", "ISO-8859-1", "cp1252"] {
+            let args = read_args(&["--encoding", name]).unwrap();
+            assert_eq!(args.encoding, EncodingArg::Windows1252, "{name}");
+        }
+        assert!(read_args(&["--encoding", "utf-16"]).is_err());
+    }
+
+    #[test]
+    fn reading_options_are_checked_when_parsed() {
+        assert_eq!(
+            read_args(&["--delimiter", "tab"]).unwrap().delimiter,
+            Some(b'\t')
+        );
+        assert_eq!(
+            read_args(&["--delimiter", "|"]).unwrap().delimiter,
+            Some(b'|')
+        );
+        assert!(read_args(&["--delimiter", ";;"]).is_err());
+        let path = read_args(&["--json-path", "data.users"]).unwrap().json_path;
+        assert_eq!(path, Some(JsonPath(vec!["data".into(), "users".into()])));
+        assert!(read_args(&["--json-path", "data..users"]).is_err());
+        let size = read_args(&["--max-decompressed", "1KiB"])
+            .unwrap()
+            .max_decompressed;
+        assert_eq!(size, Some(1024));
+        assert!(read_args(&["--max-decompressed", "lots"]).is_err());
     }
 }

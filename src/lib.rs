@@ -4,8 +4,8 @@
 //! canonical [`user`]s, [`plan`] them against the stored state, [`store`] the plan, and
 //! write it as [`vendor`] payloads.
 
-pub mod cli;
-pub mod cmd;
+mod cli;
+mod cmd;
 pub mod emulator;
 pub mod error;
 pub mod generate;
@@ -23,4 +23,5 @@ pub mod store;
 pub mod user;
 pub mod vendor;
 
+pub use cmd::main;
 pub use error::{Error, Result};

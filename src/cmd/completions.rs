@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::cli::{Cli, CompletionsArgs};
 use crate::error::Result;
 
-pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<i32> {
+pub(super) fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<i32> {
     clap_complete::generate(args.shell, &mut Cli::build(), "roster", out);
     Ok(0)
 }

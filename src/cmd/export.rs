@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{load_pack, location_field, open_existing, Hint};
-use crate::cli::{Cli, ExportArgs};
+use crate::cli::{ExportArgs, Globals};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
@@ -21,7 +21,7 @@ use crate::vendor::manifest::{Manifest, ManifestFile};
 use crate::vendor::outbox::{Outbox, Written};
 use crate::vendor::{self, Context, Counts, Vendor};
 
-pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
+pub(super) fn run(globals: &Globals, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let vendor = args.vendor;
     let batch_size = args.batch_size.unwrap_or(vendor.default_batch_size());
     if batch_size == 0 {
@@ -31,10 +31,10 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         )));
     }
     check_out(&args.out)?;
-    let pack = load_pack(cli)?;
-    let mut workspace = open_existing(cli)?;
+    let pack = load_pack(globals)?;
+    let mut workspace = open_existing(globals)?;
     let conn = &workspace.conn;
-    let plan = plans::find(conn, &cli.tenant, &args.plan)?;
+    let plan = plans::find(conn, &globals.tenant, &args.plan)?;
     let standing = plan_standing(conn, &plan, pack.digest())?;
     standing.require_exportable(&plan, args.force)?;
     if let Standing::Stale {
@@ -58,11 +58,11 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     let secrets = plans::secrets(conn, plan.id)?;
-    let tables = refs::all(conn, &cli.tenant)?;
+    let tables = refs::all(conn, &globals.tenant)?;
     let locations = location_field(pack.settings(), &tables, vendor == Vendor::ESystems)?;
     let refs = Arc::new(RefTables::new(tables));
     let evaluators = pack.evaluators(refs)?;
-    let progress = Progress::bar("exporting", total, Progress::wanted(cli.quiet));
+    let progress = Progress::bar("exporting", total, Progress::wanted(globals.quiet));
     let mut files = Files::create(&args.out, vendor)?;
     let outbox = Outbox {
         vendor,
@@ -112,7 +112,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     }
     report(
         out,
-        cli,
+        globals,
         &args.out,
         &manifest,
         files.passwords,
@@ -290,7 +290,7 @@ fn discard(temp: &Path, error: impl Into<Error>) -> Error {
 
 fn report(
     out: &mut dyn Write,
-    cli: &Cli,
+    globals: &Globals,
     folder: &Path,
     manifest: &Manifest,
     passwords: usize,
@@ -330,8 +330,8 @@ fn report(
         )
         .map_err(stdout_error)?;
     }
-    if !cli.quiet {
-        let results = Hint::new(cli)
+    if !globals.quiet {
+        let results = Hint::new(globals)
             .args([
                 "results",
                 &manifest.plan_id.to_string(),

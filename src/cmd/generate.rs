@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::generate::{self, Counts, Spec};
 use crate::render::table::stdout_error;
 
-pub fn run(args: &GenerateArgs, out: &mut dyn Write) -> Result<i32> {
+pub(super) fn run(args: &GenerateArgs, out: &mut dyn Write) -> Result<i32> {
     let spec = Spec {
         users: args.users,
         seed: args.seed,

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::open_existing;
-use crate::cli::{Cli, HistoryArgs, Output};
+use crate::cli::{Globals, HistoryArgs, Output};
 use crate::error::Result;
 use crate::render::table::{self, stdout_error};
 use crate::store::{applies, vendor_results};
@@ -38,19 +38,19 @@ fn vendor_results(out: &mut dyn Write, conn: &rusqlite::Connection, tenant: &str
     )
 }
 
-pub fn run(cli: &Cli, args: &HistoryArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_existing(cli)?;
-    let applies = applies::history(&workspace.conn, &cli.tenant)?;
+pub(super) fn run(globals: &Globals, args: &HistoryArgs, out: &mut dyn Write) -> Result<i32> {
+    let workspace = open_existing(globals)?;
+    let applies = applies::history(&workspace.conn, &globals.tenant)?;
     match args.output {
         Output::Table => {
             table::history(out, &applies)?;
-            vendor_results(out, &workspace.conn, &cli.tenant)?;
+            vendor_results(out, &workspace.conn, &globals.tenant)?;
         }
         Output::Json => {
             // The same two parts as the tables: the applies, and the vendors' answers.
             let document = serde_json::json!({
                 "applies": applies,
-                "vendor_results": vendor_results::counts(&workspace.conn, &cli.tenant)?,
+                "vendor_results": vendor_results::counts(&workspace.conn, &globals.tenant)?,
             });
             serde_json::to_writer_pretty(&mut *out, &document)
                 .map_err(|e| stdout_error(e.into()))?;

@@ -8,7 +8,7 @@ use crate::cli::{Cli, ManArgs};
 use crate::error::{Error, Result};
 use crate::render::table::stdout_error;
 
-pub fn run(args: &ManArgs, out: &mut dyn Write) -> Result<i32> {
+pub(super) fn run(args: &ManArgs, out: &mut dyn Write) -> Result<i32> {
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Write {
         path: args.out.clone(),
         source,

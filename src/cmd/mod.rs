@@ -20,62 +20,93 @@ mod state;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{Cli, Command, ReadArgs, RefCommand, RulesCommand, StateCommand};
+use crate::cli::{Cli, Command, Globals, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
-use crate::read::{Encoding, Format, ReadOptions};
-use crate::render::terminal::Terminal;
+use crate::read::{Format, ReadOptions};
+use crate::render::terminal::{paint, Terminal, ERROR};
 use crate::rules::{RefTable, RulePack, Settings};
 use crate::store::Workspace;
 use crate::vendor::esystems::LocationField;
 use crate::vendor::{Vendor, VendorReading};
 
+/// Runs roster on a command line, as the `roster` binary does: parses it, runs the command,
+/// prints an error, and returns the exit status.
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let cli = match Cli::parse_given(args) {
+        Ok(cli) => cli,
+        // Help and version go to stdout with 0; a usage error is a failure like any other
+        // (exit 1), so that 2 keeps meaning "changes" under `plan --detailed-exitcode`.
+        Err(usage) => {
+            let _ = usage.print();
+            return ExitCode::from(if usage.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let color = cli.color;
+    match run(cli) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(Error::Write { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let prefix = match color.enabled(std::io::stderr().is_terminal()) {
+                true => paint("error", ERROR),
+                false => "error".to_string(),
+            };
+            eprintln!("{prefix}: {error}");
+            ExitCode::from(error.exit_status() as u8)
+        }
+    }
+}
+
 /// Runs a parsed command line; returns the exit status of a successful run.
 ///
 /// A run that fails on a workspace it created leaves no file behind.
-pub fn run(cli: &Cli) -> Result<i32> {
+fn run(cli: Cli) -> Result<i32> {
+    let (globals, command) = cli.into_parts();
     Terminal::set_stdout(Terminal {
-        color: cli.color.enabled(std::io::stdout().is_terminal()),
+        color: globals.color.enabled(std::io::stdout().is_terminal()),
         width: Terminal::stdout_width(),
     });
-    let existed = cli.db.exists();
+    let existed = globals.db.exists();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = dispatch(cli, &mut out).and_then(|status| {
+    let result = dispatch(&globals, &command, &mut out).and_then(|status| {
         out.flush().map_err(crate::render::table::stdout_error)?;
         Ok(status)
     });
     if result.is_err() && !existed {
-        remove_workspace(&cli.db);
+        remove_workspace(&globals.db);
     }
-    result.map_err(|error| Hint::complete(cli, error))
+    result.map_err(|error| Hint::complete(&globals, error))
 }
 
-fn dispatch(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
-    match &cli.command {
-        Command::Plan(args) => plan::run(cli, args, out),
-        Command::Apply(args) => apply::run(cli, args, out),
-        Command::History(args) => history::run(cli, args, out),
-        Command::State(StateCommand::Show(args)) => state::show(cli, args, out),
-        Command::State(StateCommand::Load(args)) => state::load(cli, args, out),
-        Command::Export(args) => export::run(cli, args, out),
-        Command::Results(args) => results::run(cli, args, out),
-        Command::Push(args) => push::run(cli, args, out),
+fn dispatch(globals: &Globals, command: &Command, out: &mut dyn Write) -> Result<i32> {
+    match command {
+        Command::Plan(args) => plan::run(globals, args, out),
+        Command::Apply(args) => apply::run(globals, args, out),
+        Command::History(args) => history::run(globals, args, out),
+        Command::State(StateCommand::Show(args)) => state::show(globals, args, out),
+        Command::State(StateCommand::Load(args)) => state::load(globals, args, out),
+        Command::Export(args) => export::run(globals, args, out),
+        Command::Results(args) => results::run(globals, args, out),
+        Command::Push(args) => push::run(globals, args, out),
         Command::Generate(args) => generate::run(args, out),
-        Command::Report(args) => report::run(cli, args, out),
-        Command::Plans(args) => plans::run(cli, args, out),
-        Command::Show(args) => show::run(cli, args, out),
+        Command::Report(args) => report::run(globals, args, out),
+        Command::Plans(args) => plans::run(globals, args, out),
+        Command::Show(args) => show::run(globals, args, out),
         Command::Completions(args) => completions::run(args, out),
         Command::Man(args) => man::run(args, out),
-        Command::Ref(RefCommand::Load(args)) => refs::load(cli, args, out),
-        Command::Ref(RefCommand::Show(args)) => refs::show(cli, args, out),
-        Command::Rules(RulesCommand::Check(args)) => rules::check(cli, args, out),
-        Command::Rules(RulesCommand::Test) => rules::test(cli, out),
+        Command::Ref(RefCommand::Load(args)) => refs::load(globals, args, out),
+        Command::Ref(RefCommand::Show(args)) => refs::show(globals, args, out),
+        Command::Rules(RulesCommand::Check(args)) => rules::check(globals, args, out),
+        Command::Rules(RulesCommand::Test) => rules::test(globals, out),
     }
 }
 
 /// Loads the tenant's rules; an unknown tenant fails here, before the workspace is touched.
-fn load_pack(cli: &Cli) -> Result<RulePack> {
-    RulePack::load(&cli.rules, &cli.tenant)
+fn load_pack(globals: &Globals) -> Result<RulePack> {
+    RulePack::load(&globals.rules, &globals.tenant)
 }
 
 /// A next step printed for the user to paste, shown between backticks: `roster`, the global
@@ -91,18 +122,18 @@ pub(crate) struct Hint {
 
 impl Hint {
     /// `roster` and the global options that were given.
-    pub(crate) fn new(cli: &Cli) -> Hint {
+    pub(crate) fn new(globals: &Globals) -> Hint {
         let mut hint = Hint {
             words: vec!["roster".to_string()],
         };
-        if cli.given.db {
-            hint = hint.arg("--db").arg(cli.db.to_string_lossy());
+        if globals.given.db {
+            hint = hint.arg("--db").arg(globals.db.to_string_lossy());
         }
-        if cli.given.rules {
-            hint = hint.arg("--rules").arg(cli.rules.to_string_lossy());
+        if globals.given.rules {
+            hint = hint.arg("--rules").arg(globals.rules.to_string_lossy());
         }
-        if cli.given.tenant {
-            hint = hint.arg("--tenant").arg(&cli.tenant);
+        if globals.given.tenant {
+            hint = hint.arg("--tenant").arg(&globals.tenant);
         }
         hint
     }
@@ -144,8 +175,8 @@ impl Hint {
 
     /// Completes the commands that lower layers name in an error message (`` `roster plan
     /// FILE…` ``), which cannot know the global options, with those that were given.
-    fn complete(cli: &Cli, error: Error) -> Error {
-        let prefix = Hint::new(cli).command_line();
+    fn complete(globals: &Globals, error: Error) -> Error {
+        let prefix = Hint::new(globals).command_line();
         if prefix == "roster" {
             return error;
         }
@@ -161,59 +192,36 @@ impl std::fmt::Display for Hint {
     }
 }
 
+/// The source files as roster names them in plans and messages: a name that is not UTF-8
+/// is refused before any work, since a plan must be able to say which file a row came from.
+fn file_names(files: &[std::path::PathBuf]) -> Result<Vec<String>> {
+    files
+        .iter()
+        .map(|file| {
+            file.to_str().map(str::to_string).ok_or_else(|| {
+                Error::Usage(format!(
+                    "the file name `{}` is not valid UTF-8; rename the file (or copy it to a \
+                     name in plain letters) and give that name",
+                    file.display()
+                ))
+            })
+        })
+        .collect()
+}
+
 /// How to read source files, from the command line's reading options.
-fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
-    let delimiter = match args.delimiter.as_deref() {
-        None => None,
-        Some("tab" | "\\t" | "\t") => Some(b'\t'),
-        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-        Some(d) => {
-            return Err(Error::Usage(format!(
-                "`--delimiter {d}` is not one character; use `,`, `;`, `tab` or another single character"
-            )))
-        }
-    };
-    let encoding = Encoding::parse(&args.encoding).ok_or_else(|| {
-        Error::Usage(format!(
-            "`--encoding {}` is not known; use `utf-8`, or `windows-1252` (alias `latin1`) for Excel exports",
-            args.encoding
-        ))
-    })?;
-    let json_path = match args.json_path.as_deref() {
-        None => None,
-        Some(path) if path.split('.').any(|key| key.is_empty()) => {
-            return Err(Error::Usage(format!(
-                "`--json-path {path}` has an empty key; give the keys down to the array of \
-                 users joined by dots, such as `data.users`"
-            )))
-        }
-        Some(path) => Some(path.split('.').map(str::to_string).collect()),
-    };
-    let max_decompressed = match args.max_decompressed.as_deref() {
-        None => None,
-        Some(size) => Some(
-            size.trim()
-                .parse::<bytesize::ByteSize>()
-                .map_err(|_| {
-                    Error::Usage(format!(
-                        "`--max-decompressed {size}` is not a size; write it like `500MB`, \
-                         `16GiB` or a number of bytes"
-                    ))
-                })?
-                .as_u64(),
-        ),
-    };
-    Ok(ReadOptions {
+fn read_options(args: &ReadArgs) -> ReadOptions {
+    ReadOptions {
         format: args.format.format(),
-        delimiter,
-        encoding,
+        delimiter: args.delimiter,
+        encoding: args.encoding.encoding(),
         vendor: VendorReading::default(),
         sheet: args.sheet.clone(),
         header_row: args.header_row,
-        json_path,
+        json_path: args.json_path.clone().map(|path| path.0),
         member: args.member.clone(),
-        max_decompressed,
-    })
+        max_decompressed: args.max_decompressed,
+    }
 }
 
 /// How the tenant's files of `format` read: where ServicePower carries the key, and how
@@ -250,13 +258,13 @@ fn location_field(
 }
 
 /// Opens the workspace, creating it on first use: for commands that store something new.
-fn open_workspace(cli: &Cli) -> Result<Workspace> {
-    Workspace::open(&cli.db)
+fn open_workspace(globals: &Globals) -> Result<Workspace> {
+    Workspace::open(&globals.db)
 }
 
 /// Opens the workspace, which must exist: for commands that read, or act on what is stored.
-fn open_existing(cli: &Cli) -> Result<Workspace> {
-    Workspace::open_existing(&cli.db)
+fn open_existing(globals: &Globals) -> Result<Workspace> {
+    Workspace::open_existing(&globals.db)
 }
 
 fn remove_workspace(db: &Path) {
@@ -264,5 +272,24 @@ fn remove_workspace(db: &Path) {
         let mut path = db.as_os_str().to_owned();
         path.push(suffix);
         let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_file_name_that_is_not_utf8_is_refused_before_any_work() {
+        use std::os::unix::ffi::OsStringExt;
+        let good = std::path::PathBuf::from("users.csv");
+        let bad = std::path::PathBuf::from(std::ffi::OsString::from_vec(b"caf\xe9.csv".to_vec()));
+        assert_eq!(file_names(&[good.clone()]).unwrap(), ["users.csv"]);
+        let error = file_names(&[good, bad]).unwrap_err().to_string();
+        assert!(
+            error.contains("caf\u{FFFD}.csv` is not valid UTF-8; rename"),
+            "{error}"
+        );
     }
 }

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::rejects::{rejects_note, write_rejects};
-use super::{load_pack, open_workspace, read_options, vendor_reading, Hint};
-use crate::cli::{Cli, Output, PlanArgs};
+use super::{file_names, load_pack, open_workspace, read_options, vendor_reading, Hint};
+use crate::cli::{Globals, Output, PlanArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
@@ -19,28 +19,29 @@ use crate::store::{applies, refs};
 const EXIT_CHANGES: i32 = 2;
 const EXIT_REJECTED: i32 = 4;
 
-pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
-    refuse_a_command_as_file(cli, &args.files)?;
-    let mut read = read_options(&args.read)?;
-    let pack = load_pack(cli)?;
-    let existed = cli.db.exists();
-    let mut workspace = open_workspace(cli)?;
+pub(super) fn run(globals: &Globals, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
+    let files = file_names(&args.files)?;
+    refuse_a_command_as_file(globals, &files)?;
+    let mut read = read_options(&args.read);
+    let pack = load_pack(globals)?;
+    let existed = globals.db.exists();
+    let mut workspace = open_workspace(globals)?;
     let tx = workspace.write()?;
     let (plan_id, summary, reused) = match args.revert {
         Some(apply_id) => {
-            let (plan_id, summary) = revert(&tx, cli, pack.digest(), apply_id)?;
+            let (plan_id, summary) = revert(&tx, globals, pack.digest(), apply_id)?;
             (plan_id, summary, 0)
         }
         None => {
-            let tables = refs::all(&tx, &cli.tenant)?;
+            let tables = refs::all(&tx, &globals.tenant)?;
             read.vendor = vendor_reading(pack.settings(), &tables, read.format)?;
             let request = PlanRequest {
-                tenant: &cli.tenant,
-                inputs: &args.files,
+                tenant: &globals.tenant,
+                inputs: &files,
                 read,
                 sync: args.sync,
                 max_delete_percent: args.max_delete_percent,
-                progress: Progress::counter("planning", Progress::wanted(cli.quiet)),
+                progress: Progress::counter("planning", Progress::wanted(globals.quiet)),
                 kind: PlanKind::Plan,
             };
             let refs = Arc::new(RefTables::new(tables));
@@ -51,12 +52,12 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 let written = write_rejects(path, &mut |visit| {
                     plans::for_each_reject(&tx, planned.id, |row| visit(&row))
                 })?;
-                rejects_note(cli, path, written);
+                rejects_note(globals, path, written);
             }
             (planned.id, planned.summary, planned.reused)
         }
     };
-    if reused > 0 && !cli.quiet {
+    if reused > 0 && !globals.quiet {
         eprintln!(
             "note: {reused} row(s) are exactly as when their users were last applied, with the same rules and reference tables; the rules were not run on them again"
         );
@@ -69,27 +70,27 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
     };
     if args.no_save {
         // The plan is shown from the transaction that made it, which is then rolled back.
-        show(&tx, cli, shown, plan_id, &summary, out)?;
+        show(&tx, globals, shown, plan_id, &summary, out)?;
         drop(tx);
         drop(workspace);
         if !existed {
-            super::remove_workspace(&cli.db);
+            super::remove_workspace(&globals.db);
         }
     } else {
         tx.commit()?;
-        show(&workspace.conn, cli, shown, plan_id, &summary, out)?;
+        show(&workspace.conn, globals, shown, plan_id, &summary, out)?;
     }
     Ok(exit_status(args, &summary))
 }
 
 /// `roster plan show 2` reads `show` as a file: say which command was meant instead.
-fn refuse_a_command_as_file(cli: &Cli, files: &[String]) -> Result<()> {
+fn refuse_a_command_as_file(globals: &Globals, files: &[String]) -> Result<()> {
     let Some(first) = files.first().filter(|f| !std::path::Path::new(f).exists()) else {
         return Ok(());
     };
     let meant = match first.as_str() {
-        "show" => Hint::new(cli).arg("show").args(&files[1..]),
-        "list" | "ls" => Hint::new(cli).arg("plans"),
+        "show" => Hint::new(globals).arg("show").args(&files[1..]),
+        "list" | "ls" => Hint::new(globals).arg("plans"),
         _ => return Ok(()),
     };
     Err(Error::Usage(format!(
@@ -99,17 +100,17 @@ fn refuse_a_command_as_file(cli: &Cli, files: &[String]) -> Result<()> {
 
 fn revert(
     tx: &rusqlite::Connection,
-    cli: &Cli,
+    globals: &Globals,
     rules_digest: &str,
     apply_id: i64,
 ) -> Result<(i64, Summary)> {
-    let plan_id = applies::plan_of(tx, &cli.tenant, apply_id)?;
+    let plan_id = applies::plan_of(tx, &globals.tenant, apply_id)?;
     let mut targets = Vec::new();
     plans::for_each_change(tx, plan_id, |change| {
         targets.push((change.key, change.before, change.platform_ids));
         Ok(())
     })?;
-    planner::revert(tx, &cli.tenant, rules_digest, apply_id, targets)
+    planner::revert(tx, &globals.tenant, rules_digest, apply_id, targets)
 }
 
 /// How a plan is shown.
@@ -128,26 +129,26 @@ pub(super) struct Shown {
 /// Shows the plan just made, and says whether it was saved.
 pub(super) fn show(
     conn: &rusqlite::Connection,
-    cli: &Cli,
+    globals: &Globals,
     shown: Shown,
     plan_id: i64,
     summary: &Summary,
     out: &mut dyn Write,
 ) -> Result<()> {
     let id = shown.saved.then_some(plan_id);
-    write_plan(conn, &cli.tenant, shown, plan_id, id, summary, out)?;
+    write_plan(conn, &globals.tenant, shown, plan_id, id, summary, out)?;
     if shown.output == Output::Json {
         return Ok(());
     }
     let said = match shown.saved {
         false => "Not saved (`--no-save`): nothing was stored.".to_string(),
         // The plan id is a result (scripts need it), so `-q` keeps it; only the hint goes.
-        true if summary.has_changes() && !cli.quiet => format!(
+        true if summary.has_changes() && !globals.quiet => format!(
             "Saved as plan {plan_id} for tenant `{}`. Apply it with {}.",
-            cli.tenant,
-            Hint::new(cli).args(["apply", &plan_id.to_string()])
+            globals.tenant,
+            Hint::new(globals).args(["apply", &plan_id.to_string()])
         ),
-        true => format!("Saved as plan {plan_id} for tenant `{}`.", cli.tenant),
+        true => format!("Saved as plan {plan_id} for tenant `{}`.", globals.tenant),
     };
     writeln!(out, "{said}").map_err(stdout_error)
 }

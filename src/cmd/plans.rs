@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{load_pack, open_existing, Hint};
-use crate::cli::{Cli, Output, PlansArgs};
+use crate::cli::{Globals, Output, PlansArgs};
 use crate::error::Result;
 use crate::render::table::{self, stdout_error};
 use crate::store::plans::{self, PlanHeader, Summary};
@@ -69,11 +69,11 @@ struct Listed<'a> {
     applied_by: Option<i64>,
 }
 
-pub fn run(cli: &Cli, args: &PlansArgs, out: &mut dyn Write) -> Result<i32> {
-    let pack = load_pack(cli)?;
-    let workspace = open_existing(cli)?;
+pub(super) fn run(globals: &Globals, args: &PlansArgs, out: &mut dyn Write) -> Result<i32> {
+    let pack = load_pack(globals)?;
+    let workspace = open_existing(globals)?;
     let conn = &workspace.conn;
-    let all = plans::all(conn, &cli.tenant)?;
+    let all = plans::all(conn, &globals.tenant)?;
     let newest = all.last().map_or(0, |p| p.id);
     let mut statuses = Vec::with_capacity(all.len());
     for plan in &all {
@@ -100,7 +100,7 @@ pub fn run(cli: &Cli, args: &PlansArgs, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     if all.is_empty() {
-        writeln!(out, "No plans yet for tenant `{}`.", cli.tenant).map_err(stdout_error)?;
+        writeln!(out, "No plans yet for tenant `{}`.", globals.tenant).map_err(stdout_error)?;
         return Ok(0);
     }
     let rows = all
@@ -127,11 +127,11 @@ pub fn run(cli: &Cli, args: &PlansArgs, out: &mut dyn Write) -> Result<i32> {
         ],
         rows,
     )?;
-    if !cli.quiet {
+    if !globals.quiet {
         writeln!(
             out,
             "Show one with {}.",
-            Hint::new(cli).args(["show", &newest.to_string()])
+            Hint::new(globals).args(["show", &newest.to_string()])
         )
         .map_err(stdout_error)?;
     }

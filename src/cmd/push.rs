@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::{load_pack, location_field, open_existing, Hint};
-use crate::cli::{Cli, Output, PushArgs};
+use crate::cli::{Globals, Output, PushArgs};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::push::auth::AuthFailure;
@@ -22,7 +22,7 @@ const EXIT_REJECTED: i32 = 4;
 /// Rows of the refused users' table.
 const SHOWN_ROWS: usize = 500;
 
-pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
+pub(super) fn run(globals: &Globals, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
     if args.batch_size == Some(0) {
         return Err(Error::Usage(
             "`--batch-size 0` would put no user in any batch; give 1 or more".into(),
@@ -36,7 +36,7 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
     let env = |name: &str| std::env::var(name).ok();
     // Credentials first: a missing one stops the push before anything is read or sent.
     let credentials = Credentials::from_env(args.vendor, env)?;
-    let pack = load_pack(cli)?;
+    let pack = load_pack(globals)?;
     let vendor = args.vendor;
     let endpoint = endpoint(args, pack.settings())?;
     let token_url = pack
@@ -60,13 +60,13 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
             auth.variables()
         )));
     }
-    let mut workspace = open_existing(cli)?;
-    let plan = plans::find(&workspace.conn, &cli.tenant, &args.plan)?;
+    let mut workspace = open_existing(globals)?;
+    let plan = plans::find(&workspace.conn, &globals.tenant, &args.plan)?;
     if !plan.summary.has_changes() {
         writeln!(out, "Plan {} has no changes: nothing to push.", plan.id).map_err(stdout_error)?;
         return Ok(0);
     }
-    let tables = refs::all(&workspace.conn, &cli.tenant)?;
+    let tables = refs::all(&workspace.conn, &globals.tenant)?;
     let locations = location_field(pack.settings(), &tables, vendor == Vendor::ESystems)?;
     let push_options = push::Options {
         vendor,
@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
         policy: RetryPolicy::new(args.max_retries),
         client: &client,
         auth: &auth,
-        progress: Progress::wanted(cli.quiet),
+        progress: Progress::wanted(globals.quiet),
         locations: &locations,
     };
     let report = push::push(&mut workspace, &plan, &pack, &push_options)?;
@@ -91,11 +91,11 @@ pub fn run(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Result<i32> {
         }
         Output::Table => {
             let refused = push::refused_users(&workspace, &report)?;
-            show(out, cli, args, &report, &refused)?;
+            show(out, globals, args, &report, &refused)?;
         }
     }
     out.flush().map_err(stdout_error)?;
-    let again = resume_hint(cli, args, report.plan_id);
+    let again = resume_hint(globals, args, report.plan_id);
     if let Some(refusal) = &report.refused {
         return Err(Error::Refused(format!(
             "the vendor refused the credentials in {} ({refusal}); check them and run {again} to resume",
@@ -137,9 +137,9 @@ fn endpoint(args: &PushArgs, settings: &crate::rules::Settings) -> Result<String
 }
 
 /// The command that resumes this push, with the options it needs.
-fn resume_hint(cli: &Cli, args: &PushArgs, plan_id: i64) -> Hint {
+fn resume_hint(globals: &Globals, args: &PushArgs, plan_id: i64) -> Hint {
     let mut hint =
-        Hint::new(cli).args(["push", &plan_id.to_string(), "--vendor", args.vendor.name()]);
+        Hint::new(globals).args(["push", &plan_id.to_string(), "--vendor", args.vendor.name()]);
     if let Some(endpoint) = &args.endpoint {
         hint = hint.arg("--endpoint").arg(endpoint);
     }
@@ -154,7 +154,7 @@ fn resume_hint(cli: &Cli, args: &PushArgs, plan_id: i64) -> Hint {
 
 fn show(
     out: &mut dyn Write,
-    cli: &Cli,
+    globals: &Globals,
     args: &PushArgs,
     report: &Report,
     refused: &[crate::store::vendor_results::VendorResult],
@@ -198,11 +198,11 @@ fn show(
         report.plan_id, report.vendor, b.acknowledged, b.total, u.accepted, u.warning, u.rejected, u.failed, report.requests, report.retries
     )
     .map_err(stdout_error)?;
-    if !cli.quiet && u.rejected > 0 {
+    if !globals.quiet && u.rejected > 0 {
         writeln!(
             out,
             "The state does not hold the rejected users, so the next plan of the same input shows them again; {} lists them.",
-            Hint::new(cli).args(["results", &report.plan_id.to_string(), "--vendor", args.vendor.name()])
+            Hint::new(globals).args(["results", &report.plan_id.to_string(), "--vendor", args.vendor.name()])
         )
         .map_err(stdout_error)?;
     }

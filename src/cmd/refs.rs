@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{open_existing, open_workspace, Hint};
-use crate::cli::{Cli, RefLoadArgs, RefShowArgs};
+use crate::cli::{Globals, RefLoadArgs, RefShowArgs};
 use crate::error::{Error, Result};
 use crate::read::{self, ReadOptions};
 use crate::render::{
@@ -15,18 +15,18 @@ use crate::rules::{RefTable, RulePack};
 use crate::store::refs;
 
 /// Loads (replaces) a table from a CSV or JSON file.
-pub fn load(cli: &Cli, args: &RefLoadArgs, out: &mut dyn Write) -> Result<i32> {
-    RulePack::load(&cli.rules, &cli.tenant)?;
+pub(super) fn load(globals: &Globals, args: &RefLoadArgs, out: &mut dyn Write) -> Result<i32> {
+    RulePack::load(&globals.rules, &globals.tenant)?;
     let table = read_table(&args.table, &args.file)?;
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_workspace(globals)?;
     let tx = workspace.write()?;
-    refs::replace(&tx, &cli.tenant, &table, &args.file)?;
+    refs::replace(&tx, &globals.tenant, &table, &args.file)?;
     tx.commit()?;
     writeln!(
         out,
         "Loaded reference table `{}` for tenant `{}`: {} rows, columns {}.",
         table.name,
-        cli.tenant,
+        globals.tenant,
         table.rows.len(),
         table.columns.join(", ")
     )
@@ -35,19 +35,19 @@ pub fn load(cli: &Cli, args: &RefLoadArgs, out: &mut dyn Write) -> Result<i32> {
 }
 
 /// Shows a table.
-pub fn show(cli: &Cli, args: &RefShowArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_existing(cli)?;
-    let Some(table) = refs::get(&workspace.conn, &cli.tenant, &args.table)? else {
-        let known = refs::names(&workspace.conn, &cli.tenant)?;
+pub(super) fn show(globals: &Globals, args: &RefShowArgs, out: &mut dyn Write) -> Result<i32> {
+    let workspace = open_existing(globals)?;
+    let Some(table) = refs::get(&workspace.conn, &globals.tenant, &args.table)? else {
+        let known = refs::names(&workspace.conn, &globals.tenant)?;
         let known = match known.is_empty() {
             true => "it has none yet".to_string(),
             false => format!("it has {}", known.join(", ")),
         };
         return Err(Error::NotFound(format!(
             "tenant `{}` has no reference table `{}` ({known}); load one with {}",
-            cli.tenant,
+            globals.tenant,
             args.table,
-            Hint::new(cli)
+            Hint::new(globals)
                 .args(["ref", "load", &args.table])
                 .placeholder("FILE")
         )));

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Hint;
-use crate::cli::Cli;
+use crate::cli::Globals;
 use crate::error::Result;
 use crate::render::{file, rejects};
 
@@ -19,12 +19,12 @@ pub(super) fn write_rejects(path: &Path, rows: &mut rejects::Rows) -> Result<u64
 }
 
 /// Says on stderr where the rejected rows went, and how to plan them once fixed.
-pub(super) fn rejects_note(cli: &Cli, path: &Path, written: u64) {
-    if !cli.quiet {
+pub(super) fn rejects_note(globals: &Globals, path: &Path, written: u64) {
+    if !globals.quiet {
         eprintln!(
             "Wrote {written} rejected row(s) to `{}`: fix them there, then plan them with {}.",
             path.display(),
-            Hint::new(cli).arg("plan").arg(path.display())
+            Hint::new(globals).arg("plan").arg(path.display())
         );
     }
 }

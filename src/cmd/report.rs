@@ -6,28 +6,28 @@ use std::path::{Path, PathBuf};
 
 use super::rejects::{rejects_note, write_rejects};
 use super::{open_existing, Hint};
-use crate::cli::{Cli, ReportArgs, ReportFormat};
+use crate::cli::{Globals, ReportArgs, ReportFormat};
 use crate::error::Result;
 use crate::render::{file, report};
 use crate::store::plans;
 
 /// Writes the report (and the rejects file) to files; prints nothing on stdout.
-pub fn run(cli: &Cli, args: &ReportArgs, _out: &mut dyn Write) -> Result<i32> {
-    let workspace = open_existing(cli)?;
+pub(super) fn run(globals: &Globals, args: &ReportArgs, _out: &mut dyn Write) -> Result<i32> {
+    let workspace = open_existing(globals)?;
     let conn = &workspace.conn;
-    let plan = plans::find(conn, &cli.tenant, &args.plan)?;
+    let plan = plans::find(conn, &globals.tenant, &args.plan)?;
     let limit = (args.limit > 0).then_some(args.limit as u64);
     // Every change goes to Markdown: a page of a big plan's every change would be more
     // than a browser opens.
     let hints = report::Hints {
-        all_changes: Hint::new(cli)
+        all_changes: Hint::new(globals)
             .arg("report")
             .arg(plan.id)
             .arg("--out")
             .arg(everything_path(&args.out).display())
             .args(["--format", "md", "--limit", "0"])
             .command_line(),
-        rejects: Hint::new(cli)
+        rejects: Hint::new(globals)
             .arg("report")
             .arg(plan.id)
             .arg("--out")
@@ -48,12 +48,12 @@ pub fn run(cli: &Cli, args: &ReportArgs, _out: &mut dyn Write) -> Result<i32> {
         let written = write_rejects(path, &mut |visit| {
             plans::for_each_reject(conn, plan.id, |row| visit(&row))
         })?;
-        rejects_note(cli, path, written);
+        rejects_note(globals, path, written);
     }
     file::write_whole(&args.out, |out| {
         report::write(conn, &document, format, &args.out, out)
     })?;
-    if !cli.quiet {
+    if !globals.quiet {
         eprintln!(
             "Wrote the report of plan {} to `{}`.",
             plan.id,

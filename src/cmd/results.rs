@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{open_existing, Hint};
-use crate::cli::{Cli, Output, ResultsArgs};
+use crate::cli::{Globals, Output, ResultsArgs};
 use crate::error::{Error, Result};
 use crate::render::table::{self, stdout_error};
 use crate::store::vendor_results::{self, VendorResult};
@@ -23,12 +23,12 @@ use crate::vendor::{esystems, fieldsquared, servicepower, Vendor};
 /// The suffix that makes a batch file's name a response file's name.
 const RESPONSE_SUFFIX: &str = ".response.json";
 
-pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
-    let mut workspace = open_existing(cli)?;
-    let plan = plans::find(&workspace.conn, &cli.tenant, &args.plan)?;
+pub(super) fn run(globals: &Globals, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
+    let mut workspace = open_existing(globals)?;
+    let plan = plans::find(&workspace.conn, &globals.tenant, &args.plan)?;
     if args.files.is_empty() {
         let recorded = vendor_results::of_plan(&workspace.conn, plan.id, args.vendor, false)?;
-        show(out, cli, args, plan.id, &recorded, false)?;
+        show(out, globals, args, plan.id, &recorded, false)?;
         return Ok(0);
     }
     let mut sources = HashMap::new();
@@ -97,7 +97,7 @@ pub fn run(cli: &Cli, args: &ResultsArgs, out: &mut dyn Write) -> Result<i32> {
         None => follow::Followed::default(),
     };
     tx.commit()?;
-    show(out, cli, args, plan.id, &results, true)?;
+    show(out, globals, args, plan.id, &results, true)?;
     if args.output == Output::Table && followed.rolled_back + followed.applied > 0 {
         writeln!(
             out,
@@ -166,7 +166,7 @@ fn read_response(file: &Path) -> Result<Value> {
 
 fn show(
     out: &mut dyn Write,
-    cli: &Cli,
+    globals: &Globals,
     args: &ResultsArgs,
     plan_id: i64,
     results: &[VendorResult],
@@ -205,11 +205,11 @@ fn show(
         count(Status::Failed)
     )
     .map_err(stdout_error)?;
-    if !cli.quiet && recorded_now {
+    if !globals.quiet && recorded_now {
         writeln!(
             out,
             "Recorded in the workspace; {} shows the counts.",
-            Hint::new(cli).arg("history")
+            Hint::new(globals).arg("history")
         )
         .map_err(stdout_error)?;
     }

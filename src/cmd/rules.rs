@@ -4,8 +4,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::rejects::{rejects_note, write_rejects};
-use super::{open_existing, read_options};
-use crate::cli::{Cli, Output, RulesCheckArgs};
+use super::{file_names, open_existing, read_options};
+use crate::cli::{Globals, Output, RulesCheckArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, CheckReport, Checked};
 use crate::plan::problem::Problem;
@@ -23,15 +23,15 @@ const EXIT_REJECTED: i32 = 4;
 
 /// Compiles every file of the pack and prints the order in which hooks and checks run; with
 /// `--data`, runs the files through the pack and lists their problems instead.
-pub fn check(cli: &Cli, args: &RulesCheckArgs, out: &mut dyn Write) -> Result<i32> {
-    let pack = RulePack::load(&cli.rules, &cli.tenant)?;
+pub(super) fn check(globals: &Globals, args: &RulesCheckArgs, out: &mut dyn Write) -> Result<i32> {
+    let pack = RulePack::load(&globals.rules, &globals.tenant)?;
     if !args.data.is_empty() {
-        return check_data(cli, &pack, args, out);
+        return check_data(globals, &pack, args, out);
     }
     writeln!(
         out,
         "Rules of tenant `{}` compile. Each row runs through:",
-        cli.tenant
+        globals.tenant
     )
     .map_err(stdout_error)?;
     for step in pack.describe() {
@@ -43,38 +43,32 @@ pub fn check(cli: &Cli, args: &RulesCheckArgs, out: &mut dyn Write) -> Result<i3
 /// Runs the files of `--data` through the rules and the checks between their rows; lookups
 /// use the tenant's stored reference tables. Stores nothing.
 fn check_data(
-    cli: &Cli,
+    globals: &Globals,
     pack: &RulePack,
     args: &RulesCheckArgs,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let read = read_options(&args.read)?;
-    let tables = match cli.db.exists() {
-        true => refs::all(&open_existing(cli)?.conn, &cli.tenant)?,
+    let files = file_names(&args.data)?;
+    let read = read_options(&args.read);
+    let tables = match globals.db.exists() {
+        true => refs::all(&open_existing(globals)?.conn, &globals.tenant)?,
         false => Vec::new(),
     };
     let refs = Arc::new(RefTables::new(tables));
-    let progress = Progress::counter("checking", Progress::wanted(cli.quiet));
+    let progress = Progress::counter("checking", Progress::wanted(globals.quiet));
     let mut rejects = Vec::new();
     let mut run = |problem: &mut dyn FnMut(&Problem) -> Result<()>| {
         let mut findings = Findings {
             problem,
             rejects: args.rejects.is_some().then_some(&mut rejects),
         };
-        planner::check(
-            pack,
-            refs.clone(),
-            &args.data,
-            &read,
-            &progress,
-            &mut findings,
-        )
+        planner::check(pack, refs.clone(), &files, &read, &progress, &mut findings)
     };
     let checked = match args.output {
         Output::Json => {
             // Held until the check ends, so that a check that fails prints no half document.
             let mut held = Vec::new();
-            let mut document = CheckDocument::begin(&mut held, &cli.tenant)?;
+            let mut document = CheckDocument::begin(&mut held, &globals.tenant)?;
             let checked = run(&mut |problem| document.problem(&problem.into()))?;
             document.finish(&checked)?;
             out.write_all(&held).map_err(stdout_error)?;
@@ -96,13 +90,13 @@ fn check_data(
             let mut table = ProblemTable::new(total);
             listed.iter().for_each(|problem| table.push(problem));
             table.write(out)?;
-            writeln!(out, "{}", check_line(&cli.tenant, &checked)).map_err(stdout_error)?;
+            writeln!(out, "{}", check_line(&globals.tenant, &checked)).map_err(stdout_error)?;
             checked
         }
     };
     if let Some(path) = &args.rejects {
         let written = write_rejects(path, &mut |visit| rejects.iter().try_for_each(&mut *visit))?;
-        rejects_note(cli, path, written);
+        rejects_note(globals, path, written);
     }
     Ok(match checked.rejected {
         0 => 0,
@@ -142,11 +136,11 @@ fn check_line(tenant: &str, checked: &Checked) -> String {
 
 /// Runs `rules/<tenant>/tests/*.json`; lookups use the tenant's stored reference tables,
 /// or the pack's own `tests/refs/<table>.csv` when it ships them.
-pub fn test(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
-    let pack = RulePack::load(&cli.rules, &cli.tenant)?;
-    let tenant_dir = cli.rules.join(&cli.tenant);
-    let mut tables = match cli.db.exists() {
-        true => refs::all(&open_existing(cli)?.conn, &cli.tenant)?,
+pub(super) fn test(globals: &Globals, out: &mut dyn Write) -> Result<i32> {
+    let pack = RulePack::load(&globals.rules, &globals.tenant)?;
+    let tenant_dir = globals.rules.join(&globals.tenant);
+    let mut tables = match globals.db.exists() {
+        true => refs::all(&open_existing(globals)?.conn, &globals.tenant)?,
         false => Vec::new(),
     };
     for shipped in shipped_refs(&tenant_dir)? {
@@ -167,7 +161,7 @@ pub fn test(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         return Err(Error::Refused(format!(
             "{failed} of the {} examples of tenant `{}` failed; see the differences above",
             results.len(),
-            cli.tenant
+            globals.tenant
         )));
     }
     Ok(0)

@@ -5,17 +5,17 @@ use std::io::Write;
 use super::plan::{write_plan, Shown};
 use super::plans::Status;
 use super::{load_pack, open_existing, Hint};
-use crate::cli::{Cli, Output, ShowArgs};
+use crate::cli::{Globals, Output, ShowArgs};
 use crate::error::Result;
 use crate::render::table::stdout_error;
 use crate::store::plans;
 use crate::store::standing::plan_standing;
 
-pub fn run(cli: &Cli, args: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
-    let pack = load_pack(cli)?;
-    let workspace = open_existing(cli)?;
+pub(super) fn run(globals: &Globals, args: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
+    let pack = load_pack(globals)?;
+    let workspace = open_existing(globals)?;
     let conn = &workspace.conn;
-    let plan = plans::find(conn, &cli.tenant, &args.plan)?;
+    let plan = plans::find(conn, &globals.tenant, &args.plan)?;
     let shown = Shown {
         output: args.output,
         limit: args.limit,
@@ -24,7 +24,7 @@ pub fn run(cli: &Cli, args: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
     };
     write_plan(
         conn,
-        &cli.tenant,
+        &globals.tenant,
         shown,
         plan.id,
         Some(plan.id),
@@ -34,7 +34,7 @@ pub fn run(cli: &Cli, args: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
     if args.output == Output::Json {
         return Ok(0);
     }
-    let newest = plans::find(conn, &cli.tenant, "latest")?.id;
+    let newest = plans::find(conn, &globals.tenant, "latest")?.id;
     let status = Status::of(&plan, plan_standing(conn, &plan, pack.digest())?, newest);
     let inputs: Vec<&str> = plan.inputs.iter().map(|i| i.file.as_str()).collect();
     let from = match inputs.is_empty() {
@@ -45,13 +45,13 @@ pub fn run(cli: &Cli, args: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
         out,
         "This is plan {} of tenant `{}`, made {}{from} ({}): {status}.",
         plan.id,
-        cli.tenant,
+        globals.tenant,
         plan.created_at,
         plan.kind.as_str()
     )
     .map_err(stdout_error)?;
-    if status == Status::Pending && plan.summary.has_changes() && !cli.quiet {
-        let apply = Hint::new(cli).args(["apply", &plan.id.to_string()]);
+    if status == Status::Pending && plan.summary.has_changes() && !globals.quiet {
+        let apply = Hint::new(globals).args(["apply", &plan.id.to_string()]);
         write!(out, " Apply it with {apply}.").map_err(stdout_error)?;
     }
     writeln!(out).map_err(stdout_error)?;

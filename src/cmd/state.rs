@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::open_workspace;
 use std::sync::Arc;
 
-use crate::cli::{Cli, Output, StateLoadArgs, StateOutput, StateShowArgs};
+use crate::cli::{Globals, Output, StateLoadArgs, StateOutput, StateShowArgs};
 use crate::error::{Error, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
@@ -24,13 +24,13 @@ use crate::store::state::{self, Record};
 use crate::user::Field;
 use crate::vendor::{servicepower, Vendor};
 
-pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
-    let workspace = super::open_existing(cli)?;
+pub(super) fn show(globals: &Globals, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
+    let workspace = super::open_existing(globals)?;
     let conn = &workspace.conn;
     match args.output {
         StateOutput::Json => {
             let mut users = Vec::new();
-            state::for_each(conn, &cli.tenant, |_, user| {
+            state::for_each(conn, &globals.tenant, |_, user| {
                 users.push(Value::Object(masked(user.record)));
                 Ok(())
             })?;
@@ -41,7 +41,7 @@ pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32>
             let mut writer = csv::Writer::from_writer(&mut *out);
             let header: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
             writer.write_record(&header).map_err(csv_error)?;
-            state::for_each(conn, &cli.tenant, |_, user| {
+            state::for_each(conn, &globals.tenant, |_, user| {
                 let record = masked(user.record);
                 let row = Field::ALL.iter().map(|f| csv_cell(record.get(f.name())));
                 writer.write_record(row).map_err(csv_error)
@@ -57,7 +57,7 @@ pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32>
                 Field::Active,
             ];
             let mut rows = Vec::new();
-            state::for_each(conn, &cli.tenant, |_, user| {
+            state::for_each(conn, &globals.tenant, |_, user| {
                 rows.push(
                     SHOWN
                         .iter()
@@ -69,7 +69,7 @@ pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32>
             let count = rows.len();
             let header: Vec<&str> = SHOWN.iter().map(|f| f.name()).collect();
             table::simple(out, &header, rows)?;
-            writeln!(out, "{count} users in tenant `{}`.", cli.tenant).map_err(stdout_error)?;
+            writeln!(out, "{count} users in tenant `{}`.", globals.tenant).map_err(stdout_error)?;
         }
     }
     Ok(0)
@@ -102,8 +102,8 @@ fn csv_error(error: csv::Error) -> crate::Error {
 
 /// Refuses a ServicePower load that would re-key stored users (see
 /// [`servicepower::rekeyed`]), naming the setting that says where the key is.
-fn refuse_rekeying(conn: &rusqlite::Connection, cli: &Cli, plan_id: i64) -> Result<()> {
-    let rekeyed = servicepower::rekeyed(conn, &cli.tenant, plan_id)?;
+fn refuse_rekeying(conn: &rusqlite::Connection, globals: &Globals, plan_id: i64) -> Result<()> {
+    let rekeyed = servicepower::rekeyed(conn, &globals.tenant, plan_id)?;
     let Some((login, key)) = rekeyed.first() else {
         return Ok(());
     };
@@ -113,21 +113,24 @@ fn refuse_rekeying(conn: &rusqlite::Connection, cli: &Cli, plan_id: i64) -> Resu
     };
     Err(Error::Refused(format!(
         "the ServicePower export names a user by `UserID` `{login}`, the login of stored user `{key}`: loading it would replace `{key}` by a new user `{login}`{more}. ServicePower's User Object does not carry roster's key: set `servicepower_key_field` to the `Extensions` entry that carries it (`servicepower_key_field = \"Extensions.EmployeeID\"` in `{}`), export with it, and load the vendor's export again",
-        cli.rules.join(&cli.tenant).join("tenant.toml").display()
+        globals.rules.join(&globals.tenant).join("tenant.toml").display()
     )))
 }
 
 /// Replaces the state with a vendor's export: planned with `--sync` semantics and no rules,
 /// shown, and applied in the same transaction (or only stored, with `--dry-run`).
-pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32> {
-    let settings = RulePack::load(&cli.rules, &cli.tenant)?.settings().clone();
+pub(super) fn load(globals: &Globals, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32> {
+    let files = super::file_names(&args.files)?;
+    let settings = RulePack::load(&globals.rules, &globals.tenant)?
+        .settings()
+        .clone();
     let pack = RulePack::none();
-    let mut workspace = open_workspace(cli)?;
+    let mut workspace = open_workspace(globals)?;
     let tx = workspace.write()?;
-    let tables = crate::store::refs::all(&tx, &cli.tenant)?;
+    let tables = crate::store::refs::all(&tx, &globals.tenant)?;
     let request = PlanRequest {
-        tenant: &cli.tenant,
-        inputs: &args.files,
+        tenant: &globals.tenant,
+        inputs: &files,
         read: ReadOptions {
             format: Format::Vendor(args.vendor),
             vendor: super::vendor_reading(&settings, &tables, Format::Vendor(args.vendor))?,
@@ -135,18 +138,18 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         },
         sync: true,
         max_delete_percent: args.max_delete_percent,
-        progress: Progress::counter("loading", Progress::wanted(cli.quiet)),
+        progress: Progress::counter("loading", Progress::wanted(globals.quiet)),
         kind: PlanKind::StateLoad,
     };
     let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
     let (plan_id, summary) = (planned.id, planned.summary);
     if args.vendor == Vendor::ServicePower {
-        refuse_rekeying(&tx, cli, plan_id)?;
+        refuse_rekeying(&tx, globals, plan_id)?;
     }
     let applied = match args.dry_run {
         true => None,
         false => {
-            let plan = plans::find(&tx, &cli.tenant, &plan_id.to_string())?;
+            let plan = plans::find(&tx, &globals.tenant, &plan_id.to_string())?;
             Some(applies::apply(
                 &tx,
                 &plan,
@@ -162,16 +165,16 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         saved: true,
         summary: false,
     };
-    super::plan::show(&workspace.conn, cli, shown, plan_id, &summary, out)?;
+    super::plan::show(&workspace.conn, globals, shown, plan_id, &summary, out)?;
     let said = match applied {
         Some(apply) => format!(
             "Loaded the {} export into the state of tenant `{}` as apply {}: {} created, {} updated, {} deleted.",
-            args.vendor, cli.tenant, apply.id, apply.created, apply.updated, apply.deleted
+            args.vendor, globals.tenant, apply.id, apply.created, apply.updated, apply.deleted
         ),
-        None if cli.quiet => "Dry run: nothing applied.".to_string(),
+        None if globals.quiet => "Dry run: nothing applied.".to_string(),
         None => format!(
             "Dry run: nothing applied. Apply the load with {}.",
-            super::Hint::new(cli).args(["apply", &plan_id.to_string()])
+            super::Hint::new(globals).args(["apply", &plan_id.to_string()])
         ),
     };
     writeln!(out, "{said}").map_err(stdout_error)?;

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use super::config::Config;
 
 /// The credentials the emulator accepts, and the eSystems tokens it handed out.
-pub struct Auth {
+pub(super) struct Auth {
     servicepower_token: Option<String>,
     fieldsquared_token: Option<String>,
     esystems_client: Option<(String, String)>,
@@ -19,17 +19,17 @@ pub struct Auth {
 }
 
 /// Why a request is refused (never echoing what was sent).
-pub type Refusal = String;
+pub(super) type Refusal = String;
 
 /// An access token handed out by the token endpoint.
-pub struct Issued {
+pub(super) struct Issued {
     pub access_token: String,
     pub expires_in: u64,
 }
 
 impl Auth {
     /// The credentials of the configuration.
-    pub fn new(config: &Config) -> Auth {
+    pub(super) fn new(config: &Config) -> Auth {
         let client = config
             .esystems_client_id
             .clone()
@@ -44,7 +44,7 @@ impl Auth {
     }
 
     /// Checks ServicePower's `x-access-token` header.
-    pub fn servicepower(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    pub(super) fn servicepower(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let expected = self.servicepower_token.as_deref().ok_or(
             "the emulator has no ServicePower token: start it with ROSTER_SERVICEPOWER_TOKEN set",
         )?;
@@ -56,7 +56,7 @@ impl Auth {
     }
 
     /// Checks Field Squared's bearer token.
-    pub fn fieldsquared(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    pub(super) fn fieldsquared(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let expected = self.fieldsquared_token.as_deref().ok_or(
             "the emulator has no Field Squared token: start it with ROSTER_FIELDSQUARED_TOKEN set",
         )?;
@@ -68,7 +68,7 @@ impl Auth {
     }
 
     /// Checks an eSystems bearer token: one the token endpoint handed out, not expired.
-    pub fn esystems(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    pub(super) fn esystems(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let token = bearer(headers).ok_or("The session Id or OAuth token used is missing.")?;
         let issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         match issued.get(token) {
@@ -78,7 +78,7 @@ impl Auth {
     }
 
     /// The token endpoint: client credentials from the form (or HTTP Basic) for a token.
-    pub fn issue(
+    pub(super) fn issue(
         &self,
         headers: &HeaderMap,
         form: &HashMap<String, String>,

@@ -23,7 +23,7 @@ use super::store::{self, Stored};
 const VENDOR: &str = "esystems";
 
 /// One request to the Location Users endpoint.
-pub struct Patch<'a> {
+pub(super) struct Patch<'a> {
     /// The `{Id}` path segment, percent-decoded (`base64|…` or the location itself).
     pub location: &'a str,
     /// The query `Name`: the field users are upserted by.
@@ -35,7 +35,7 @@ pub struct Patch<'a> {
 }
 
 /// The vendor's error body.
-pub fn error(status: u16, title: &str, errors: &[String], instance: &str) -> Value {
+pub(super) fn error(status: u16, title: &str, errors: &[String], instance: &str) -> Value {
     let mut key = [0u8; 16];
     let _ = getrandom::getrandom(&mut key);
     let key = hex::encode(key);
@@ -50,7 +50,7 @@ pub fn error(status: u16, title: &str, errors: &[String], instance: &str) -> Val
 }
 
 /// The location a path segment names: `base64|…` decoded, else the segment itself.
-pub fn location(segment: &str) -> Option<String> {
+pub(super) fn location(segment: &str) -> Option<String> {
     match segment.strip_prefix("base64|") {
         Some(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded)
@@ -61,7 +61,7 @@ pub fn location(segment: &str) -> Option<String> {
 }
 
 /// Handles one PATCH.
-pub fn patch(
+pub(super) fn patch(
     conn: &Connection,
     faults: &Injector,
     request: &Patch,

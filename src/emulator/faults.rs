@@ -10,7 +10,7 @@ use super::config::{Faults, RateLimitHeader};
 
 /// What happens to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fate {
+pub(super) enum Fate {
     /// Answered 429 with this header.
     Throttled(HeaderName, HeaderValue),
     /// Answered with this 5xx, nothing stored.
@@ -20,14 +20,14 @@ pub enum Fate {
 }
 
 /// Counts the vendor API requests and deals out their fates.
-pub struct Injector {
+pub(super) struct Injector {
     faults: Faults,
     requests: AtomicU64,
 }
 
 impl Injector {
     /// An injector of `faults`.
-    pub fn new(faults: Faults) -> Injector {
+    pub(super) fn new(faults: Faults) -> Injector {
         Injector {
             faults,
             requests: AtomicU64::new(0),
@@ -35,17 +35,17 @@ impl Injector {
     }
 
     /// The vendor API requests seen so far.
-    pub fn requests(&self) -> u64 {
+    pub(super) fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
 
     /// The wait before answering.
-    pub fn latency(&self) -> Duration {
+    pub(super) fn latency(&self) -> Duration {
         Duration::from_millis(self.faults.latency)
     }
 
     /// Whether this e-mail's domain is refused.
-    pub fn rejects_email(&self, email: &str) -> bool {
+    pub(super) fn rejects_email(&self, email: &str) -> bool {
         let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         self.faults
             .reject_email_domain
@@ -54,12 +54,12 @@ impl Injector {
     }
 
     /// Whether Field Squared `RequestId`s are ignored.
-    pub fn forgets_request_ids(&self) -> bool {
+    pub(super) fn forgets_request_ids(&self) -> bool {
         self.faults.forget_request_ids
     }
 
     /// Counts a request and tells its fate.
-    pub fn next(&self) -> Fate {
+    pub(super) fn next(&self) -> Fate {
         let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let hits = |every: Option<u64>| every.is_some_and(|every| every > 0 && n % every == 0);
         if hits(self.faults.throttle_every) {

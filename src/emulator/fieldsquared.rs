@@ -19,7 +19,7 @@ use super::store::{self, Stored};
 const VENDOR: &str = "fieldsquared";
 
 /// The vendor's error body.
-pub fn error(code: &str, message: &str, errors: Vec<Value>) -> Value {
+pub(super) fn error(code: &str, message: &str, errors: Vec<Value>) -> Value {
     json!({"ResponseStatus": {"ErrorCode": code, "Message": message, "Errors": errors}})
 }
 
@@ -28,7 +28,7 @@ fn field_error(code: &str, field: String, message: String) -> Value {
 }
 
 /// Handles one import into `workspace`.
-pub fn import(
+pub(super) fn import(
     conn: &Connection,
     faults: &Injector,
     workspace: &str,

@@ -32,17 +32,17 @@ use tower_service::Service;
 
 /// Closes the connection a request came on, without an answer.
 #[derive(Clone, Default)]
-pub struct Hangup(Arc<Notify>);
+pub(super) struct Hangup(Arc<Notify>);
 
 impl Hangup {
     /// Closes the connection; the caller should then never answer.
-    pub fn now(&self) {
+    pub(super) fn now(&self) {
         self.0.notify_one();
     }
 }
 
 /// A TLS acceptor for a certificate chain and key in PEM files.
-pub fn tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+pub(super) fn tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("cannot read certificates from `{}`: {e}", cert.display()))?;
@@ -57,7 +57,7 @@ pub fn tls(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
 }
 
 /// Serves connections until the process ends; `tunnels` counts the CONNECT tunnels.
-pub async fn serve(
+pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,

@@ -17,12 +17,16 @@ use super::store::{self, Stored};
 const VENDOR: &str = "servicepower";
 
 /// The answer body in the vendor's shape `{code, detail: {message, params, dataPath}}`.
-pub fn answer(code: u16, message: &str, data_path: &str, params: Value) -> Value {
+pub(super) fn answer(code: u16, message: &str, data_path: &str, params: Value) -> Value {
     json!({"code": code, "detail": {"message": message, "params": params, "dataPath": data_path}})
 }
 
 /// `POST /seiapi/v3/bulk/Users`.
-pub fn bulk(conn: &Connection, faults: &Injector, body: &[u8]) -> rusqlite::Result<(u16, Value)> {
+pub(super) fn bulk(
+    conn: &Connection,
+    faults: &Injector,
+    body: &[u8],
+) -> rusqlite::Result<(u16, Value)> {
     let items = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(mut body)) => match body.remove("Users") {
             Some(Value::Array(items)) => items,
@@ -159,7 +163,7 @@ pub fn bulk(conn: &Connection, faults: &Injector, body: &[u8]) -> rusqlite::Resu
 }
 
 /// `GET /seiapi/v3/trans/User/{UserID}`: the stored User Object.
-pub fn user(conn: &Connection, user_id: &str) -> rusqlite::Result<(u16, Value)> {
+pub(super) fn user(conn: &Connection, user_id: &str) -> rusqlite::Result<(u16, Value)> {
     Ok(match store::get(conn, VENDOR, user_id)? {
         Some(user) => (200, user.object),
         None => (

@@ -45,13 +45,13 @@ CREATE TABLE IF NOT EXISTS sequences (
 ";
 
 /// The users of the three vendors.
-pub struct Store {
+pub(super) struct Store {
     conn: Mutex<Connection>,
 }
 
 impl Store {
     /// Opens the store: a file when given, else memory.
-    pub fn open(path: Option<&Path>) -> Result<Store, String> {
+    pub(super) fn open(path: Option<&Path>) -> Result<Store, String> {
         let conn = match path {
             Some(path) => Connection::open(path),
             None => Connection::open_in_memory(),
@@ -67,7 +67,7 @@ impl Store {
     }
 
     /// Runs `work` in one transaction: committed when it returns `Ok`, else rolled back.
-    pub fn transaction<T, E: From<rusqlite::Error>>(
+    pub(super) fn transaction<T, E: From<rusqlite::Error>>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -79,7 +79,10 @@ impl Store {
     }
 
     /// Every user of a vendor (key order) and the creates counted per key.
-    pub fn dump(&self, vendor: &str) -> rusqlite::Result<(Vec<Value>, BTreeMap<String, u64>)> {
+    pub(super) fn dump(
+        &self,
+        vendor: &str,
+    ) -> rusqlite::Result<(Vec<Value>, BTreeMap<String, u64>)> {
         self.transaction(|conn| {
             let mut users = Vec::new();
             let mut stmt =
@@ -100,14 +103,14 @@ impl Store {
 }
 
 /// A stored user.
-pub struct Stored {
+pub(super) struct Stored {
     pub key: String,
     pub id: Option<String>,
     pub object: Value,
 }
 
 /// The user stored under `key`.
-pub fn get(conn: &Connection, vendor: &str, key: &str) -> rusqlite::Result<Option<Stored>> {
+pub(super) fn get(conn: &Connection, vendor: &str, key: &str) -> rusqlite::Result<Option<Stored>> {
     conn.prepare_cached("SELECT id, object FROM users WHERE vendor = ?1 AND key = ?2")?
         .query_row(params![vendor, key], |r| {
             Ok(Stored {
@@ -120,7 +123,11 @@ pub fn get(conn: &Connection, vendor: &str, key: &str) -> rusqlite::Result<Optio
 }
 
 /// The user the platform knows by `id`.
-pub fn get_by_id(conn: &Connection, vendor: &str, id: &str) -> rusqlite::Result<Option<Stored>> {
+pub(super) fn get_by_id(
+    conn: &Connection,
+    vendor: &str,
+    id: &str,
+) -> rusqlite::Result<Option<Stored>> {
     let key: Option<String> = conn
         .prepare_cached("SELECT key FROM users WHERE vendor = ?1 AND id = ?2")?
         .query_row(params![vendor, id], |r| r.get(0))
@@ -132,7 +139,7 @@ pub fn get_by_id(conn: &Connection, vendor: &str, id: &str) -> rusqlite::Result<
 }
 
 /// Stores a user (replacing the one under `key`); `created` counts a create of the key.
-pub fn put(
+pub(super) fn put(
     conn: &Connection,
     vendor: &str,
     user: &Stored,
@@ -154,7 +161,7 @@ pub fn put(
 }
 
 /// Deletes the user under `key`; whether there was one.
-pub fn delete(conn: &Connection, vendor: &str, key: &str) -> rusqlite::Result<bool> {
+pub(super) fn delete(conn: &Connection, vendor: &str, key: &str) -> rusqlite::Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM users WHERE vendor = ?1 AND key = ?2")?
         .execute(params![vendor, key])?
@@ -162,7 +169,11 @@ pub fn delete(conn: &Connection, vendor: &str, key: &str) -> rusqlite::Result<bo
 }
 
 /// The keys of the users at a location.
-pub fn keys_at(conn: &Connection, vendor: &str, location: &str) -> rusqlite::Result<Vec<String>> {
+pub(super) fn keys_at(
+    conn: &Connection,
+    vendor: &str,
+    location: &str,
+) -> rusqlite::Result<Vec<String>> {
     let mut stmt =
         conn.prepare_cached("SELECT key FROM users WHERE vendor = ?1 AND location = ?2")?;
     let keys = stmt.query_map(params![vendor, location], |r| r.get(0))?;
@@ -170,7 +181,11 @@ pub fn keys_at(conn: &Connection, vendor: &str, location: &str) -> rusqlite::Res
 }
 
 /// Whether any user of the vendor is at this location.
-pub fn has_location(conn: &Connection, vendor: &str, location: &str) -> rusqlite::Result<bool> {
+pub(super) fn has_location(
+    conn: &Connection,
+    vendor: &str,
+    location: &str,
+) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM users WHERE vendor = ?1 AND location = ?2 LIMIT 1")?
         .query_row(params![vendor, location], |_| Ok(()))
         .optional()
@@ -178,7 +193,7 @@ pub fn has_location(conn: &Connection, vendor: &str, location: &str) -> rusqlite
 }
 
 /// The keys of the vendor's users whose `field` holds `value` (text compared as text).
-pub fn holders(
+pub(super) fn holders(
     conn: &Connection,
     vendor: &str,
     field: &str,
@@ -192,7 +207,7 @@ pub fn holders(
 }
 
 /// The next platform id of the vendor: 1, 2, …
-pub fn next_id(conn: &Connection, vendor: &str) -> rusqlite::Result<i64> {
+pub(super) fn next_id(conn: &Connection, vendor: &str) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO sequences (vendor, last) VALUES (?1, 1)
          ON CONFLICT (vendor) DO UPDATE SET last = last + 1 RETURNING last",
@@ -201,14 +216,17 @@ pub fn next_id(conn: &Connection, vendor: &str) -> rusqlite::Result<i64> {
 }
 
 /// The answer given to a request id, if it was seen.
-pub fn answer_to(conn: &Connection, request_id: &str) -> rusqlite::Result<Option<(u16, String)>> {
+pub(super) fn answer_to(
+    conn: &Connection,
+    request_id: &str,
+) -> rusqlite::Result<Option<(u16, String)>> {
     conn.prepare_cached("SELECT status, body FROM requests WHERE request_id = ?1")?
         .query_row([request_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
 }
 
 /// Remembers the answer given to a request id.
-pub fn remember(
+pub(super) fn remember(
     conn: &Connection,
     request_id: &str,
     status: u16,

@@ -15,7 +15,7 @@ use crate::vendor::outbox::Outbox;
 use crate::vendor::{Batch, ExportUser, Operation, Vendor};
 
 /// A batch as it is sent now.
-pub struct Outgoing {
+pub(super) struct Outgoing {
     /// The payload (its `keys` are the users sent, in order).
     pub batch: Batch,
     /// For each user sent, whether the plan creates it.
@@ -25,7 +25,7 @@ pub struct Outgoing {
 }
 
 /// Makes a push's batches again.
-pub struct Maker<'a> {
+pub(super) struct Maker<'a> {
     /// The plan pushed.
     pub plan: &'a PlanHeader,
     /// The payload maker `export` uses.
@@ -45,7 +45,7 @@ impl Maker<'_> {
     /// Whether the vendor's refusal of `key` can be met by leaving it out (or, in a
     /// `DeleteNotExists` request, by sending it as it was): not for a user the plan leaves
     /// alone, nor one already left out.
-    pub fn can_leave_out(
+    pub(super) fn can_leave_out(
         &self,
         conn: &Connection,
         batch: &JournalBatch,
@@ -63,7 +63,7 @@ impl Maker<'_> {
     }
 
     /// The batch as it is sent now.
-    pub fn make(&self, conn: &Connection, batch: &JournalBatch) -> Result<Outgoing> {
+    pub(super) fn make(&self, conn: &Connection, batch: &JournalBatch) -> Result<Outgoing> {
         let mut users = Vec::with_capacity(batch.keys.len() + batch.deleted.len());
         for key in batch.keys.iter().chain(&batch.deleted) {
             let removed = batch.removed.contains_key(key);

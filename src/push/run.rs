@@ -28,7 +28,7 @@ use crate::vendor::Vendor;
 
 /// What one run sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ran {
+pub(super) struct Ran {
     /// Requests sent.
     pub requests: u64,
     /// Of which retries.
@@ -38,7 +38,7 @@ pub struct Ran {
 }
 
 /// One run over a push's batches.
-pub struct Run<'a> {
+pub(super) struct Run<'a> {
     /// The push.
     pub push: &'a Push,
     /// The vendor.
@@ -62,7 +62,11 @@ struct Flying {
 
 impl Run<'_> {
     /// Sends every batch not acknowledged yet, updating `batches` and the journal as it goes.
-    pub fn run(&self, workspace: &mut Workspace, batches: &mut [JournalBatch]) -> Result<Ran> {
+    pub(super) fn run(
+        &self,
+        workspace: &mut Workspace,
+        batches: &mut [JournalBatch],
+    ) -> Result<Ran> {
         let mut queue: VecDeque<usize> = (0..batches.len())
             .filter(|&i| batches[i].status != BatchStatus::Acknowledged)
             .collect();

@@ -16,7 +16,7 @@ use super::retry::{self, RetryPolicy};
 use crate::progress::Progress;
 
 /// One batch to send.
-pub struct Job {
+pub(super) struct Job {
     /// Its index in the push's batches.
     pub index: usize,
     /// The HTTP method.
@@ -32,7 +32,7 @@ pub struct Job {
 }
 
 /// How sending a batch ended.
-pub enum Delivery {
+pub(super) enum Delivery {
     /// The vendor's final answer (not one worth retrying, nor a refusal of the credentials).
     Answered(Reply),
     /// Retries used up, or a wait asked for that is too long: the next push sends it again.
@@ -42,7 +42,7 @@ pub enum Delivery {
 }
 
 /// A sent batch.
-pub struct Done {
+pub(super) struct Done {
     /// Its index in the push's batches.
     pub index: usize,
     /// How it ended.
@@ -56,7 +56,7 @@ pub struct Done {
 }
 
 /// What the senders share.
-pub struct Sender<'a> {
+pub(super) struct Sender<'a> {
     /// The connection pool.
     pub client: &'a Client,
     /// The credentials.
@@ -71,7 +71,7 @@ pub struct Sender<'a> {
 
 impl Sender<'_> {
     /// Sends a batch until its final answer.
-    pub fn deliver(&self, job: Job) -> Done {
+    pub(super) fn deliver(&self, job: Job) -> Done {
         let mut done = Done {
             index: job.index,
             delivery: Delivery::GaveUp(String::new()),

@@ -26,7 +26,7 @@ use super::{Format, Position, Row};
 use crate::{Error, Result};
 
 /// The names exports keep their records under, taken as the users whatever sits beside them.
-pub const ENVELOPES: &[&str] = &[
+pub(super) const ENVELOPES: &[&str] = &[
     "Resources",
     "value",
     "Report_Entry",

@@ -129,20 +129,6 @@ pub enum Encoding {
     Windows1252,
 }
 
-impl Encoding {
-    /// Parses an `--encoding` value: `utf-8` (`utf8`), or `windows-1252` (also `cp1252`,
-    /// `latin1`, `iso-8859-1`), any case.
-    pub fn parse(s: &str) -> Option<Encoding> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "utf-8" | "utf8" => Some(Encoding::Utf8),
-            "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" => {
-                Some(Encoding::Windows1252)
-            }
-            _ => None,
-        }
-    }
-}
-
 /// How to read a source: the command line's reading options (`--format`, `--delimiter`,
 /// `--encoding`, `--sheet`, `--header-row`, `--json-path`, `--member`, `--max-decompressed`).
 #[derive(Debug, Clone, Default)]
@@ -371,11 +357,6 @@ mod tests {
         for format in [Format::Auto, Format::Csv, Format::Json, Format::Ndjson] {
             assert_eq!(Format::parse(format.name()), Some(format));
         }
-        assert_eq!(Encoding::parse("utf-8"), Some(Encoding::Utf8));
-        for name in ["windows-1252", "latin1", "ISO-8859-1", "cp1252"] {
-            assert_eq!(Encoding::parse(name), Some(Encoding::Windows1252), "{name}");
-        }
-        assert_eq!(Encoding::parse("utf-16"), None);
     }
 
     #[test]

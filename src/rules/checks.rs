@@ -12,7 +12,7 @@ use crate::plan::problem::Problem;
 use crate::user::{is_empty, Field, FieldKind, User};
 
 /// `DefaultValue`: fills a field that is absent or empty.
-pub fn apply_defaults(rules: &[FieldRule], user: &mut User) {
+pub(super) fn apply_defaults(rules: &[FieldRule], user: &mut User) {
     for rule in rules {
         if let Some(default) = &rule.default {
             if user.get(rule.field).is_none_or(is_empty) {
@@ -23,7 +23,7 @@ pub fn apply_defaults(rules: &[FieldRule], user: &mut User) {
 }
 
 /// `FieldName`: replaces each looked-up value by the id of its reference row.
-pub fn apply_lookups(
+pub(super) fn apply_lookups(
     rules: &[FieldRule],
     refs: &RefTables,
     user: &mut User,
@@ -66,7 +66,12 @@ pub fn apply_lookups(
 }
 
 /// `Required`, `Pattern`, `Min`, `Max`, and `IsFullValidation` when any rule asks for it.
-pub fn check(rules: &[FieldRule], list_separator: char, user: &User, problems: &mut Vec<Problem>) {
+pub(super) fn check(
+    rules: &[FieldRule],
+    list_separator: char,
+    user: &User,
+    problems: &mut Vec<Problem>,
+) {
     for rule in rules {
         let field = rule.field;
         let value = user.get(field).filter(|v| !is_empty(v));

@@ -7,7 +7,7 @@ use crate::error::Error;
 
 /// A place in a pack file: 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub(super) struct Span {
     /// 1-based line.
     pub line: usize,
     /// 1-based column (in characters).
@@ -16,7 +16,7 @@ pub struct Span {
 
 impl Span {
     /// The line and column of a byte offset in `source`.
-    pub fn of_offset(source: &str, offset: usize) -> Span {
+    pub(super) fn of_offset(source: &str, offset: usize) -> Span {
         let before = &source[..offset.min(source.len())];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -27,7 +27,7 @@ impl Span {
     }
 
     /// A Rhai position, when it names a place.
-    pub fn of_rhai(position: rhai::Position) -> Option<Span> {
+    pub(super) fn of_rhai(position: rhai::Position) -> Option<Span> {
         Some(Span {
             line: position.line()?,
             column: position.position().unwrap_or(1).max(1),
@@ -36,7 +36,7 @@ impl Span {
 }
 
 /// `file:line:col: message`, then the source line with a caret under the column.
-pub fn render(file: &str, source: &str, span: Option<Span>, message: &str) -> String {
+pub(super) fn render(file: &str, source: &str, span: Option<Span>, message: &str) -> String {
     let Some(span) = span else {
         return format!("{file}: {message}");
     };
@@ -55,7 +55,7 @@ pub fn render(file: &str, source: &str, span: Option<Span>, message: &str) -> St
 }
 
 /// A pack error at a place in a file.
-pub fn pack_error(file: &str, source: &str, span: Option<Span>, message: &str) -> Error {
+pub(super) fn pack_error(file: &str, source: &str, span: Option<Span>, message: &str) -> Error {
     Error::Rules(render(file, source, span, message))
 }
 

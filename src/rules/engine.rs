@@ -18,33 +18,33 @@ use super::helpers;
 use super::lookup::RefTables;
 
 /// Operations one hook call may run (a normal `map` hook uses a few hundred).
-pub const MAX_OPERATIONS: u64 = 1_000_000;
+pub(super) const MAX_OPERATIONS: u64 = 1_000_000;
 /// Nested function calls (runaway recursion stops here).
-pub const MAX_CALL_LEVELS: usize = 48;
+pub(super) const MAX_CALL_LEVELS: usize = 48;
 /// Expression nesting at the top level and inside functions.
-pub const MAX_EXPR_DEPTHS: (usize, usize) = (64, 48);
+pub(super) const MAX_EXPR_DEPTHS: (usize, usize) = (64, 48);
 /// Bytes in one string.
-pub const MAX_STRING_SIZE: usize = 64 * 1024;
+pub(super) const MAX_STRING_SIZE: usize = 64 * 1024;
 /// Items in one array.
-pub const MAX_ARRAY_SIZE: usize = 10_000;
+pub(super) const MAX_ARRAY_SIZE: usize = 10_000;
 /// Properties in one map.
-pub const MAX_MAP_SIZE: usize = 10_000;
+pub(super) const MAX_MAP_SIZE: usize = 10_000;
 /// Wall-clock time one hook call may take.
-pub const TIME_LIMIT: Duration = Duration::from_millis(250);
+pub(super) const TIME_LIMIT: Duration = Duration::from_millis(250);
 
 /// The value a hook is terminated with when it runs out of time.
-pub const TIMED_OUT: &str = "time limit";
+pub(super) const TIMED_OUT: &str = "time limit";
 
 /// Starts the wall-clock limit of each hook call.
 #[derive(Clone)]
-pub struct Clock {
+pub(crate) struct Clock {
     base: Instant,
     deadline_nanos: Arc<AtomicU64>,
 }
 
 impl Clock {
     /// Arms the time limit for the hook call about to start.
-    pub fn start(&self) {
+    pub(crate) fn start(&self) {
         let deadline = self.base.elapsed() + TIME_LIMIT;
         self.deadline_nanos
             .store(deadline.as_nanos() as u64, Ordering::Relaxed);
@@ -52,7 +52,7 @@ impl Clock {
 }
 
 /// A sandboxed engine with the helpers registered, and the clock that bounds its calls.
-pub fn build(refs: Arc<RefTables>) -> (Engine, Clock) {
+pub(super) fn build(refs: Arc<RefTables>) -> (Engine, Clock) {
     let mut engine = Engine::new();
     engine
         .disable_symbol("eval")

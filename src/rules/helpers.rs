@@ -20,7 +20,7 @@ const REGEX_CACHE: usize = 256;
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 /// The helper module for one engine (its own regex cache, the run's reference tables).
-pub fn module(refs: Arc<RefTables>) -> Module {
+pub(super) fn module(refs: Arc<RefTables>) -> Module {
     let mut m = Module::new();
     text_fn(&mut m, "trim", |s| s.trim().to_string());
     text_fn(&mut m, "lower", str::to_lowercase);
@@ -139,7 +139,7 @@ fn with_regex<T>(
 
 /// Upper-cases the first letter of each word and lower-cases the rest (`ANNE-MARIE o'neil` →
 /// `Anne-Marie O'Neil`).
-pub fn title_case(text: &str) -> String {
+pub(super) fn title_case(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut start = true;
     for c in text.chars() {
@@ -163,7 +163,7 @@ fn split(text: &str, sep: &str) -> Array {
 }
 
 /// A plain e-mail syntax check: `local@domain.tld`, no spaces, a dotted domain.
-pub fn is_email(text: &str) -> bool {
+pub(super) fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
@@ -225,7 +225,7 @@ const CALLING_CODES: &[(&str, &str)] = &[
 
 /// Normalises a phone number to E.164 (`+4791234567`), using `country` (ISO code like `NO`,
 /// or a calling code like `47`) for national numbers. `None` when it cannot.
-pub fn phone_e164(text: &str, country: &str) -> Option<String> {
+pub(super) fn phone_e164(text: &str, country: &str) -> Option<String> {
     // A "(0)" between the country code and the number is a trunk prefix to drop.
     let text = text.replace("(0)", "");
     let text = text.trim();
@@ -268,7 +268,7 @@ fn date(text: &str, format: &str) -> Option<NaiveDate> {
 }
 
 /// ISO (`2024-03-01`, also the date of an ISO date-time) or `dd.mm.yyyy`.
-pub fn parse_date(text: &str) -> Option<NaiveDate> {
+pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
     date(text, "%Y-%m-%d")
         .or_else(|| {
@@ -280,7 +280,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 }
 
 /// An Excel serial date (1900 system, as spreadsheets export it).
-pub fn excel_date(serial: FLOAT) -> Option<NaiveDate> {
+pub(super) fn excel_date(serial: FLOAT) -> Option<NaiveDate> {
     if !(1.0..=2_958_465.0).contains(&serial) {
         return None;
     }
@@ -296,7 +296,7 @@ fn iso(date: NaiveDate) -> String {
 
 /// A stable id for `text` in `namespace`: the same inputs give the same id on every run and
 /// machine. Shaped as a UUID (version 8, "custom": xxh3-128 of the namespace and the text).
-pub fn stable_id(namespace: &str, text: &str) -> String {
+pub(super) fn stable_id(namespace: &str, text: &str) -> String {
     let mut input = Vec::with_capacity(namespace.len() + text.len() + 1);
     input.extend_from_slice(namespace.as_bytes());
     input.push(0);

@@ -14,7 +14,7 @@ use super::engine::{Clock, MAX_OPERATIONS, TIMED_OUT, TIME_LIMIT};
 use crate::error::{Error, Result};
 
 /// A compiled plug-in.
-pub struct Script {
+pub(crate) struct Script {
     /// The file as errors name it (`rules/acme/10_map.rhai`).
     pub file: String,
     /// The source, to show the line of an error.
@@ -30,7 +30,7 @@ pub struct Script {
 }
 
 /// Why a hook call did not give a value.
-pub enum Failure {
+pub(crate) enum Failure {
     /// The row is wrong (a `throw`, or a runtime error on this row's data): a `Script` problem.
     Row(String),
     /// The pack is wrong (a limit was hit): the run ends.
@@ -39,7 +39,7 @@ pub enum Failure {
 
 impl Script {
     /// Compiles a script and finds its hooks.
-    pub fn compile(engine: &Engine, file: String, source: String) -> Result<Script> {
+    pub(crate) fn compile(engine: &Engine, file: String, source: String) -> Result<Script> {
         let mut ast = engine.compile(&source).map_err(|e| {
             pack_error(
                 &file,
@@ -84,7 +84,7 @@ impl Script {
     }
 
     /// Calls hook `name` under the time limit.
-    pub fn call(
+    pub(crate) fn call(
         &self,
         engine: &Engine,
         clock: &Clock,

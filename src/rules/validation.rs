@@ -309,7 +309,7 @@ fn line_column_offset(text: &str, line: usize, column: usize) -> usize {
 }
 
 /// A bound or a value as a number or an ISO date.
-pub fn parse_bound(text: &str) -> Option<Bound> {
+pub(super) fn parse_bound(text: &str) -> Option<Bound> {
     let text = text.trim();
     if let Ok(n) = text.parse::<f64>() {
         return n.is_finite().then_some(Bound::Number(n));

@@ -4,7 +4,7 @@ use rhai::{Array, Dynamic, Map};
 use serde_json::Value;
 
 /// A JSON value as a Rhai value (`null` is `()`).
-pub fn to_dynamic(value: &Value) -> Dynamic {
+pub(super) fn to_dynamic(value: &Value) -> Dynamic {
     match value {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from_bool(*b),
@@ -24,7 +24,7 @@ pub fn to_dynamic(value: &Value) -> Dynamic {
 }
 
 /// A Rhai value as JSON (`()` is `null`; other types by their text).
-pub fn to_json(value: &Dynamic) -> Value {
+pub(super) fn to_json(value: &Dynamic) -> Value {
     if value.is_unit() {
         Value::Null
     } else if let Ok(b) = value.as_bool() {

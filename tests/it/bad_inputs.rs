@@ -274,7 +274,7 @@ const CASES: &[Case] = &[
     Case {
         files: &[("in.csv", b"external_id\nu1\n")],
         args: &["plan", "in.csv", "--encoding", "utf-7"],
-        says: &["`--encoding utf-7` is not known"],
+        says: &["invalid value 'utf-7' for '--encoding", "possible values: utf-8, windows-1252"],
     },
     Case {
         files: &[("in.csv", b"external_id\nu1\n")],

@@ -2,6 +2,9 @@
 //! against temporary workspaces, one area of behaviour per module. One test crate, so that
 //! rusqlite, rhai and the rest are linked once, not once per file.
 
+// A test crate has no API: `pub` in its modules only shares helpers between them.
+#![allow(unreachable_pub)]
+
 mod common;
 
 mod apply;

@@ -7,9 +7,16 @@ use std::path::Path;
 
 use crate::common::Workdir;
 
-/// The repository's root in an output, written as `[repo]` so the snapshot holds anywhere.
+/// An output as it holds on any machine at any time: the repository's root as `[repo]`, a
+/// moment (`2026-12-05T07:44:23Z`) as `[time]`.
 fn portable(text: &str) -> String {
-    text.replace(env!("CARGO_MANIFEST_DIR"), "[repo]")
+    let moment = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").unwrap();
+    moment
+        .replace_all(
+            &text.replace(env!("CARGO_MANIFEST_DIR"), "[repo]"),
+            "[time]",
+        )
+        .into_owned()
 }
 
 fn shipped_rules() -> String {
@@ -46,9 +53,9 @@ fn a_week_of_the_default_tenant_prints_these_plans() {
     w.ok(&["apply", "latest"]);
     let next = w.ok(&["plan", "next-week.csv"]);
     let shown = w.ok(&["show", "2"]);
-    insta::assert_snapshot!("default_first_plan", first.stdout);
-    insta::assert_snapshot!("default_next_week_plan", next.stdout);
-    insta::assert_snapshot!("default_show_2", shown.stdout);
+    insta::assert_snapshot!("default_first_plan", portable(&first.stdout));
+    insta::assert_snapshot!("default_next_week_plan", portable(&next.stdout));
+    insta::assert_snapshot!("default_show_2", portable(&shown.stdout));
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub struct Bar {
 }
 
 /// The chart of a plan's counts: create, update, delete, unchanged, rejected.
-pub fn bars(summary: &Summary) -> Chart {
+pub(super) fn bars(summary: &Summary) -> Chart {
     let outcomes = [
         ("create", "create", summary.create),
         ("update", "update", summary.update),

@@ -133,7 +133,7 @@ pub struct ChangeGroup {
 
 /// One change: the user and its fields.
 #[derive(Debug, Serialize)]
-pub struct ChangeView {
+pub(super) struct ChangeView {
     pub key: String,
     pub source: String,
     pub fields: Vec<FieldView>,
@@ -141,7 +141,7 @@ pub struct ChangeView {
 
 /// One field of a change: before and after as text (`(none)` for nothing).
 #[derive(Debug, Serialize)]
-pub struct FieldView {
+pub(super) struct FieldView {
     pub field: String,
     pub before: String,
     pub after: String,
@@ -245,7 +245,7 @@ fn status(conn: &Connection, plan: &PlanHeader) -> Result<String> {
 
 impl ChangeView {
     /// The change as the report shows it; passwords masked.
-    pub fn of(change: &Change) -> ChangeView {
+    pub(super) fn of(change: &Change) -> ChangeView {
         let fields = match change.action {
             Action::Update => change
                 .fields
