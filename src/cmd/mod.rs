@@ -285,7 +285,10 @@ mod tests {
         use std::os::unix::ffi::OsStringExt;
         let good = std::path::PathBuf::from("users.csv");
         let bad = std::path::PathBuf::from(std::ffi::OsString::from_vec(b"caf\xe9.csv".to_vec()));
-        assert_eq!(file_names(&[good.clone()]).unwrap(), ["users.csv"]);
+        assert_eq!(
+            file_names(std::slice::from_ref(&good)).unwrap(),
+            ["users.csv"]
+        );
         let error = file_names(&[good, bad]).unwrap_err().to_string();
         assert!(
             error.contains("caf\u{FFFD}.csv` is not valid UTF-8; rename"),
