@@ -48,6 +48,16 @@ pub enum Error {
     #[error("workspace `{path}`: {message}")]
     Workspace { path: PathBuf, message: String },
 
+    /// A value the workspace stores cannot be read back: the file was damaged or edited by
+    /// hand. `row` says which row of `table`, e.g. ``external_id = `u1` ``.
+    #[error("the workspace is damaged: table `{table}`, row {row}, column `{column}`: {reason}; restore the workspace file from a backup")]
+    Damaged {
+        table: &'static str,
+        row: String,
+        column: &'static str,
+        reason: String,
+    },
+
     /// Another roster process holds the workspace.
     #[error("workspace busy: another roster command is writing `{0}`; wait for it to finish and run this again")]
     Busy(PathBuf),

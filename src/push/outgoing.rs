@@ -73,16 +73,11 @@ impl Maker<'_> {
                         .ok_or_else(|| gone(batch, key))?;
                     if !removed {
                         let password = self.outbox.secrets.get(key).cloned();
-                        users.push(ExportUser::from_stored(change, password));
+                        users.push(ExportUser::from_stored(change, password)?);
                     } else if self.lists_whole_location() && change.action == Action::Update {
-                        let before: Record = change
-                            .before
-                            .as_deref()
-                            .and_then(|b| serde_json::from_str(b).ok())
-                            .unwrap_or_default();
-                        let ids = change
-                            .platform_ids
-                            .and_then(|ids| serde_json::from_str(&ids).ok());
+                        let before: Record =
+                            change.decode("before", &change.before)?.unwrap_or_default();
+                        let ids = change.decode("platform_ids", &change.platform_ids)?;
                         users.push(ExportUser::unchanged(key, before, ids));
                     }
                 }

@@ -167,3 +167,30 @@ fn busy_or(error: rusqlite::Error, path: &Path) -> Error {
         _ => Error::Db(error),
     }
 }
+
+/// Decodes the JSON text of a stored column, or fails with [`damaged`]: a damaged workspace
+/// is an error, never an empty value.
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    row: impl std::fmt::Display,
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| damaged(table, row, column, e))
+}
+
+/// The [`Error::Damaged`] of a stored column whose JSON does not decode: it names the table,
+/// the row (e.g. ``external_id = `u1` ``) and the column.
+pub fn damaged(
+    table: &'static str,
+    row: impl std::fmt::Display,
+    column: &'static str,
+    error: serde_json::Error,
+) -> Error {
+    Error::Damaged {
+        table,
+        row: row.to_string(),
+        column,
+        reason: format!("not the JSON roster wrote ({error})"),
+    }
+}

@@ -245,13 +245,13 @@ impl Maker<'_, '_> {
             .into_iter()
             .map(|stored| {
                 let password = self.outbox.secrets.get(&stored.key).cloned();
-                let user = ExportUser::from_stored(stored, password);
+                let user = ExportUser::from_stored(stored, password)?;
                 if user.password.is_none() && user.plan_sets_password() {
                     wiped_passwords += 1;
                 }
-                user
+                Ok(user)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let changed = users.len();
         users.extend(remaining(&users)?);
         let context = Context {
