@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::plan::change::Action;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::push_journal::JournalBatch;
@@ -90,7 +90,7 @@ impl Maker<'_> {
         }
         let made = self.outbox.remake(&users, batch.seq)?;
         if made.path != batch.path {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(RefusedKind::PushDiverged, format!(
                 "batch `{}` of plan {} is now addressed to `{}`, not `{}` as when the push began; plan again",
                 batch.file, self.plan.id, made.path, batch.path
             )));
@@ -120,7 +120,7 @@ impl Maker<'_> {
 }
 
 fn gone(batch: &JournalBatch, key: &str) -> Error {
-    Error::Refused(format!(
+    Error::refused(RefusedKind::PushDiverged, format!(
         "user `{key}` of batch `{}` is no longer in the plan or the state it was made from; plan again",
         batch.file
     ))

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use super::migrations::MIGRATIONS;
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 
 /// How long a command waits for another roster process to finish writing.
 const BUSY_WAIT: Duration = Duration::from_secs(5);
@@ -42,7 +42,7 @@ impl Workspace {
         }
         if !path.exists() {
             let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-            return Err(Error::NotFound(format!(
+            return Err(Error::not_found(NotFoundKind::Workspace, format!(
                 "there is no workspace `{}` (looked for `{}`); make one with `roster plan FILE…`, or name another with `--db FILE` (or `ROSTER_DB`)",
                 path.display(),
                 looked.display()

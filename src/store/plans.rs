@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::hash::Hash128;
 use crate::plan::change::{Action, Change};
 use crate::plan::problem::{Problem, Severity};
@@ -318,14 +318,17 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
         Some(id)
     };
     let not_found = || {
-        Error::NotFound(match plan {
-            "latest" => {
-                format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`")
-            }
-            _ => format!(
-                "there is no plan {plan} for tenant `{tenant}`; `roster plans` lists its plans"
-            ),
-        })
+        Error::not_found(
+            NotFoundKind::Plan,
+            match plan {
+                "latest" => {
+                    format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`")
+                }
+                _ => format!(
+                    "there is no plan {plan} for tenant `{tenant}`; `roster plans` lists its plans"
+                ),
+            },
+        )
     };
     let id = id.ok_or_else(not_found)?;
     conn.prepare_cached(&format!("{HEADER} WHERE p.id = ?1 AND p.tenant = ?2"))?
