@@ -283,7 +283,7 @@ fn bench_export(c: &mut Criterion) {
             b.iter(|| {
                 let mut exported = Vec::new();
                 plans::for_each_stored_change(&workspace.conn, id, |change| {
-                    exported.push(ExportUser::from_stored(change, None));
+                    exported.push(ExportUser::from_stored(change, None)?);
                     Ok(())
                 })
                 .unwrap();

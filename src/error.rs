@@ -30,15 +30,16 @@ pub enum Error {
 
     /// A rule pack is broken (syntax, runaway script, bad `validation.json`).
     #[error("{0}")]
-    Rules(String),
+    Rules(RuleError),
 
-    /// A stored plan or apply that does not exist for the tenant.
-    #[error("{0}")]
-    NotFound(String),
+    /// Something named that does not exist (a plan, an apply, a reference table…).
+    #[error("{message}")]
+    NotFound { kind: NotFoundKind, message: String },
 
-    /// The plan cannot be applied as it stands (stale, already applied, too many deletes).
-    #[error("{0}")]
-    Refused(String),
+    /// What was asked cannot be done as things stand (a stale plan, one already applied, too
+    /// many deletes, a change the vendor cannot make…).
+    #[error("{message}")]
+    Refused { kind: RefusedKind, message: String },
 
     /// A command-line value that makes no sense.
     #[error("{0}")]
@@ -47,6 +48,16 @@ pub enum Error {
     /// The workspace file is not usable.
     #[error("workspace `{path}`: {message}")]
     Workspace { path: PathBuf, message: String },
+
+    /// A value the workspace stores cannot be read back: the file was damaged or edited by
+    /// hand. `row` says which row of `table`, e.g. ``external_id = `u1` ``.
+    #[error("the workspace is damaged: table `{table}`, row {row}, column `{column}`: {reason}; restore the workspace file from a backup")]
+    Damaged {
+        table: &'static str,
+        row: String,
+        column: &'static str,
+        reason: String,
+    },
 
     /// Another roster process holds the workspace.
     #[error("workspace busy: another roster command is writing `{0}`; wait for it to finish and run this again")]
@@ -67,6 +78,117 @@ pub enum Error {
     /// A report template failed (a bug in roster, not in the input).
     #[error("cannot render the report: {0}")]
     Render(String),
+
+    /// A stage of a pipeline stopped because the stage it feeds failed; that stage's error is
+    /// the one reported, never this.
+    #[error("stopped: the next stage failed")]
+    Stopped,
+}
+
+/// A broken rule pack: where (`file`, 1-based `line` and `column`, when known) and what. It
+/// displays as `file:line:column: message` with the source line and a caret under the
+/// column; `--output json` reports the fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleError {
+    /// The pack file, as the user names it (`rules/acme/validation.json`), when known.
+    pub file: Option<String>,
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// 1-based column, in characters.
+    pub column: Option<usize>,
+    /// What is wrong, and what to do.
+    pub message: String,
+    /// The text of `line`, drawn under the message with a caret.
+    #[serde(skip)]
+    pub source_line: Option<String>,
+}
+
+impl RuleError {
+    /// An error about the pack as a whole (or a file named in `message`), with no place.
+    pub fn new(message: impl Into<String>) -> RuleError {
+        RuleError {
+            file: None,
+            line: None,
+            column: None,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
+    /// An error about `file`, with no line.
+    pub fn in_file(file: impl Into<String>, message: impl Into<String>) -> RuleError {
+        RuleError {
+            file: Some(file.into()),
+            ..RuleError::new(message)
+        }
+    }
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}:")?;
+            if let (Some(line), Some(column)) = (self.line, self.column) {
+                write!(f, "{line}:{column}:")?;
+            }
+            f.write_str(" ")?;
+        }
+        f.write_str(&self.message)?;
+        if let (Some(line), Some(column), Some(text)) = (self.line, self.column, &self.source_line)
+        {
+            let number = line.to_string();
+            let pad = " ".repeat(number.len());
+            let indent: String = text
+                .chars()
+                .take(column - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(f, "\n{pad} |\n{number} | {text}\n{pad} | {indent}^")?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`Error::NotFound`] did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFoundKind {
+    /// The workspace file.
+    Workspace,
+    /// A stored plan.
+    Plan,
+    /// A stored apply.
+    Apply,
+    /// A reference table.
+    Table,
+    /// An export's manifest, or the batch a response answers in it.
+    Manifest,
+}
+
+/// Why [`Error::Refused`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedKind {
+    /// The plan would delete more of the tenant's users than allowed.
+    MassDelete,
+    /// The state or rules changed since the plan was made.
+    Stale,
+    /// The plan was applied already.
+    AlreadyApplied,
+    /// The plan was applied, and the state or rules changed since.
+    ChangedSinceApplied,
+    /// The plan no longer makes the batches a push of it began with.
+    PushDiverged,
+    /// The plan has nothing to send.
+    NothingToPush,
+    /// The vendor cannot make the change, or take the user as it stands.
+    Vendor,
+    /// The vendor refused the credentials.
+    Credentials,
+    /// Batches of a push were not delivered.
+    Undelivered,
+    /// Loading a vendor's export would replace a stored user by another.
+    StateLoad,
+    /// Examples of the pack failed.
+    Examples,
 }
 
 /// Shorthand for results of this crate.
@@ -81,13 +203,38 @@ impl Error {
         }
     }
 
+    /// A [`Error::Refused`] of `kind`.
+    pub fn refused(kind: RefusedKind, message: impl Into<String>) -> Error {
+        Error::Refused {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A [`Error::NotFound`] of `kind`.
+    pub fn not_found(kind: NotFoundKind, message: impl Into<String>) -> Error {
+        Error::NotFound {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// The same error with its message passed through `edit`; errors that wrap a source
     /// error (I/O, database) are left as they are.
     pub fn map_message(self, edit: impl FnOnce(String) -> String) -> Error {
         match self {
-            Error::Rules(m) => Error::Rules(edit(m)),
-            Error::NotFound(m) => Error::NotFound(edit(m)),
-            Error::Refused(m) => Error::Refused(edit(m)),
+            Error::Rules(error) => Error::Rules(RuleError {
+                message: edit(error.message),
+                ..error
+            }),
+            Error::NotFound { kind, message } => Error::NotFound {
+                kind,
+                message: edit(message),
+            },
+            Error::Refused { kind, message } => Error::Refused {
+                kind,
+                message: edit(message),
+            },
             Error::Usage(m) => Error::Usage(edit(m)),
             Error::Workspace { path, message } => Error::Workspace {
                 path,

@@ -234,7 +234,9 @@ pub fn validation_json(data: &[u8]) {
                 });
             assert_eq!(items, Some(rules.len()), "one rule per item of the list");
         }
-        Err(Error::Rules(message)) => check_pack_message("validation.json", source, &message),
+        Err(Error::Rules(error)) => {
+            check_pack_message("validation.json", source, &error.to_string())
+        }
         Err(other) => panic!("validation.json gave a {other:?} error, not a rules error"),
     }
 }
@@ -253,7 +255,7 @@ pub fn tenant_toml(data: &[u8]) {
                 );
             }
         }
-        Err(Error::Rules(message)) => check_pack_message("tenant.toml", source, &message),
+        Err(Error::Rules(error)) => check_pack_message("tenant.toml", source, &error.to_string()),
         Err(other) => panic!("tenant.toml gave a {other:?} error, not a rules error"),
     }
 }

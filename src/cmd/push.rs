@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{Globals, Output, PushArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::progress::Progress;
 use crate::push::auth::AuthFailure;
 use crate::push::{self, Authorizer, Client, ClientOptions, Credentials, Report, RetryPolicy};
@@ -55,10 +55,13 @@ pub(super) fn run(globals: &Globals, args: &PushArgs, out: &mut dyn Write) -> Re
     // Client credentials are checked before anything is read or sent: a refused pair stops
     // the push with nothing begun. (A static token shows only with the first batch.)
     if let Err(AuthFailure::Refused(refusal)) = auth.prepare(&client) {
-        return Err(Error::Refused(format!(
-            "{refusal}; check {} and run the push again",
-            auth.variables()
-        )));
+        return Err(Error::refused(
+            RefusedKind::Credentials,
+            format!(
+                "{refusal}; check {} and run the push again",
+                auth.variables()
+            ),
+        ));
     }
     let mut workspace = open_existing(globals)?;
     let plan = plans::find(&workspace.conn, &globals.tenant, &args.plan)?;
@@ -97,14 +100,14 @@ pub(super) fn run(globals: &Globals, args: &PushArgs, out: &mut dyn Write) -> Re
     out.flush().map_err(stdout_error)?;
     let again = resume_hint(globals, args, report.plan_id);
     if let Some(refusal) = &report.refused {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Credentials, format!(
             "the vendor refused the credentials in {} ({refusal}); check them and run {again} to resume",
             auth.variables()
         )));
     }
     if report.batches.failed > 0 {
         let (file, why) = &report.failures[0];
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Undelivered, format!(
             "the push of plan {} to {vendor} could not finish: {} of {} batches not delivered (`{file}`: {why}); run {again} to resume",
             report.plan_id, report.batches.failed, report.batches.total
         )));

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{open_existing, open_workspace, Hint};
 use crate::cli::{Globals, RefLoadArgs, RefShowArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::read::{self, ReadOptions};
 use crate::render::{
     cell,
@@ -43,14 +43,17 @@ pub(super) fn show(globals: &Globals, args: &RefShowArgs, out: &mut dyn Write) -
             true => "it has none yet".to_string(),
             false => format!("it has {}", known.join(", ")),
         };
-        return Err(Error::NotFound(format!(
-            "tenant `{}` has no reference table `{}` ({known}); load one with {}",
-            globals.tenant,
-            args.table,
-            Hint::new(globals)
-                .args(["ref", "load", &args.table])
-                .placeholder("FILE")
-        )));
+        return Err(Error::not_found(
+            NotFoundKind::Table,
+            format!(
+                "tenant `{}` has no reference table `{}` ({known}); load one with {}",
+                globals.tenant,
+                args.table,
+                Hint::new(globals)
+                    .args(["ref", "load", &args.table])
+                    .placeholder("FILE")
+            ),
+        ));
     };
     let header: Vec<&str> = table.columns.iter().map(String::as_str).collect();
     table::simple(out, &header, table.rows.clone())?;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{open_existing, Hint};
 use crate::cli::{Globals, Output, ResultsArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::render::table::{self, stdout_error};
 use crate::store::vendor_results::{self, VendorResult};
 use crate::store::{follow, plans};
@@ -52,10 +52,13 @@ pub(super) fn run(globals: &Globals, args: &ResultsArgs, out: &mut dyn Write) ->
             )));
         }
         let entry = manifest.file(&batch_file).ok_or_else(|| {
-            Error::NotFound(format!(
-                "`{}` answers `{batch_file}`, which the manifest beside it does not list",
-                file.display()
-            ))
+            Error::not_found(
+                NotFoundKind::Manifest,
+                format!(
+                    "`{}` answers `{batch_file}`, which the manifest beside it does not list",
+                    file.display()
+                ),
+            )
         })?;
         let response = read_response(file)?;
         let outcomes = outcomes(args.vendor, &response, &entry.keys);
@@ -132,11 +135,14 @@ fn batch_of(file: &Path) -> Result<(String, Manifest)> {
     let folder = file.parent().filter(|p| !p.as_os_str().is_empty());
     let manifest_path = folder.unwrap_or(Path::new(".")).join(Manifest::FILE);
     let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
-        Error::NotFound(format!(
-            "there is no `{}` beside `{}`: keep each response in the export folder it answers",
-            Manifest::FILE,
-            file.display()
-        ))
+        Error::not_found(
+            NotFoundKind::Manifest,
+            format!(
+                "there is no `{}` beside `{}`: keep each response in the export folder it answers",
+                Manifest::FILE,
+                file.display()
+            ),
+        )
     })?;
     let manifest = serde_json::from_str(&text).map_err(|e| {
         Error::input(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::rejects::{rejects_note, write_rejects};
 use super::{file_names, open_existing, read_options};
 use crate::cli::{Globals, Output, RulesCheckArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result, RuleError};
 use crate::plan::planner::{self, CheckReport, Checked};
 use crate::plan::problem::Problem;
 use crate::plan::reject::RejectedRow;
@@ -22,9 +22,16 @@ use crate::store::refs;
 const EXIT_REJECTED: i32 = 4;
 
 /// Compiles every file of the pack and prints the order in which hooks and checks run; with
-/// `--data`, runs the files through the pack and lists their problems instead.
+/// `--data`, runs the files through the pack and lists their problems instead. With
+/// `--output json`, a broken pack is also reported as a document naming its place.
 pub(super) fn check(globals: &Globals, args: &RulesCheckArgs, out: &mut dyn Write) -> Result<i32> {
-    let pack = RulePack::load(&globals.rules, &globals.tenant)?;
+    let pack = match RulePack::load(&globals.rules, &globals.tenant) {
+        Err(Error::Rules(error)) if args.output == Output::Json => {
+            write_pack_error(out, &globals.tenant, &error)?;
+            return Err(Error::Rules(error));
+        }
+        loaded => loaded?,
+    };
     if !args.data.is_empty() {
         return check_data(globals, &pack, args, out);
     }
@@ -158,11 +165,14 @@ pub(super) fn test(globals: &Globals, out: &mut dyn Write) -> Result<i32> {
     }
     writeln!(out, "{} passed, {failed} failed", results.len() - failed).map_err(stdout_error)?;
     if failed > 0 {
-        return Err(Error::Refused(format!(
-            "{failed} of the {} examples of tenant `{}` failed; see the differences above",
-            results.len(),
-            globals.tenant
-        )));
+        return Err(Error::refused(
+            RefusedKind::Examples,
+            format!(
+                "{failed} of the {} examples of tenant `{}` failed; see the differences above",
+                results.len(),
+                globals.tenant
+            ),
+        ));
     }
     Ok(0)
 }
@@ -185,4 +195,12 @@ fn shipped_refs(tenant_dir: &std::path::Path) -> Result<Vec<RefTable>> {
             RefTable::read_csv(&name, path)
         })
         .collect()
+}
+
+/// `{"tenant": …, "error": {"file", "line", "column", "message"}}`: a broken pack, for
+/// programs (the message goes to stderr as for every error).
+fn write_pack_error(out: &mut dyn Write, tenant: &str, error: &RuleError) -> Result<()> {
+    let document = serde_json::json!({ "tenant": tenant, "error": error });
+    let text = serde_json::to_string_pretty(&document).expect("plain data serialises");
+    writeln!(out, "{text}").map_err(stdout_error)
 }

@@ -8,7 +8,7 @@ use super::open_workspace;
 use std::sync::Arc;
 
 use crate::cli::{Globals, Output, StateLoadArgs, StateOutput, StateShowArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
 use crate::read::{Format, ReadOptions};
@@ -111,7 +111,7 @@ fn refuse_rekeying(conn: &rusqlite::Connection, globals: &Globals, plan_id: i64)
         1 => String::new(),
         n => format!(" (and {} more)", n - 1),
     };
-    Err(Error::Refused(format!(
+    Err(Error::refused(RefusedKind::StateLoad, format!(
         "the ServicePower export names a user by `UserID` `{login}`, the login of stored user `{key}`: loading it would replace `{key}` by a new user `{login}`{more}. ServicePower's User Object does not carry roster's key: set `servicepower_key_field` to the `Extensions` entry that carries it (`servicepower_key_field = \"Extensions.EmployeeID\"` in `{}`), export with it, and load the vendor's export again",
         globals.rules.join(&globals.tenant).join("tenant.toml").display()
     )))

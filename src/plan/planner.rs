@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::hash::{FrozenMap, Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
 use crate::overlap::Overlap;
@@ -342,7 +342,7 @@ impl Arrivals<'_> {
         self.chunks
             .send(chunk)
             // Never shown: the settling error that hung up is the plan's.
-            .map_err(|_| Error::Usage("planning stopped".into()))
+            .map_err(|_| Error::Stopped)
     }
 }
 
@@ -487,7 +487,7 @@ fn check_mass_delete(summary: &Summary, guard: &Guard) -> Result<()> {
     }
     let percent = summary.delete as f64 * 100.0 / user_count as f64;
     if percent > allowed {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::MassDelete, format!(
             "plan refused: it would delete {} of the tenant's {user_count} users ({percent:.1}%), more than the {allowed}% allowed; \
              check the input file, and if the deletes are intended plan again with `--max-delete-percent {}`",
             summary.delete,

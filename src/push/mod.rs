@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::progress::Progress;
 use crate::rules::{RefTables, RulePack};
 use crate::store::plans::{self, PlanHeader, PlanKind};
@@ -132,7 +132,7 @@ pub fn push(
 ) -> Result<Report> {
     let vendor = options.vendor;
     if plan.kind == PlanKind::StateLoad {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::NothingToPush, format!(
             "plan {} loads a vendor's export as the state: it changes roster's state only, so there is nothing to push",
             plan.id
         )));
@@ -167,7 +167,7 @@ pub fn push(
                         == (&m.file, &m.path, &m.keys, &m.deleted)
                 });
             if !same {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(RefusedKind::PushDiverged, format!(
                     "plan {} no longer makes the batches its push to {vendor} began with; plan again",
                     plan.id
                 )));

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::plan::change::Action;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::push_journal::JournalBatch;
@@ -73,16 +73,11 @@ impl Maker<'_> {
                         .ok_or_else(|| gone(batch, key))?;
                     if !removed {
                         let password = self.outbox.secrets.get(key).cloned();
-                        users.push(ExportUser::from_stored(change, password));
+                        users.push(ExportUser::from_stored(change, password)?);
                     } else if self.lists_whole_location() && change.action == Action::Update {
-                        let before: Record = change
-                            .before
-                            .as_deref()
-                            .and_then(|b| serde_json::from_str(b).ok())
-                            .unwrap_or_default();
-                        let ids = change
-                            .platform_ids
-                            .and_then(|ids| serde_json::from_str(&ids).ok());
+                        let before: Record =
+                            change.decode("before", &change.before)?.unwrap_or_default();
+                        let ids = change.decode("platform_ids", &change.platform_ids)?;
                         users.push(ExportUser::unchanged(key, before, ids));
                     }
                 }
@@ -95,7 +90,7 @@ impl Maker<'_> {
         }
         let made = self.outbox.remake(&users, batch.seq)?;
         if made.path != batch.path {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(RefusedKind::PushDiverged, format!(
                 "batch `{}` of plan {} is now addressed to `{}`, not `{}` as when the push began; plan again",
                 batch.file, self.plan.id, made.path, batch.path
             )));
@@ -125,7 +120,7 @@ impl Maker<'_> {
 }
 
 fn gone(batch: &JournalBatch, key: &str) -> Error {
-    Error::Refused(format!(
+    Error::refused(RefusedKind::PushDiverged, format!(
         "user `{key}` of batch `{}` is no longer in the plan or the state it was made from; plan again",
         batch.file
     ))

@@ -397,12 +397,12 @@ mod tests {
             let result = read_from(name, bytes, &ReadOptions::default(), &mut |row: Row| {
                 seen += 1;
                 if row.position.index == 1 {
-                    return Err(Error::Refused("enough".into()));
+                    return Err(Error::Usage("enough".into()));
                 }
                 Ok(())
             });
             assert!(
-                matches!(result, Err(Error::Refused(ref m)) if m == "enough"),
+                matches!(result, Err(Error::Usage(ref m)) if m == "enough"),
                 "{name}"
             );
             assert_eq!(seen, 2, "{name}");

@@ -50,7 +50,7 @@ mod tests {
         std::fs::write(&path, "old").unwrap();
         let failed = write_whole(&path, |out| {
             out.write_all(b"half").unwrap();
-            Err(Error::Refused("stop".into()))
+            Err(Error::Usage("stop".into()))
         });
         assert!(failed.is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");

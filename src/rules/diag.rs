@@ -3,7 +3,7 @@
 //! Every pack error (a script that does not compile, a runaway hook, a bad `validation.json`
 //! or `tenant.toml`) goes through [`render`], so they all read the same way.
 
-use crate::error::Error;
+use crate::error::{Error, RuleError};
 
 /// A place in a pack file: 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,28 +35,20 @@ impl Span {
     }
 }
 
-/// `file:line:col: message`, then the source line with a caret under the column.
-pub(super) fn render(file: &str, source: &str, span: Option<Span>, message: &str) -> String {
-    let Some(span) = span else {
-        return format!("{file}: {message}");
-    };
-    let mut out = format!("{file}:{}:{}: {message}", span.line, span.column);
-    if let Some(text) = source.lines().nth(span.line - 1) {
-        let number = span.line.to_string();
-        let pad = " ".repeat(number.len());
-        let indent: String = text
-            .chars()
-            .take(span.column - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        out.push_str(&format!("\n{pad} |\n{number} | {text}\n{pad} | {indent}^"));
+/// The error of a pack file at a place in `source`; it displays as `file:line:col: message`,
+/// then the source line with a caret under the column.
+pub(super) fn rule_error(file: &str, source: &str, span: Option<Span>, message: &str) -> RuleError {
+    RuleError {
+        line: span.map(|s| s.line),
+        column: span.map(|s| s.column),
+        source_line: span.and_then(|s| source.lines().nth(s.line - 1).map(str::to_string)),
+        ..RuleError::in_file(file, message)
     }
-    out
 }
 
 /// A pack error at a place in a file.
 pub(super) fn pack_error(file: &str, source: &str, span: Option<Span>, message: &str) -> Error {
-    Error::Rules(render(file, source, span, message))
+    Error::Rules(rule_error(file, source, span, message))
 }
 
 #[cfg(test)]
@@ -66,7 +58,7 @@ mod tests {
     #[test]
     fn renders_the_line_with_a_caret_under_the_column() {
         let source = "fn map(row) {\n    let x = ;\n}\n";
-        let text = render(
+        let error = rule_error(
             "r/t/a.rhai",
             source,
             Some(Span {
@@ -75,8 +67,10 @@ mod tests {
             }),
             "bad",
         );
+        assert_eq!((error.line, error.column), (Some(2), Some(13)));
+        assert_eq!(error.message, "bad");
         assert_eq!(
-            text,
+            error.to_string(),
             "r/t/a.rhai:2:13: bad\n  |\n2 |     let x = ;\n  |             ^"
         );
     }
@@ -91,6 +85,9 @@ mod tests {
 
     #[test]
     fn without_a_place_only_the_file_is_named() {
-        assert_eq!(render("x.json", "", None, "empty"), "x.json: empty");
+        assert_eq!(
+            rule_error("x.json", "", None, "empty").to_string(),
+            "x.json: empty"
+        );
     }
 }

@@ -12,7 +12,7 @@ use super::lookup::RefTables;
 use super::pack::Compiled;
 use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RuleError};
 use crate::map::map_columns;
 use crate::plan::problem::{Problem, Severity};
 use crate::read::{Position, Row};
@@ -200,7 +200,9 @@ impl Evaluator {
             item = match script.call(&self.engine, &self.clock, &mut self.scope, &name, args) {
                 Ok(next) => to_json(&next),
                 Err(Failure::Row(message)) => {
-                    return Err(Error::Rules(format!("`{name}` failed: {message}")))
+                    return Err(Error::Rules(RuleError::new(format!(
+                        "`{name}` failed: {message}"
+                    ))))
                 }
                 Err(Failure::Pack(e)) => return Err(e),
             };

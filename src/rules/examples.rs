@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::lookup::RefTables;
 use super::pack::RulePack;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RuleError};
 use crate::read::{Position, Row};
 use crate::user::nearest;
 
@@ -54,17 +54,24 @@ pub fn run_examples(
             path: path.clone(),
             source,
         })?;
-        let example: Map<String, Value> = serde_json::from_str(&source)
-            .map_err(|e| Error::Rules(format!("{name}:{}:{}: {e}", e.line(), e.column())))?;
+        let example: Map<String, Value> = serde_json::from_str(&source).map_err(|e| {
+            Error::Rules(RuleError {
+                line: Some(e.line()),
+                column: Some(e.column()),
+                ..RuleError::in_file(&name, e.to_string())
+            })
+        })?;
         if let Some(key) = example.keys().find(|k| !KEYS.contains(&k.as_str())) {
             let hint = nearest(key, KEYS.iter().copied())
                 .map(|k| format!("; did you mean `{k}`?"))
                 .unwrap_or_default();
-            return Err(Error::Rules(format!("{name}: unknown key `{key}`{hint}")));
+            let message = format!("unknown key `{key}`{hint}");
+            return Err(Error::Rules(RuleError::in_file(name, message)));
         }
         let Some(Value::Object(columns)) = example.get("row") else {
-            return Err(Error::Rules(format!(
-                "{name}: an example needs a `row` object"
+            return Err(Error::Rules(RuleError::in_file(
+                name,
+                "an example needs a `row` object",
             )));
         };
         let row = Row {

@@ -16,7 +16,7 @@ use super::lookup::{Missing, RefTables};
 use super::script::Script;
 use super::settings::Settings;
 use super::validation::{self, Bound, FieldRule};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RuleError};
 use crate::user::Field;
 
 /// The folder every tenant inherits.
@@ -143,7 +143,7 @@ impl RulePack {
                     columns.join(", ")
                 ),
             };
-            return Err(Error::Rules(format!("{}: {problem}", rule.file)));
+            return Err(Error::Rules(RuleError::in_file(&rule.file, problem)));
         }
         Ok(Evaluator::new(self.compiled.clone(), refs))
     }

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use toml::Spanned;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 use super::diag::{pack_error, Span};
 use crate::error::Result;
@@ -61,121 +62,229 @@ impl Default for Settings {
     }
 }
 
-const KEYS: &[&str] = &[
-    "list_separator",
-    "max_delete_percent",
-    "fieldsquared_workspace",
-    "esystems_key_field",
-    "fieldsquared_delete",
-    "servicepower_endpoint",
-    "esystems_endpoint",
-    "fieldsquared_endpoint",
-    "esystems_token_url",
-    "servicepower_key_field",
-    "esystems_location_field",
-];
-
 impl Settings {
-    /// Parses `tenant.toml`; `file` is the name errors show.
+    /// Parses `tenant.toml`; `file` is the name errors show, at the place of the key or value
+    /// at fault.
     pub fn parse(file: &str, source: &str) -> Result<Settings> {
-        let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(source)
-            .map_err(|e| {
-                let span = e.span().map(|s| Span::of_offset(source, s.start));
-                pack_error(file, source, span, e.message())
-            })?;
-        let mut settings = Settings::default();
-        for (key, value) in &table {
-            let at = |span: std::ops::Range<usize>| Some(Span::of_offset(source, span.start));
-            let bad = |message: String| pack_error(file, source, at(value.span()), &message);
-            match key.get_ref().as_str() {
-                "list_separator" => {
-                    let text = value.get_ref().as_str().unwrap_or_default();
-                    let mut chars = text.chars();
-                    match (chars.next(), chars.next()) {
-                        (Some(c), None) => settings.list_separator = c,
-                        _ => {
-                            return Err(bad(
-                                "`list_separator` must be one character, e.g. \";\"".into()
-                            ))
-                        }
-                    }
-                }
-                "max_delete_percent" => {
-                    let number = match value.get_ref() {
-                        toml::Value::Integer(i) => *i as f64,
-                        toml::Value::Float(f) => *f,
-                        _ => f64::NAN,
-                    };
-                    if !(0.0..=100.0).contains(&number) {
-                        return Err(bad(
-                            "`max_delete_percent` must be a number from 0 to 100".into()
-                        ));
-                    }
-                    settings.max_delete_percent = Some(number);
-                }
-                "fieldsquared_workspace" | "esystems_key_field" | "esystems_location_field" => {
-                    let Some(text) = value.get_ref().as_str().filter(|t| !t.trim().is_empty())
-                    else {
-                        return Err(bad(format!("`{}` must be non-empty text", key.get_ref())));
-                    };
-                    let slot = match key.get_ref().as_str() {
-                        "fieldsquared_workspace" => &mut settings.fieldsquared_workspace,
-                        "esystems_key_field" => &mut settings.esystems_key_field,
-                        _ => &mut settings.esystems_location_field,
-                    };
-                    *slot = Some(text.trim().to_string());
-                }
-                "servicepower_key_field" => {
-                    let text = value.get_ref().as_str().unwrap_or_default().trim();
-                    settings.servicepower_key_extension = match text.strip_prefix("Extensions.") {
-                        _ if text == "UserID" => None,
-                        Some(name) if !name.trim().is_empty() => Some(name.trim().to_string()),
-                        _ => {
-                            return Err(bad(
-                                "`servicepower_key_field` must be \"UserID\" or \"Extensions.NAME\" (the extension that carries roster's key)".into(),
-                            ))
-                        }
-                    };
-                }
-                "fieldsquared_delete" => {
-                    settings.fieldsquared_delete = match value.get_ref().as_str() {
-                        Some("deactivate") => DeletePolicy::Deactivate,
-                        Some("refuse") => DeletePolicy::Refuse,
-                        _ => {
-                            return Err(bad(
-                                "`fieldsquared_delete` must be \"deactivate\" or \"refuse\"".into(),
-                            ))
-                        }
-                    }
-                }
-                url @ ("servicepower_endpoint"
-                | "esystems_endpoint"
-                | "fieldsquared_endpoint"
-                | "esystems_token_url") => {
-                    let text = value.get_ref().as_str().unwrap_or_default().trim();
-                    if !(text.starts_with("https://") || text.starts_with("http://")) {
-                        return Err(bad(format!(
-                            "`{url}` must be an http:// or https:// URL, e.g. \"https://api.vendor.example\""
-                        )));
-                    }
-                    settings.urls.insert(url.to_string(), text.to_string());
-                }
-                other => {
-                    let hint = match nearest(other, KEYS.iter().copied()) {
-                        Some(near) => format!("; did you mean `{near}`?"),
-                        None => format!("; known keys: {}", KEYS.join(", ")),
-                    };
-                    return Err(pack_error(
-                        file,
-                        source,
-                        at(key.span()),
-                        &format!("unknown setting `{other}`{hint}"),
-                    ));
-                }
-            }
-        }
-        Ok(settings)
+        let written: Written = toml::from_str(source).map_err(|e| {
+            let span = e.span().map(|s| Span::of_offset(source, s.start));
+            let message = match unknown_key(e.message()) {
+                Some(key) => unknown_setting(key),
+                None => e.message().to_string(),
+            };
+            pack_error(file, source, span, &message)
+        })?;
+        Ok(written.into_settings())
     }
+}
+
+/// `tenant.toml` as written: every key optional and checked as it is read (so an error
+/// carries the value's place), an unknown key refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Written {
+    #[serde(deserialize_with = "list_separator")]
+    list_separator: Option<char>,
+    #[serde(deserialize_with = "max_delete_percent")]
+    max_delete_percent: Option<f64>,
+    #[serde(deserialize_with = "fieldsquared_workspace")]
+    fieldsquared_workspace: Option<String>,
+    #[serde(deserialize_with = "esystems_key_field")]
+    esystems_key_field: Option<String>,
+    #[serde(deserialize_with = "fieldsquared_delete")]
+    fieldsquared_delete: Option<DeletePolicy>,
+    #[serde(deserialize_with = "servicepower_endpoint")]
+    servicepower_endpoint: Option<String>,
+    #[serde(deserialize_with = "esystems_endpoint")]
+    esystems_endpoint: Option<String>,
+    #[serde(deserialize_with = "fieldsquared_endpoint")]
+    fieldsquared_endpoint: Option<String>,
+    #[serde(deserialize_with = "esystems_token_url")]
+    esystems_token_url: Option<String>,
+    #[serde(deserialize_with = "servicepower_key_field")]
+    servicepower_key_field: Option<String>,
+    #[serde(deserialize_with = "esystems_location_field")]
+    esystems_location_field: Option<String>,
+}
+
+impl Written {
+    fn into_settings(self) -> Settings {
+        let defaults = Settings::default();
+        let urls = [
+            ("servicepower_endpoint", self.servicepower_endpoint),
+            ("esystems_endpoint", self.esystems_endpoint),
+            ("fieldsquared_endpoint", self.fieldsquared_endpoint),
+            ("esystems_token_url", self.esystems_token_url),
+        ];
+        Settings {
+            list_separator: self.list_separator.unwrap_or(defaults.list_separator),
+            max_delete_percent: self.max_delete_percent,
+            fieldsquared_workspace: self.fieldsquared_workspace,
+            esystems_key_field: self.esystems_key_field,
+            fieldsquared_delete: self
+                .fieldsquared_delete
+                .unwrap_or(defaults.fieldsquared_delete),
+            urls: urls
+                .into_iter()
+                .filter_map(|(key, url)| Some((key.to_string(), url?)))
+                .collect(),
+            servicepower_key_extension: self.servicepower_key_field,
+            esystems_location_field: self.esystems_location_field,
+        }
+    }
+}
+
+/// The key of serde's "unknown field" error (the wording of `serde::de::Error::unknown_field`).
+fn unknown_key(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+/// An unknown key, with the nearest known one (or all of them).
+fn unknown_setting(key: &str) -> String {
+    let known = Written::KEYS;
+    let hint = match nearest(key, known.iter().copied()) {
+        Some(near) => format!("; did you mean `{near}`?"),
+        None => format!("; known keys: {}", known.join(", ")),
+    };
+    format!("unknown setting `{key}`{hint}")
+}
+
+impl Written {
+    /// Every key, in the order `docs/rules.md` lists them.
+    const KEYS: &[&str] = &[
+        "list_separator",
+        "max_delete_percent",
+        "fieldsquared_workspace",
+        "esystems_key_field",
+        "fieldsquared_delete",
+        "servicepower_endpoint",
+        "esystems_endpoint",
+        "fieldsquared_endpoint",
+        "esystems_token_url",
+        "servicepower_key_field",
+        "esystems_location_field",
+    ];
+}
+
+/// The value of a key, made into `T` by `check`, or the error `message` at the value.
+fn checked<'de, D: Deserializer<'de>, T>(
+    value: D,
+    check: impl FnOnce(&toml::Value) -> Option<T>,
+    message: &str,
+) -> std::result::Result<Option<T>, D::Error> {
+    let value = toml::Value::deserialize(value)?;
+    check(&value)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(message))
+}
+
+/// What a key's reader gives: its value (`None` when it means the default), or the error.
+type Read<T, E> = std::result::Result<Option<T>, E>;
+
+fn list_separator<'de, D: Deserializer<'de>>(value: D) -> Read<char, D::Error> {
+    let one_char = |value: &toml::Value| {
+        let mut chars = value.as_str()?.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
+    };
+    checked(
+        value,
+        one_char,
+        "`list_separator` must be one character, e.g. \";\"",
+    )
+}
+
+fn max_delete_percent<'de, D: Deserializer<'de>>(value: D) -> Read<f64, D::Error> {
+    let percent = |value: &toml::Value| {
+        let number = match value {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            _ => return None,
+        };
+        (0.0..=100.0).contains(&number).then_some(number)
+    };
+    checked(
+        value,
+        percent,
+        "`max_delete_percent` must be a number from 0 to 100",
+    )
+}
+
+fn fieldsquared_delete<'de, D: Deserializer<'de>>(value: D) -> Read<DeletePolicy, D::Error> {
+    let policy = |value: &toml::Value| match value.as_str()? {
+        "deactivate" => Some(DeletePolicy::Deactivate),
+        "refuse" => Some(DeletePolicy::Refuse),
+        _ => None,
+    };
+    checked(
+        value,
+        policy,
+        "`fieldsquared_delete` must be \"deactivate\" or \"refuse\"",
+    )
+}
+
+/// `None` for `UserID` (roster's key is the `UserID` itself), else the extension's name.
+fn servicepower_key_field<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    let extension = |value: &toml::Value| {
+        let text = value.as_str()?.trim();
+        match text.strip_prefix("Extensions.") {
+            _ if text == "UserID" => Some(None),
+            Some(name) if !name.trim().is_empty() => Some(Some(name.trim().to_string())),
+            _ => None,
+        }
+    };
+    let message = "`servicepower_key_field` must be \"UserID\" or \"Extensions.NAME\" (the extension that carries roster's key)";
+    Ok(checked(value, extension, message)?.flatten())
+}
+
+/// Non-empty text, trimmed.
+fn text<'de, D: Deserializer<'de>>(value: D, key: &str) -> Read<String, D::Error> {
+    let non_empty = |value: &toml::Value| {
+        let text = value.as_str()?.trim();
+        (!text.is_empty()).then(|| text.to_string())
+    };
+    checked(value, non_empty, &format!("`{key}` must be non-empty text"))
+}
+
+fn fieldsquared_workspace<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    text(value, "fieldsquared_workspace")
+}
+
+fn esystems_key_field<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    text(value, "esystems_key_field")
+}
+
+fn esystems_location_field<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    text(value, "esystems_location_field")
+}
+
+/// An http:// or https:// URL, trimmed.
+fn url<'de, D: Deserializer<'de>>(value: D, key: &str) -> Read<String, D::Error> {
+    let url = |value: &toml::Value| {
+        let text = value.as_str()?.trim();
+        (text.starts_with("https://") || text.starts_with("http://")).then(|| text.to_string())
+    };
+    let message =
+        format!("`{key}` must be an http:// or https:// URL, e.g. \"https://api.vendor.example\"");
+    checked(value, url, &message)
+}
+
+fn servicepower_endpoint<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    url(value, "servicepower_endpoint")
+}
+
+fn esystems_endpoint<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    url(value, "esystems_endpoint")
+}
+
+fn fieldsquared_endpoint<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    url(value, "fieldsquared_endpoint")
+}
+
+fn esystems_token_url<'de, D: Deserializer<'de>>(value: D) -> Read<String, D::Error> {
+    url(value, "esystems_token_url")
 }
 
 #[cfg(test)]
@@ -227,5 +336,46 @@ mod tests {
             err.starts_with("t.toml:2:22: `max_delete_percent`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn urls_are_read_by_key_and_a_far_off_key_lists_the_known_ones() {
+        let s = Settings::parse(
+            "t.toml",
+            "esystems_endpoint = \" https://e.example \"\nesystems_token_url = \"http://t.example\"\n",
+        )
+        .unwrap();
+        let urls: Vec<_> = s
+            .urls
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                ("esystems_endpoint", "https://e.example"),
+                ("esystems_token_url", "http://t.example")
+            ]
+        );
+        let err = Settings::parse("t.toml", "zzz = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.toml:1:1: unknown setting `zzz`; known keys: list_separator, "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_placed_with_the_key_message() {
+        let err = Settings::parse("t.toml", "list_separator = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.toml:1:18: `list_separator` must be one character"),
+            "{err}"
+        );
+        let user_id = Settings::parse("t.toml", "servicepower_key_field = \"UserID\"\n").unwrap();
+        assert_eq!(user_id.servicepower_key_extension, None);
     }
 }

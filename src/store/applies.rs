@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::plan::change::Action;
 use crate::progress::Progress;
 use crate::store::plans::{self, PlanHeader};
@@ -194,9 +194,12 @@ pub fn plan_of(conn: &Connection, tenant: &str, apply_id: i64) -> Result<i64> {
         .query_row(params![apply_id, tenant], |r| r.get(0))
         .optional()?
         .ok_or_else(|| {
-            Error::NotFound(format!(
+            Error::not_found(
+                NotFoundKind::Apply,
+                format!(
                 "there is no apply {apply_id} for tenant `{tenant}`; `roster history` lists them"
-            ))
+            ),
+            )
         })
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use super::migrations::MIGRATIONS;
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 
 /// How long a command waits for another roster process to finish writing.
 const BUSY_WAIT: Duration = Duration::from_secs(5);
@@ -42,7 +42,7 @@ impl Workspace {
         }
         if !path.exists() {
             let looked = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-            return Err(Error::NotFound(format!(
+            return Err(Error::not_found(NotFoundKind::Workspace, format!(
                 "there is no workspace `{}` (looked for `{}`); make one with `roster plan FILE…`, or name another with `--db FILE` (or `ROSTER_DB`)",
                 path.display(),
                 looked.display()
@@ -165,5 +165,32 @@ fn busy_or(error: rusqlite::Error, path: &Path) -> Error {
             Error::Busy(path.to_path_buf())
         }
         _ => Error::Db(error),
+    }
+}
+
+/// Decodes the JSON text of a stored column, or fails with [`damaged`]: a damaged workspace
+/// is an error, never an empty value.
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    row: impl std::fmt::Display,
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| damaged(table, row, column, e))
+}
+
+/// The [`Error::Damaged`] of a stored column whose JSON does not decode: it names the table,
+/// the row (e.g. ``external_id = `u1` ``) and the column.
+pub fn damaged(
+    table: &'static str,
+    row: impl std::fmt::Display,
+    column: &'static str,
+    error: serde_json::Error,
+) -> Error {
+    Error::Damaged {
+        table,
+        row: row.to_string(),
+        column,
+        reason: format!("not the JSON roster wrote ({error})"),
     }
 }

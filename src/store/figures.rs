@@ -100,7 +100,7 @@ pub fn first_changes_of(
             after: row.get(4)?,
             platform_ids: row.get(5)?,
         };
-        visit(stored.parse())?;
+        visit(stored.parse()?)?;
     }
     Ok(())
 }

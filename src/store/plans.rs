@@ -6,11 +6,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::hash::Hash128;
-use crate::plan::change::{Action, Change, FieldChange};
+use crate::plan::change::{Action, Change};
 use crate::plan::problem::{Problem, Severity};
 use crate::plan::reject::RejectedRow;
+use crate::store::db::decode_json;
 use crate::store::state::Record;
 
 /// The counts of a plan, as `--output json` prints them.
@@ -317,27 +318,31 @@ pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
         Some(id)
     };
     let not_found = || {
-        Error::NotFound(match plan {
-            "latest" => {
-                format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`")
-            }
-            _ => format!(
-                "there is no plan {plan} for tenant `{tenant}`; `roster plans` lists its plans"
-            ),
-        })
+        Error::not_found(
+            NotFoundKind::Plan,
+            match plan {
+                "latest" => {
+                    format!("tenant `{tenant}` has no plan yet; make one with `roster plan FILE…`")
+                }
+                _ => format!(
+                    "there is no plan {plan} for tenant `{tenant}`; `roster plans` lists its plans"
+                ),
+            },
+        )
     };
     let id = id.ok_or_else(not_found)?;
     conn.prepare_cached(&format!("{HEADER} WHERE p.id = ?1 AND p.tenant = ?2"))?
-        .query_row(params![id, tenant], header)
-        .optional()?
+        .query_and_then(params![id, tenant], header)?
+        .next()
+        .transpose()?
         .ok_or_else(not_found)
 }
 
 /// Every plan of the tenant, oldest first.
 pub fn all(conn: &Connection, tenant: &str) -> Result<Vec<PlanHeader>> {
     let mut stmt = conn.prepare_cached(&format!("{HEADER} WHERE p.tenant = ?1 ORDER BY p.id"))?;
-    let rows = stmt.query_map([tenant], header)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = stmt.query_and_then([tenant], header)?;
+    rows.collect()
 }
 
 /// The query of [`header`]'s columns.
@@ -346,22 +351,25 @@ const HEADER: &str =
             p.summary, p.reverts, a.id, p.guard
      FROM plans p LEFT JOIN applies a ON a.plan_id = p.id";
 
-fn header(r: &rusqlite::Row) -> rusqlite::Result<PlanHeader> {
+fn header(r: &rusqlite::Row) -> Result<PlanHeader> {
+    let id: i64 = r.get(0)?;
+    let row = format_args!("id {id}");
     Ok(PlanHeader {
-        id: r.get(0)?,
+        id,
         tenant: r.get(1)?,
         created_at: r.get(2)?,
         kind: PlanKind::parse(&r.get::<_, String>(3)?),
-        inputs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        inputs: decode_json("plans", row, "inputs", &r.get::<_, String>(4)?)?,
         rules_digest: r.get(5)?,
         state_digest: r.get(6)?,
         sync: r.get(7)?,
-        summary: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        summary: decode_json("plans", row, "summary", &r.get::<_, String>(8)?)?,
         reverts: r.get(9)?,
         applied_by: r.get(10)?,
         guard: r
             .get::<_, Option<String>>(11)?
-            .and_then(|g| serde_json::from_str(&g).ok()),
+            .map(|guard| decode_json("plans", row, "guard", &guard))
+            .transpose()?,
     })
 }
 
@@ -381,7 +389,7 @@ pub fn first_changes(
     limit: Option<u64>,
     mut visit: impl FnMut(Change) -> Result<()>,
 ) -> Result<()> {
-    first_stored_changes(conn, plan_id, limit, |stored| visit(stored.parse()))
+    first_stored_changes(conn, plan_id, limit, |stored| visit(stored.parse()?))
 }
 
 /// Calls `visit` with each change of a plan as stored, in order: for callers that parse the
@@ -453,7 +461,7 @@ pub struct StoredChange {
     pub key: String,
     /// Where the change comes from (see [`Change::source`]).
     pub source: Option<String>,
-    /// The changed fields of an update, a JSON list of [`FieldChange`].
+    /// The changed fields of an update, a JSON list of [`FieldChange`](crate::plan::change::FieldChange).
     pub fields: Option<String>,
     /// The record before, a JSON object.
     pub before: Option<String>,
@@ -465,22 +473,29 @@ pub struct StoredChange {
 
 impl StoredChange {
     /// The change, its JSON parsed.
-    pub fn parse(self) -> Change {
-        let fields = self
-            .fields
-            .map(|fields| serde_json::from_str::<Vec<FieldChange>>(&fields).unwrap_or_default())
-            .unwrap_or_default();
-        Change {
+    pub fn parse(self) -> Result<Change> {
+        let fields = self.decode("fields", &self.fields)?.unwrap_or_default();
+        Ok(Change {
+            before: self.decode("before", &self.before)?,
+            after: self.decode("after", &self.after)?,
+            platform_ids: self.decode("platform_ids", &self.platform_ids)?,
             action: self.action,
             key: self.key,
             source: self.source,
             fields,
-            before: parse_record(self.before),
-            after: parse_record(self.after),
-            platform_ids: self
-                .platform_ids
-                .and_then(|ids| serde_json::from_str(&ids).ok()),
-        }
+        })
+    }
+
+    /// One JSON column of the change, decoded (see [`decode_json`]).
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        text: &Option<String>,
+    ) -> Result<Option<T>> {
+        let row = format_args!("external_id `{}`", self.key);
+        text.as_deref()
+            .map(|text| decode_json("plan_changes", row, column, text))
+            .transpose()
     }
 }
 
@@ -606,11 +621,17 @@ pub fn for_each_reject(
         let problems = problems
             .query_map(params![plan_id, first, last], stored_problem)?
             .collect::<Result<_, _>>()?;
+        let source: String = row.get(0)?;
         visit(StoredReject {
-            source: row.get(0)?,
             key: row.get(1)?,
-            cells: serde_json::from_str(cells).unwrap_or_default(),
+            cells: decode_json(
+                "plan_rejects",
+                format_args!("plan_id {plan_id}, source `{source}`"),
+                "cells",
+                cells,
+            )?,
             problems,
+            source,
         })?;
     }
     Ok(())
@@ -650,10 +671,6 @@ pub fn secrets(
 
 fn to_json(record: &Record) -> String {
     serde_json::to_string(record).expect("records serialise")
-}
-
-fn parse_record(text: Option<String>) -> Option<Record> {
-    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 /// The current time, RFC 3339 in UTC.

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::store::db::decode_json;
 use crate::store::plans;
 
 /// A push of a plan to one vendor.
@@ -188,23 +189,29 @@ pub fn batches(conn: &Connection, push: &Push) -> Result<Vec<JournalBatch>> {
                 attempts, message
          FROM push_batches WHERE plan_id = ?1 AND vendor = ?2 ORDER BY seq",
     )?;
-    let rows = stmt.query_map(params![push.plan_id, push.vendor], |r| {
+    let rows = stmt.query_and_then(params![push.plan_id, push.vendor], |r| -> Result<_> {
+        let seq = r.get::<_, i64>(0)?;
+        let row = format_args!(
+            "plan_id {}, vendor `{}`, seq {seq}",
+            push.plan_id, push.vendor
+        );
+        let text = |index| r.get::<_, String>(index);
         Ok(JournalBatch {
-            seq: r.get::<_, i64>(0)? as usize,
+            seq: seq as usize,
             file: r.get(1)?,
             method: r.get(2)?,
             path: r.get(3)?,
-            keys: from_json(&r.get::<_, String>(4)?),
-            deleted: from_json(&r.get::<_, String>(5)?),
+            keys: decode_json("push_batches", row, "keys", &text(4)?)?,
+            deleted: decode_json("push_batches", row, "deleted", &text(5)?)?,
             status: BatchStatus::parse(&r.get::<_, String>(6)?),
-            removed: from_json(&r.get::<_, String>(7)?),
+            removed: decode_json("push_batches", row, "removed", &text(7)?)?,
             revision: r.get(8)?,
             maybe_delivered: r.get(9)?,
             attempts: r.get(10)?,
             message: r.get(11)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect()
 }
 
 /// Writes what is known of a batch now (its status, left-out users, attempts, message).
@@ -231,8 +238,4 @@ pub fn update(conn: &Connection, push: &Push, batch: &JournalBatch) -> Result<()
 
 fn to_json(keys: &[String]) -> String {
     serde_json::to_string(keys).expect("keys serialise")
-}
-
-fn from_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
 }

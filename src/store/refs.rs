@@ -4,6 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
 use crate::rules::RefTable;
+use crate::store::db::decode_json;
 use crate::store::plans::now;
 
 /// Replaces (or creates) a reference table of the tenant, inside the caller's transaction.
@@ -42,14 +43,22 @@ pub fn get(conn: &Connection, tenant: &str, name: &str) -> Result<Option<RefTabl
         return Ok(None);
     };
     let mut stmt = conn.prepare_cached(
-        "SELECT cells FROM ref_rows WHERE tenant = ?1 AND table_name = ?2 ORDER BY row_no",
+        "SELECT cells, row_no FROM ref_rows WHERE tenant = ?1 AND table_name = ?2 ORDER BY row_no",
     )?;
     let rows = stmt
-        .query_map(params![tenant, name], |r| r.get::<_, String>(0))?
-        .map(|cells| Ok(serde_json::from_str(&cells?).unwrap_or_default()))
+        .query_and_then(params![tenant, name], |r| {
+            let row = format_args!("table_name `{name}`, row_no {}", r.get::<_, i64>(1)?);
+            decode_json("ref_rows", row, "cells", &r.get::<_, String>(0)?)
+        })?
         .collect::<Result<_>>()?;
+    let columns = decode_json(
+        "ref_tables",
+        format_args!("name `{name}`"),
+        "columns",
+        &columns,
+    )?;
     Ok(Some(RefTable {
-        columns: serde_json::from_str(&columns).unwrap_or_default(),
+        columns,
         name,
         rows,
     }))

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::rules::RulePack;
 use crate::store::plans::{PlanHeader, PlanKind};
 use crate::store::state;
@@ -97,7 +97,7 @@ impl Standing {
             | Standing::Stale {
                 applied_by: Some(apply),
                 ..
-            } => Err(Error::Refused(format!(
+            } => Err(Error::refused(RefusedKind::AlreadyApplied, format!(
                 "plan {} was already applied (apply {apply}); make a new plan with `roster plan FILE…`",
                 plan.id
             ))),
@@ -114,7 +114,7 @@ impl Standing {
             Standing::Stale {
                 applied_by: Some(apply),
                 moved,
-            } if !force => Err(Error::Refused(format!(
+            } if !force => Err(Error::refused(RefusedKind::ChangedSinceApplied, format!(
                 "plan {} was applied (apply {apply}), but the {} of tenant `{}` changed since, so its payloads no longer match what the state holds; plan again with `roster plan FILE…`, or pass `--force` to send this plan's payloads again as they were",
                 plan.id,
                 moved,
@@ -139,7 +139,7 @@ impl Standing {
 
 /// The refusal of a plan that was never applied and never can be.
 fn stale(plan: &PlanHeader, moved: Moved) -> Error {
-    Error::Refused(format!(
+    Error::refused(RefusedKind::Stale, format!(
         "plan {} is stale: the {} of tenant `{}` changed since it was made; plan again with `roster plan FILE…`",
         plan.id,
         moved,

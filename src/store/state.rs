@@ -10,9 +10,10 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
+use crate::store::db;
 
 /// A stored user: canonical field name → value (no nulls; the password hashed).
 pub type Record = Map<String, Value>;
@@ -24,6 +25,19 @@ pub struct StoredUser {
     pub record: Record,
     /// Ids the platforms assigned, e.g. `{"esystems": 12}`.
     pub platform_ids: Option<Value>,
+}
+
+impl StoredUser {
+    /// The user `key` from its stored record and platform ids (JSON texts).
+    fn decode(key: &str, record: &str, platform_ids: Option<&str>) -> Result<StoredUser> {
+        let row = format_args!("external_id `{key}`");
+        Ok(StoredUser {
+            record: db::decode_json("users", row, "record", record)?,
+            platform_ids: platform_ids
+                .map(|ids| db::decode_json("users", row, "platform_ids", ids))
+                .transpose()?,
+        })
+    }
 }
 
 /// The hash of one user, as summed into the state digest.
@@ -64,10 +78,8 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
         })
         .optional()?;
-    Ok(row.map(|(record, ids)| StoredUser {
-        record: serde_json::from_str(&record).unwrap_or_default(),
-        platform_ids: ids.and_then(|ids| serde_json::from_str(&ids).ok()),
-    }))
+    row.map(|(record, ids)| StoredUser::decode(key, &record, ids.as_deref()))
+        .transpose()
 }
 
 /// What a plan needs to know of the stored users, read in one pass over them. No key text is
@@ -113,7 +125,7 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
         let mut overlap = Overlap::with_depth(scope, SCAN_HELPERS);
         let mut batch = Batch::default();
         let mut hand_over = |batch: Option<Batch>| -> Result<bool> {
-            let job = batch.map(|batch| move || Ok(batch.index(fields)));
+            let job = batch.map(|batch| move || batch.index(fields));
             let Some(indexed) = overlap.hand_over(job)? else {
                 return Ok(false);
             };
@@ -217,13 +229,14 @@ impl Batch {
 
     /// Each user's key by hash (see [`Indexes::keys`]), and for each of `fields` the values
     /// the records hold ([`unique_text`]) by hash, with their holders.
-    fn index(&self, fields: &[&str]) -> Indexed {
+    fn index(&self, fields: &[&str]) -> Result<Indexed> {
         let mut keys = Vec::with_capacity(self.rowids.len());
         let mut values = vec![Vec::new(); fields.len()];
         let mut start = 0;
         for ([key_end, hash_end, record_end], rowid) in self.ends.iter().zip(&self.rowids) {
             // A key is hashed as its bytes, as `Hash128::of` its text.
-            let key = Hash128::from(xxh3_128(&self.text[start..*key_end]));
+            let key_text = &self.text[start..*key_end];
+            let key = Hash128::from(xxh3_128(key_text));
             let hash = std::str::from_utf8(&self.text[*key_end..*hash_end])
                 .ok()
                 .and_then(|hex| u128::from_str_radix(hex, 16).ok())
@@ -234,9 +247,10 @@ impl Batch {
             if record.is_empty() {
                 continue;
             }
-            let mut json = serde_json::Deserializer::from_slice(record);
-            let wanted = serde::Deserializer::deserialize_map(&mut json, Only(fields));
-            for (name, value) in wanted.unwrap_or_default() {
+            let wanted = Only(fields)
+                .read(record)
+                .map_err(|e| damaged(String::from_utf8_lossy(key_text), e))?;
+            for (name, value) in wanted {
                 let Some(n) = fields.iter().position(|f| *f == name) else {
                     continue;
                 };
@@ -245,7 +259,7 @@ impl Batch {
                 }
             }
         }
-        Indexed { keys, values }
+        Ok(Indexed { keys, values })
     }
 }
 
@@ -324,16 +338,36 @@ pub fn fields_at(
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })
         .optional()?;
-    Ok(row.map(|(key, record)| {
-        let mut json = serde_json::Deserializer::from_str(&record);
-        let only = serde::Deserializer::deserialize_map(&mut json, Only(fields));
-        (key, only.unwrap_or_default())
-    }))
+    row.map(|(key, record)| match Only(fields).read(record.as_bytes()) {
+        Ok(only) => Ok((key, only)),
+        Err(e) => Err(damaged(&key, e)),
+    })
+    .transpose()
 }
 
 /// Reads the named keys of a JSON object, and skips the others.
 #[derive(Clone, Copy)]
 struct Only<'f>(&'f [&'f str]);
+
+impl Only<'_> {
+    /// The named keys of the JSON object `record`.
+    fn read(self, record: &[u8]) -> serde_json::Result<Record> {
+        let mut json = serde_json::Deserializer::from_slice(record);
+        let only = serde::Deserializer::deserialize_map(&mut json, self)?;
+        json.end()?;
+        Ok(only)
+    }
+}
+
+/// The error of a user's stored record that does not decode.
+fn damaged(key: impl std::fmt::Display, error: serde_json::Error) -> Error {
+    db::damaged(
+        "users",
+        format_args!("external_id `{key}`"),
+        "record",
+        error,
+    )
+}
 
 impl<'de> Visitor<'de> for Only<'_> {
     type Value = Record;
@@ -407,13 +441,8 @@ pub fn for_each(
         let key: String = row.get(0)?;
         let record: String = row.get(1)?;
         let ids: Option<String> = row.get(2)?;
-        visit(
-            &key,
-            StoredUser {
-                record: serde_json::from_str(&record).unwrap_or_default(),
-                platform_ids: ids.and_then(|ids| serde_json::from_str(&ids).ok()),
-            },
-        )?;
+        let user = StoredUser::decode(&key, &record, ids.as_deref())?;
+        visit(&key, user)?;
     }
     Ok(())
 }

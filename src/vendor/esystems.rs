@@ -26,7 +26,7 @@ use super::{
     boolean, column, items_in_batches, percent_encode, put, text_or_null, Batch, Context,
     ExportUser, Hook, Operation, Text, Vendor,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result, RuleError};
 use crate::rules::RefTable;
 use crate::user::Field;
 
@@ -68,11 +68,11 @@ impl LocationField {
         let values = match table {
             None => HashMap::new(),
             Some(table) => table.values_by_id(name).ok_or_else(|| {
-                Error::Rules(format!(
+                Error::Rules(RuleError::new(format!(
                     "`esystems_location_field` is `{name}`, but reference table `{}` has no such column (it has {}); name one of its columns, or load a table that has it",
                     table.name,
                     table.columns.join(", ")
-                ))
+                )))
             })?,
         };
         Ok(LocationField {
@@ -115,7 +115,7 @@ pub fn batches(
         .filter(|u| u.operation == Operation::Delete)
         .collect();
     if !context.sync && !deletes.is_empty() {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Vendor, format!(
             "plan {} deletes {}, but eSystems deletes users only through `DeleteNotExists`, which needs every remaining user of the location; plan with `--sync` to delete users absent from the input",
             context.plan_id,
             list_keys(&deletes)
@@ -132,7 +132,7 @@ pub fn batches(
         .filter(|u| u.operation != Operation::Unchanged && location(u).is_none())
         .collect();
     if !homeless.is_empty() {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Vendor, format!(
             "eSystems loads users per location, but {} {} no `location`; set `location` in the source or the tenant's rules",
             list_keys(&homeless),
             if homeless.len() == 1 { "has" } else { "have" }
@@ -157,7 +157,7 @@ pub fn batches(
         let changed = |u: &&ExportUser| u.operation != Operation::Unchanged;
         if !deleted.is_empty() || members.iter().any(changed) {
             if members.is_empty() {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(RefusedKind::Vendor, format!(
                     "plan {} deletes every user of location `{location}` ({}); eSystems cannot send an empty `DeleteNotExists` request: delete them in the platform itself",
                     context.plan_id,
                     deleted.join(", ")
@@ -197,10 +197,10 @@ fn key_field<'c>(context: &'c Context) -> Result<&'c str> {
     if KEY_FIELDS.contains(&field) {
         Ok(field)
     } else {
-        Err(Error::Rules(format!(
+        Err(Error::Rules(RuleError::new(format!(
             "`esystems_key_field` is `{field}`, which is not a user field eSystems can upsert by; use one of {}",
             KEY_FIELDS.join(", ")
-        )))
+        ))))
     }
 }
 
@@ -264,7 +264,7 @@ pub fn item(user: &ExportUser, key_field: &str, locations: &LocationField) -> Re
         .get(key_field)
         .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
     if !has_key {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Vendor, format!(
             "user {} has no `{key_field}`, the field eSystems upserts by (`esystems_key_field`); give it one or choose another key field",
             user.describe()
         )));

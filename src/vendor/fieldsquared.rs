@@ -19,7 +19,7 @@ use super::{
     attributes, column, items_in_batches, list, percent_encode, put, text_or_null, Batch, Context,
     ExportUser, Hook, Operation, Vendor,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::rules::DeletePolicy;
 use crate::user::Field;
 
@@ -60,7 +60,7 @@ pub fn batches(
     if !deletes.is_empty() {
         let keys: Vec<&str> = deletes.iter().map(|u| u.key.as_str()).collect();
         if context.settings.fieldsquared_delete == DeletePolicy::Refuse {
-            return Err(Error::Refused(format!(
+            return Err(Error::refused(RefusedKind::Vendor, format!(
                 "plan {} deletes {}, but Field Squared's UserImport cannot delete and the tenant's `fieldsquared_delete` is `Refuse`; delete them in Field Squared, or set `fieldsquared_delete` to `Deactivate` to send them disabled",
                 context.plan_id,
                 keys.join(", ")
@@ -195,15 +195,18 @@ fn address(value: &Value) -> Value {
 fn work_week(user: &ExportUser, value: &Value) -> Result<Value> {
     let days = value.as_array().map(Vec::as_slice).unwrap_or_default();
     let refuse = |what: &str, text: &str| {
-        Error::Refused(format!(
-            "cannot export user {} to Field Squared: work_week {what} `{text}` is not {}",
-            user.describe(),
-            if what == "day" {
-                "a day (0–6, Sunday 0, or a day name)"
-            } else {
-                "a time (minutes after midnight, or HH:MM)"
-            }
-        ))
+        Error::refused(
+            RefusedKind::Vendor,
+            format!(
+                "cannot export user {} to Field Squared: work_week {what} `{text}` is not {}",
+                user.describe(),
+                if what == "day" {
+                    "a day (0–6, Sunday 0, or a day name)"
+                } else {
+                    "a time (minutes after midnight, or HH:MM)"
+                }
+            ),
+        )
     };
     days.iter()
         .map(|day| {

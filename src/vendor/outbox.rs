@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::manifest::ManifestFile;
 use super::{Batch, Context, ExportUser, Hook, Vendor};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::overlap::Overlap;
 use crate::rules::Evaluators;
 use crate::store::plans::{self, PlanHeader, StoredChange};
@@ -94,7 +94,7 @@ impl Outbox<'_> {
         let mut export = self.export(users, &context)?;
         match export.batches.len() {
             1 => Ok(export.batches.remove(0)),
-            n => Err(Error::Refused(format!(
+            n => Err(Error::refused(RefusedKind::PushDiverged, format!(
                 "batch {} of plan {} came out as {n} batches when made again; the plan's payloads changed since the push began",
                 seq + 1,
                 self.context.plan_id
@@ -245,13 +245,13 @@ impl Maker<'_, '_> {
             .into_iter()
             .map(|stored| {
                 let password = self.outbox.secrets.get(&stored.key).cloned();
-                let user = ExportUser::from_stored(stored, password);
+                let user = ExportUser::from_stored(stored, password)?;
                 if user.password.is_none() && user.plan_sets_password() {
                     wiped_passwords += 1;
                 }
-                user
+                Ok(user)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let changed = users.len();
         users.extend(remaining(&users)?);
         let context = Context {
@@ -296,7 +296,7 @@ fn remaining_users(
     changed: &[ExportUser],
 ) -> Result<Vec<ExportUser>> {
     if standing.is_stale() {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Stale, format!(
             "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; plan again with `roster plan FILE… --sync`",
             plan.id, plan.tenant
         )));

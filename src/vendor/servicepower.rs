@@ -16,7 +16,7 @@ use super::{
     attributes, boolean, column, items_in_batches, list, put, text_or_null, Batch, Context,
     ExportUser, Hook, Operation, OrEmpty, PayloadItem, Text,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusedKind, Result};
 use crate::user::{Field, CUD};
 
 /// The HTTP method of the bulk endpoint.
@@ -38,7 +38,7 @@ pub fn batches(
         .iter()
         .find(|u| u.operation == Operation::Update && u.plan_touches(Field::Username))
     {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(RefusedKind::Vendor, format!(
             "user {} changes `username`, which is its ServicePower `UserID` and cannot be renamed by the bulk API; keep the username, or delete the user and create it again",
             user.describe()
         )));

@@ -5,6 +5,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::Vendor;
+use crate::error::Result;
 use crate::plan::change::{Action, Change, FieldChange};
 use crate::store::plans::StoredChange;
 use crate::store::state::Record;
@@ -63,30 +64,24 @@ impl ExportUser {
     }
 
     /// The user a stored change exports, its record read straight into field slots.
-    pub fn from_stored(change: StoredChange, password: Option<String>) -> ExportUser {
-        let record = match change.action {
-            Action::Create | Action::Update => change.after,
-            Action::Delete => change.before,
+    pub fn from_stored(change: StoredChange, password: Option<String>) -> Result<ExportUser> {
+        let values = match change.action {
+            Action::Create | Action::Update => change.decode("after", &change.after)?,
+            Action::Delete => change.decode("before", &change.before)?,
         };
-        let values = record
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
         let fields: Vec<FieldChange> = match change.action {
-            Action::Update => change
-                .fields
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .unwrap_or_default(),
-            Action::Create | Action::Delete => Vec::new(),
-        };
-        ExportUser {
+            Action::Update => change.decode("fields", &change.fields)?,
+            Action::Create | Action::Delete => None,
+        }
+        .unwrap_or_default();
+        let platform_ids = change.decode("platform_ids", &change.platform_ids)?;
+        Ok(ExportUser {
             key: change.key,
             source: change.source,
             password,
-            platform_ids: change
-                .platform_ids
-                .and_then(|ids| serde_json::from_str(&ids).ok()),
-            ..ExportUser::changed(change.action, values, &fields)
-        }
+            platform_ids,
+            ..ExportUser::changed(change.action, values.unwrap_or_default(), &fields)
+        })
     }
 
     /// The parts of a changed user that follow from the action and the record.
@@ -364,8 +359,12 @@ mod tests {
             Value::Null,
         );
         for change in [update, create, delete] {
-            let parsed = ExportUser::from_change(change.clone().parse(), Some("pw".into()));
-            assert_eq!(ExportUser::from_stored(change, Some("pw".into())), parsed);
+            let parsed =
+                ExportUser::from_change(change.clone().parse().unwrap(), Some("pw".into()));
+            assert_eq!(
+                ExportUser::from_stored(change, Some("pw".into())).unwrap(),
+                parsed
+            );
         }
     }
 
@@ -380,7 +379,7 @@ mod tests {
             Value::Null,
             json!({"external_id": "u1", "password": "$sha256$aa$bb", "legacy": 1}),
         );
-        let user = ExportUser::from_stored(change, None);
+        let user = ExportUser::from_stored(change, None).unwrap();
         assert_eq!(user.get(Field::Email), Some(&Value::Null));
         assert_eq!(user.get(Field::Password), None);
         assert!(user.plan_touches(Field::Email) && !user.plan_touches(Field::Roles));
@@ -401,7 +400,7 @@ mod tests {
             Value::Null,
             json!({"external_id": "u1", "roles": []}),
         );
-        let user = ExportUser::from_stored(change, None);
+        let user = ExportUser::from_stored(change, None).unwrap();
         assert!(user.plan_touches(Field::Roles) && user.plan_touches(Field::ExternalId));
         assert!(!user.plan_touches(Field::Email) && !user.plan_sets_password());
         assert_eq!(user.describe(), "`u1` (in.csv:2)");

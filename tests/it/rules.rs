@@ -104,6 +104,35 @@ fn a_syntax_error_names_file_line_column_and_shows_a_caret() {
 }
 
 #[test]
+fn check_reports_a_broken_pack_as_data_with_output_json() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/10_map.rhai",
+        "fn map(row) {\n    let x = ;\n    x\n}\n",
+    );
+    let out = w.run(&["rules", "check", "--tenant", "t", "--output", "json"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    let document = out.json();
+    let error = &document["error"];
+    assert_eq!(document["tenant"], "t");
+    assert_eq!(error["file"], "rules/t/10_map.rhai");
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(2), Some(13))
+    );
+    let message = error["message"].as_str().unwrap();
+    assert!(!message.is_empty() && !message.contains('^'), "{message}");
+    // The same error, drawn with its caret, is the message on stderr.
+    assert!(
+        out.stderr
+            .contains(&format!("rules/t/10_map.rhai:2:13: {message}\n")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("let x = ;"), "{}", out.stderr);
+}
+
+#[test]
 fn a_runaway_script_stops_the_run_quickly_with_its_file() {
     let w = Workdir::new();
     w.write("rules/t/10_map.rhai", "fn map(row) {\n    loop { }\n}\n");

@@ -213,3 +213,64 @@ fn a_folder_given_as_the_workspace_is_named_as_one() {
         assert!(!error.contains("unable to open"), "{error}");
     }
 }
+
+/// A stored user whose record is no longer JSON, as a damaged or hand-edited file holds it.
+fn with_a_damaged_record() -> Workdir {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id,email\nu1,a@x\nu2,b@x\n");
+    w.ok(&["plan", "in.csv"]);
+    w.ok(&["apply", "latest"]);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let damaged = conn
+        .execute("UPDATE users SET record = '{' WHERE external_id = 'u2'", [])
+        .unwrap();
+    assert_eq!(damaged, 1);
+    w
+}
+
+const DAMAGED_U2: &str = "error: the workspace is damaged: table `users`, row external_id `u2`, column `record`: not the JSON roster wrote (EOF while parsing an object at line 1 column 1); restore the workspace file from a backup";
+
+#[test]
+fn a_damaged_stored_record_is_named_not_read_as_an_empty_user() {
+    let w = with_a_damaged_record();
+    assert_eq!(w.fails(&["state", "show"]), DAMAGED_U2);
+    // Planning reads the stored records of the users a row may change.
+    w.write("again.csv", "external_id,email\nu1,a@x\nu2,c@x\n");
+    let before = w.db_bytes();
+    assert_eq!(w.fails(&["plan", "again.csv"]), DAMAGED_U2);
+    assert_eq!(w.db_bytes(), before);
+}
+
+#[test]
+fn a_damaged_plan_header_is_named() {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id\nu1\n");
+    w.ok(&["plan", "in.csv"]);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    conn.execute("UPDATE plans SET summary = '[1,' WHERE id = 1", [])
+        .unwrap();
+    let error = w.fails(&["plans"]);
+    assert!(
+        error.starts_with(
+            "error: the workspace is damaged: table `plans`, row id 1, column `summary`: not the JSON roster wrote"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_damaged_planned_change_is_named() {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id,email\nu1,a@x\n");
+    w.ok(&["plan", "in.csv"]);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    conn.execute("UPDATE plan_changes SET after = 'not json'", [])
+        .unwrap();
+    let error = w.fails(&["show", "latest"]);
+    assert!(
+        error.starts_with(
+            "error: the workspace is damaged: table `plan_changes`, row external_id `u1`, column `after`"
+        ),
+        "{error}"
+    );
+}
