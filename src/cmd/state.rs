@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::cli::{Cli, Output, StateLoadArgs, StateOutput, StateShowArgs};
 use crate::error::{Error, Result};
+use crate::model::user::Field;
 use crate::plan::planner::{self, PlanRequest};
 use crate::progress::Progress;
 use crate::read::{Format, ReadOptions};
@@ -21,7 +22,6 @@ use crate::secret;
 use crate::store::applies;
 use crate::store::plans::{self, PlanKind};
 use crate::store::state::{self, Record};
-use crate::user::Field;
 use crate::vendor::{servicepower, Vendor};
 
 pub fn show(cli: &Cli, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {

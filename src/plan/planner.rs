@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::hash::{FrozenMap, Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
+use crate::model::user::{self, Field, Op, User};
 use crate::overlap::Overlap;
 use crate::plan::change::{self, Action, Change, FieldChange};
 use crate::plan::fingerprint::Fingerprints;
@@ -28,7 +29,6 @@ use crate::read::{self, Cells, Position, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluators, RefTables, RulePack};
 use crate::store::plans::{Guard, Input, PlanKind, PlanWriter, Summary};
 use crate::store::state::{self, digest_hex, Record, StoredUser};
-use crate::user::{self, Field, Op, User};
 
 /// Rows evaluated together; big enough to keep every core busy, small enough to bound memory.
 const CHUNK_ROWS: usize = 4096;

@@ -14,9 +14,9 @@ use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result};
 use crate::map::map_columns;
+use crate::model::user::{nearest_field, Op, User};
 use crate::plan::problem::{Problem, Severity};
 use crate::read::{Position, Row};
-use crate::user::{nearest_field, Op, User};
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
 #[derive(Debug, Clone, Default)]
@@ -277,8 +277,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::user::Field;
     use crate::rules::{RefTable, RulePack};
-    use crate::user::Field;
 
     /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.
     fn pack(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<RulePack>) {

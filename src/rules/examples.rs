@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use super::lookup::RefTables;
 use super::pack::RulePack;
 use crate::error::{Error, Result};
+use crate::model::user::nearest;
 use crate::read::{Position, Row};
-use crate::user::nearest;
 
 /// The outcome of one example.
 #[derive(Debug, Clone, PartialEq)]

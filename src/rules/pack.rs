@@ -17,7 +17,7 @@ use super::script::Script;
 use super::settings::Settings;
 use super::validation::{self, Bound, FieldRule};
 use crate::error::{Error, Result};
-use crate::user::Field;
+use crate::model::user::Field;
 
 /// The folder every tenant inherits.
 pub const COMMON: &str = "common";

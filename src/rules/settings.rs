@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::diag::{pack_error, Span};
 use crate::error::Result;
-use crate::user::nearest;
+use crate::model::user::nearest;
 
 /// What a Field Squared export does with a planned delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -27,8 +27,8 @@ use super::{
     ExportUser, Hook, Operation, Text, Vendor,
 };
 use crate::error::{Error, Result};
+use crate::model::user::Field;
 use crate::rules::RefTable;
-use crate::user::Field;
 
 /// The HTTP method of the endpoint.
 pub const METHOD: &str = "PATCH";

@@ -20,8 +20,8 @@ use super::{
     ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, Result};
+use crate::model::user::Field;
 use crate::rules::DeletePolicy;
-use crate::user::Field;
 
 /// The HTTP method of the endpoint.
 pub const METHOD: &str = "POST";

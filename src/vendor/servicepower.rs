@@ -17,7 +17,7 @@ use super::{
     ExportUser, Hook, Operation, OrEmpty, PayloadItem, Text,
 };
 use crate::error::{Error, Result};
-use crate::user::{Field, CUD};
+use crate::model::user::{Field, CUD};
 
 /// The HTTP method of the bulk endpoint.
 pub const METHOD: &str = "POST";

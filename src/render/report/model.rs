@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::chart::{self, Chart};
 use crate::error::Result;
+use crate::model::user::Field;
 use crate::plan::change::{Action, Change};
 use crate::plan::problem::Severity;
 use crate::render::cell;
@@ -16,7 +17,6 @@ use crate::secret;
 use crate::store::figures::{self, Grouping};
 use crate::store::plans::{Guard, Input, PlanHeader, PlanKind, StoredProblem, Summary};
 use crate::store::{state, vendor_results};
-use crate::user::Field;
 
 /// Rows of each breakdown table: the largest groups.
 const BREAKDOWN_ROWS: usize = 25;
