@@ -4,4 +4,10 @@
 //! `model` sits at the ground floor: it imports only the utility modules (`error`, `hash`,
 //! `secret`) and nothing of the stages built on it (see `docs/architecture.md`).
 
+pub mod change;
+pub mod position;
+pub mod problem;
+pub mod record;
+pub mod reference;
 pub mod user;
+pub mod vendor;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::model::problem::{Problem, Severity};
 use crate::model::user::Field;
-use crate::plan::problem::{Problem, Severity};
 use crate::read::Position;
 
 /// One rejected source row: its cells as they came, and the errors that rejected it.

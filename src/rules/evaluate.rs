@@ -14,8 +14,8 @@ use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result};
 use crate::map::map_columns;
+use crate::model::problem::{Problem, Severity};
 use crate::model::user::{nearest_field, Op, User};
-use crate::plan::problem::{Problem, Severity};
 use crate::read::{Position, Row};
 
 /// A row after the rules: the user, the operation, and everything wrong with it.

@@ -271,7 +271,7 @@ mod tests {
                 &options,
                 &mut |row: crate::read::Row| {
                     for p in ev.evaluate(row)?.problems {
-                        if p.severity == crate::plan::problem::Severity::Error {
+                        if p.severity == crate::model::problem::Severity::Error {
                             found.push((p.key.unwrap_or_default(), p.rule));
                         }
                     }

@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::hash::Hash128;
-use crate::plan::change::{Action, Change, FieldChange};
-use crate::plan::problem::{Problem, Severity};
+use crate::model::change::{Action, Change, FieldChange};
+use crate::model::problem::{Problem, Severity};
+use crate::model::record::Record;
 use crate::plan::reject::RejectedRow;
-use crate::store::state::Record;
 
 /// The counts of a plan, as `--output json` prints them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,38 +7,14 @@
 use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Result;
 use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
 
-/// A stored user: canonical field name → value (no nulls; the password hashed).
-pub type Record = Map<String, Value>;
-
-/// A user as the state holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredUser {
-    /// The user's fields.
-    pub record: Record,
-    /// Ids the platforms assigned, e.g. `{"esystems": 12}`.
-    pub platform_ids: Option<Value>,
-}
-
-/// The hash of one user, as summed into the state digest.
-pub fn user_hash(key: &str, record_json: &str) -> u128 {
-    let mut bytes = Vec::with_capacity(key.len() + 1 + record_json.len());
-    bytes.extend_from_slice(key.as_bytes());
-    bytes.push(0);
-    bytes.extend_from_slice(record_json.as_bytes());
-    xxh3_128(&bytes)
-}
-
-/// Formats a digest as 32 hex digits.
-pub fn digest_hex(digest: u128) -> String {
-    format!("{digest:032x}")
-}
+pub use crate::model::record::{digest_hex, user_hash, Record, StoredUser};
 
 /// The tenant's state digest and user count (zero for a tenant never loaded).
 pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {

@@ -380,7 +380,7 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::{Action, Change};
+    use crate::model::change::{Action, Change};
     use crate::vendor::results::Status;
 
     fn create(after: Value) -> ExportUser {

@@ -23,57 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
+pub use crate::model::vendor::Vendor;
 use crate::rules::Settings;
-
-/// A platform roster exports to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    /// ServicePower ServiceMobility, `POST /seiapi/v3/bulk/Users`.
-    #[value(name = "servicepower")]
-    ServicePower,
-    /// eSystems, `PATCH /Endpoint/rest/api/v1/Location/{Id}/Users`.
-    #[value(name = "esystems")]
-    ESystems,
-    /// Field Squared, `POST /{Workspace}/UserImport`.
-    #[value(name = "fieldsquared")]
-    FieldSquared,
-}
-
-impl Vendor {
-    /// Every vendor.
-    pub const ALL: [Vendor; 3] = [Vendor::ServicePower, Vendor::ESystems, Vendor::FieldSquared];
-
-    /// Finds a vendor by its lowercase name.
-    pub fn parse(name: &str) -> Option<Vendor> {
-        Vendor::ALL.into_iter().find(|v| v.name() == name)
-    }
-
-    /// The lowercase name used on the command line, in file names and in export hooks.
-    pub fn name(self) -> &'static str {
-        match self {
-            Vendor::ServicePower => "servicepower",
-            Vendor::ESystems => "esystems",
-            Vendor::FieldSquared => "fieldsquared",
-        }
-    }
-
-    /// Users per payload file when `--batch-size` is not given: small enough for the
-    /// vendors' request-size and time limits, large enough to keep the file count low.
-    /// Field Squared imports are slower per user (geocoding, schedules), hence smaller.
-    pub fn default_batch_size(self) -> usize {
-        match self {
-            Vendor::ServicePower | Vendor::ESystems => 500,
-            Vendor::FieldSquared => 200,
-        }
-    }
-}
-
-impl std::fmt::Display for Vendor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A vendor's user object as canonical columns, read as the tenant's settings say.
 pub fn columns(
@@ -369,7 +320,7 @@ fn text_or_null(value: Option<&Value>) -> Option<Text<'_>> {
     value.map(|v| match v {
         Value::String(text) => Text::Str(text),
         Value::Null => Text::Null,
-        other => Text::Other(crate::render::cell(other)),
+        other => Text::Other(crate::model::record::cell(other)),
     })
 }
 
@@ -445,8 +396,8 @@ fn column(name: &str, value: &Value) -> (String, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::{Action, Change, FieldChange};
-    use crate::store::state::Record;
+    use crate::model::change::{Action, Change, FieldChange};
+    use crate::model::record::Record;
     use serde_json::json;
 
     fn change(action: Action, fields: Vec<FieldChange>, after: Value) -> Change {

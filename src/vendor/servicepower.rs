@@ -305,7 +305,7 @@ pub fn rekeyed(
     })?;
     let mut rekeyed = Vec::new();
     crate::store::plans::for_each_change(conn, plan_id, |change| {
-        if change.action == crate::plan::change::Action::Create {
+        if change.action == crate::model::change::Action::Create {
             if let Some(stored) = logins.get(&change.key) {
                 rekeyed.push((change.key, stored.clone()));
             }
@@ -372,7 +372,7 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::{Action, Change};
+    use crate::model::change::{Action, Change};
     use crate::vendor::results::Status;
     use serde_json::json;
 
@@ -434,7 +434,7 @@ mod tests {
             action: Action::Update,
             key: "T1".into(),
             source: Some("in.csv:3".into()),
-            fields: vec![crate::plan::change::FieldChange {
+            fields: vec![crate::model::change::FieldChange {
                 field: "username".into(),
                 before: json!("ada"),
                 after: json!("ada.l"),

@@ -5,10 +5,10 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::Vendor;
+use crate::model::change::{Action, Change, FieldChange};
+use crate::model::record::Record;
 use crate::model::user::Field;
-use crate::plan::change::{Action, Change, FieldChange};
 use crate::store::plans::StoredChange;
-use crate::store::state::Record;
 
 /// What an exported item does to the user on the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

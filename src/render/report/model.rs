@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::chart::{self, Chart};
 use crate::error::Result;
+use crate::model::change::{Action, Change};
+use crate::model::problem::Severity;
 use crate::model::user::Field;
-use crate::plan::change::{Action, Change};
-use crate::plan::problem::Severity;
 use crate::render::cell;
 use crate::secret;
 use crate::store::figures::{self, Grouping};
