@@ -19,6 +19,7 @@ mod state;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::{Cli, Command, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
@@ -207,7 +208,7 @@ fn read_options(args: &ReadArgs) -> Result<ReadOptions> {
         format: args.format.format(),
         delimiter,
         encoding,
-        vendor: VendorReading::default(),
+        vendor: Some(Arc::new(VendorReading::default())),
         sheet: args.sheet.clone(),
         header_row: args.header_row,
         json_path,

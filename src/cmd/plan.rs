@@ -33,7 +33,11 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
         }
         None => {
             let tables = refs::all(&tx, &cli.tenant)?;
-            read.vendor = vendor_reading(pack.settings(), &tables, read.format)?;
+            read.vendor = Some(Arc::new(vendor_reading(
+                pack.settings(),
+                &tables,
+                read.format,
+            )?));
             let request = PlanRequest {
                 tenant: &cli.tenant,
                 inputs: &args.files,

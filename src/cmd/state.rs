@@ -130,7 +130,11 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         inputs: &args.files,
         read: ReadOptions {
             format: Format::Vendor(args.vendor),
-            vendor: super::vendor_reading(&settings, &tables, Format::Vendor(args.vendor))?,
+            vendor: Some(std::sync::Arc::new(super::vendor_reading(
+                &settings,
+                &tables,
+                Format::Vendor(args.vendor),
+            )?)),
             ..ReadOptions::default()
         },
         sync: true,

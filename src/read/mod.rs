@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use crate::model::position::Position;
 
@@ -46,11 +46,12 @@ mod workbook_checks;
 
 pub use csv::Cells;
 
+use std::fmt;
 use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use crate::vendor::{self, Vendor, VendorReading};
+use crate::model::vendor::Vendor;
 use crate::Result;
 
 /// The reader to use (`--format`).
@@ -136,8 +137,9 @@ pub struct ReadOptions {
     /// The text encoding.
     pub encoding: Encoding,
     /// For a vendor's file: what its objects mean for the tenant (where ServicePower carries
-    /// roster's key, how eSystems names locations).
-    pub vendor: VendorReading,
+    /// roster's key, how eSystems names locations). Without it a vendor's objects are read
+    /// as plain JSON objects.
+    pub vendor: Option<Arc<dyn VendorObjects>>,
     /// The sheet of a spreadsheet: its name, or its 1-based number; the first visible
     /// worksheet when `None`.
     pub sheet: Option<String>,
@@ -152,6 +154,14 @@ pub struct ReadOptions {
     /// The most bytes a compressed source may decompress to; by default 100 times its size
     /// (at least 1 MiB), and never more than 4 GiB.
     pub max_decompressed: Option<u64>,
+}
+
+/// How a vendor's user objects read as canonical columns (`UserID` → `external_id`, `Id` →
+/// `platform_id.esystems`, …). The payload shapes are the `vendor` module's to know, a layer
+/// above `read`: it implements this, and a command hands it in with the [`ReadOptions`].
+pub trait VendorObjects: fmt::Debug + Send + Sync {
+    /// One of `vendor`'s user objects as canonical columns.
+    fn columns(&self, vendor: Vendor, item: &Map<String, Value>) -> Vec<(String, Value)>;
 }
 
 /// What reading a source found, besides its rows.
@@ -236,7 +246,7 @@ fn read_opened(
 ) -> Result<(u64, Vec<String>)> {
     let file: Arc<str> = Arc::from(opened.place.as_str());
     let format = options.format;
-    let tenant = &options.vendor;
+    let tenant = options.vendor.as_deref();
     let mut json_sink =
         |row: Row, envelope: &str| sink.row(json_row(format, row, envelope, tenant));
     match opened.content {
@@ -256,9 +266,12 @@ fn read_opened(
 /// A JSON row as the pipeline takes it: a vendor's user object or a SCIM User resource mapped
 /// to canonical columns. With `--format auto`, the users of a `Resources` array and objects
 /// that name the SCIM User schema are SCIM resources.
-fn json_row(format: Format, row: Row, envelope: &str, tenant: &VendorReading) -> Row {
+fn json_row(format: Format, row: Row, envelope: &str, tenant: Option<&dyn VendorObjects>) -> Row {
     match format {
-        Format::Vendor(vendor) => vendor_row(vendor, row, tenant),
+        Format::Vendor(vendor) => match tenant {
+            Some(tenant) => vendor_row(vendor, row, tenant),
+            None => row,
+        },
         Format::Scim => scim::row(row),
         Format::Auto if envelope == scim::LIST_ARRAY || scim::is_user(&row) => scim::row(row),
         _ => row,
@@ -267,15 +280,16 @@ fn json_row(format: Format, row: Row, envelope: &str, tenant: &VendorReading) ->
 
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
 /// `platform_id.esystems`, …).
-fn vendor_row(vendor: Vendor, row: Row, tenant: &VendorReading) -> Row {
-    let object: serde_json::Map<String, Value> = row
+fn vendor_row(vendor: Vendor, row: Row, tenant: &dyn VendorObjects) -> Row {
+    let object: Map<String, Value> = row
         .columns
         .into_iter()
         .map(|(name, value)| (name.to_string(), value))
         .collect();
     Row {
         position: row.position,
-        columns: vendor::columns(vendor, &object, tenant)
+        columns: tenant
+            .columns(vendor, &object)
             .into_iter()
             .map(|(name, value)| (Arc::from(name), value))
             .collect(),

@@ -69,6 +69,12 @@ pub struct VendorReading {
     pub esystems_locations: esystems::LocationField,
 }
 
+impl crate::read::VendorObjects for VendorReading {
+    fn columns(&self, vendor: Vendor, item: &Map<String, Value>) -> Vec<(String, Value)> {
+        columns(vendor, item, self)
+    }
+}
+
 /// The tenant's `export_<vendor>` hook: may adjust each item. Exports take `None` when the
 /// tenant has none, and then never build an item as a JSON value.
 pub type Hook<'h> = dyn FnMut(&ExportUser, Value) -> Result<Value> + 'h;
