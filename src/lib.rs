@@ -1,6 +1,6 @@
 //! roster: plan, check and load bulk user imports for field-service platforms.
 //!
-//! The modules follow the flow of DESIGN.md: [`read`] files into rows, [`map`] rows to
+//! The modules follow the flow of `docs/architecture.md`: [`read`] files into rows, [`map`] rows to
 //! canonical [`model::user`]s, [`plan`] them against the stored state, [`store`] the plan, and
 //! write it as [`vendor`] payloads.
 

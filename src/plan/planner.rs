@@ -44,8 +44,8 @@ const READ_AHEAD_CHUNKS: usize = 2;
 /// objects), which bounds memory and keeps a chunk's buffer offsets small.
 const CHUNK_TEXT: usize = 256 << 20;
 
-/// Below this share of deletes no confirmation is asked (DESIGN: a mistyped file must never
-/// wipe a customer).
+/// Below this share of deletes no confirmation is asked (a mistyped file must never wipe a
+/// customer; see `docs/architecture.md`).
 pub const DEFAULT_MAX_DELETE_PERCENT: f64 = 20.0;
 
 /// Tenants smaller than this are not protected by the delete threshold.

@@ -1,4 +1,4 @@
-//! Field Squared: `POST /{Workspace}/UserImport` (seed 004) with User DTOs, and its
+//! Field Squared: `POST /{Workspace}/UserImport` (see `docs/architecture.md`) with User DTOs, and its
 //! ServiceStack-style `ResponseStatus` answers.
 //!
 //! - The workspace comes from `--workspace`, else the tenant's `fieldsquared_workspace`.

@@ -1,8 +1,8 @@
 //! Vendor payloads: a stored plan's changes as the bodies each platform's bulk API takes,
 //! batched and named in a manifest; and vendor user objects read back as canonical columns.
 //!
-//! One file per vendor holds its property names (seeds 000–004); this module holds what they
-//! share: the [`Vendor`] itself, the [`ExportUser`] each payload item is made from, and the
+//! One file per vendor holds its property names (`docs/architecture.md` describes the
+//! APIs); this module holds what they share: the [`Vendor`] itself, the [`ExportUser`] each payload item is made from, and the
 //! batching.
 
 pub mod esystems;

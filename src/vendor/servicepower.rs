@@ -1,5 +1,5 @@
-//! ServicePower ServiceMobility: `POST /seiapi/v3/bulk/Users` (seeds 000, 001) with User
-//! Objects (seed 002), and its `{code, detail}` responses.
+//! ServicePower ServiceMobility: `POST /seiapi/v3/bulk/Users` with User Objects, and its
+//! `{code, detail}` responses (see `docs/architecture.md`).
 //!
 //! `UserID` is the canonical `username` when set, else `external_id`. `Roles`, `Password` and
 //! `ResetPassword` are sent only when the plan sets them: the vendor leaves an absent `Roles`
@@ -474,7 +474,7 @@ mod tests {
 
     #[test]
     fn a_user_object_maps_back_to_canonical_columns() {
-        // The User Object of seed 002, filled in.
+        // A User Object with every property filled in.
         let object = json!({
             "Activated": true, "AuthenticationID": "", "Email": "ada@x",
             "Extensions": {"key1": "value1"}, "FirstName": "Ada", "IsMobileWorker": true,
