@@ -7,13 +7,13 @@ use super::rejects::{rejects_note, write_rejects};
 use super::{load_pack, open_workspace, read_options, vendor_reading, Hint};
 use crate::cli::{Cli, Output, PlanArgs};
 use crate::error::{Error, Result};
-use crate::plan::planner::{self, PlanRequest};
+use crate::plan::planner::PlanRequest;
 use crate::progress::Progress;
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
 use crate::store::plans::{self, PlanKind, Summary};
-use crate::store::{applies, refs};
+use crate::store::{applies, planning, refs};
 
 /// Exit status bits of `--detailed-exitcode`.
 const EXIT_CHANGES: i32 = 2;
@@ -48,7 +48,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, out: &mut dyn Write) -> Result<i32> {
                 kind: PlanKind::Plan,
             };
             let refs = Arc::new(RefTables::new(tables));
-            let planned = planner::plan(&tx, &pack, refs, &request)?;
+            let planned = planning::plan(&tx, &pack, refs, &request)?;
             // Written before the plan is committed: a rejects file that cannot be written
             // leaves no plan behind.
             if let Some(path) = &args.rejects {
@@ -113,7 +113,7 @@ fn revert(
         targets.push((change.key, change.before, change.platform_ids));
         Ok(())
     })?;
-    planner::revert(tx, &cli.tenant, rules_digest, apply_id, targets)
+    planning::revert(tx, &cli.tenant, rules_digest, apply_id, targets)
 }
 
 /// How a plan is shown.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::cli::{Cli, Output, StateLoadArgs, StateOutput, StateShowArgs};
 use crate::error::{Error, Result};
 use crate::model::user::Field;
-use crate::plan::planner::{self, PlanRequest};
+use crate::plan::planner::PlanRequest;
 use crate::progress::Progress;
 use crate::read::{Format, ReadOptions};
 use crate::render::{
@@ -20,6 +20,7 @@ use crate::render::{
 use crate::rules::{RefTables, RulePack};
 use crate::secret;
 use crate::store::applies;
+use crate::store::planning;
 use crate::store::plans::{self, PlanKind};
 use crate::store::state::{self, Record};
 use crate::vendor::{servicepower, Vendor};
@@ -142,7 +143,7 @@ pub fn load(cli: &Cli, args: &StateLoadArgs, out: &mut dyn Write) -> Result<i32>
         progress: Progress::counter("loading", Progress::wanted(cli.quiet)),
         kind: PlanKind::StateLoad,
     };
-    let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+    let planned = planning::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
     let (plan_id, summary) = (planned.id, planned.summary);
     if args.vendor == Vendor::ServicePower {
         refuse_rekeying(&tx, cli, plan_id)?;

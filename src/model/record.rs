@@ -29,6 +29,15 @@ pub fn digest_hex(digest: u128) -> String {
     format!("{digest:032x}")
 }
 
+/// A value as the text `Unique` compares: text as it is, anything else as its JSON.
+pub fn unique_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
 /// A value as a table cell: text as is, lists and phones joined with `; `, nothing as `(none)`.
 pub fn cell(value: &Value) -> String {
     match value {

@@ -12,7 +12,6 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -20,15 +19,17 @@ use crate::hash::{FrozenMap, Hash128, HashedMap};
 use crate::map::PLATFORM_ID;
 use crate::model::change::{self, Action, Change, FieldChange};
 use crate::model::problem::{Problem, Severity};
+use crate::model::record::{unique_text, user_hash, StoredUser};
 use crate::model::user::{self, Field, Op, User};
 use crate::overlap::Overlap;
 use crate::plan::fingerprint::Fingerprints;
+use crate::plan::outlet::Outlet;
 use crate::plan::reject::{ChunkCells, RejectedRow, RowCells};
+use crate::plan::stored::{NothingStored, StoredState, NO_SLOT};
+use crate::plan::summary::{Guard, Input, PlanKind, Summary};
 use crate::progress::Progress;
 use crate::read::{self, Cells, Position, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluators, RefTables, RulePack};
-use crate::store::plans::{Guard, Input, PlanKind, PlanWriter, Summary};
-use crate::store::state::{self, digest_hex, Record, StoredUser};
 
 /// Rows evaluated together; big enough to keep every core busy, small enough to bound memory.
 const CHUNK_ROWS: usize = 4096;
@@ -80,31 +81,34 @@ pub struct Planned {
     pub reused: u64,
 }
 
-/// Makes and stores a plan inside the caller's transaction.
-pub fn plan(
-    conn: &Connection,
+/// What planning found besides its changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    /// The inputs read.
+    pub inputs: Vec<Input>,
+    /// What the plan does.
+    pub summary: Summary,
+    /// Rows whose fingerprint named a stored user, so the rules did not run on them.
+    pub reused: u64,
+}
+
+/// Plans `request` against `state`: every change, fingerprint, secret, problem and rejected
+/// row goes to `outlet`, in input order. The mass-delete guard is the caller's to check
+/// ([`delete_guard`], [`check_mass_delete`]).
+pub fn settle_plan(
+    state: &dyn StoredState,
+    outlet: &mut dyn Outlet,
     pack: &RulePack,
     refs: Arc<RefTables>,
     request: &PlanRequest,
-) -> Result<Planned> {
-    let (digest, user_count) = state::summary(conn, request.tenant)?;
-    let mut writer = PlanWriter::begin(
-        conn,
-        request.tenant,
-        request.kind,
-        pack.digest(),
-        &digest_hex(digest),
-        request.sync,
-        None,
-    )?;
+) -> Result<Settled> {
     let evaluators = pack.evaluators(refs.clone())?;
     let unique_fields = pack.unique_fields();
     let names: Vec<&str> = unique_fields.iter().map(|f| f.name()).collect();
-    let stored = state::indexes(conn, request.tenant, &names)?;
+    let stored = state.indexes(&names)?;
     let fingerprints = Fingerprints::new(pack.digest(), refs.digest(), stored.fingerprints);
     let mut settle = Settler {
-        conn,
-        tenant: request.tenant,
+        state,
         seen: FirstSeen::with_slots(stored.keys.len()),
         index: stored.keys,
         unique: UniqueIndex::new(&unique_fields, stored.values, stored.value_slots),
@@ -112,7 +116,7 @@ pub fn plan(
         summary: Summary::default(),
         reused: 0,
         keep_fingerprints: request.kind == PlanKind::Plan,
-        outlet: Outlet::Plan(&mut writer),
+        outlet,
     };
     let sources = Sources {
         inputs: request.inputs,
@@ -126,26 +130,25 @@ pub fn plan(
         settle.delete_absent()?;
     }
     request.progress.finish();
-    let (summary, reused) = (settle.summary, settle.reused);
+    Ok(Settled {
+        inputs,
+        summary: settle.summary,
+        reused: settle.reused,
+    })
+}
+
+/// The mass-delete guard of a plan of `request` against a tenant of `users` users.
+pub fn delete_guard(pack: &RulePack, request: &PlanRequest, users: u64) -> Guard {
     let default_percent = pack
         .settings()
         .max_delete_percent
         .unwrap_or(DEFAULT_MAX_DELETE_PERCENT);
-    let guard = Guard {
-        users: user_count,
+    Guard {
+        users,
         allowed_percent: request.max_delete_percent.unwrap_or(default_percent),
         default_percent,
         min_users: MASS_DELETE_MIN_USERS,
-    };
-    check_mass_delete(&summary, &guard)?;
-    writer.guard(&guard)?;
-    let id = writer.id();
-    writer.finish(&inputs, &summary)?;
-    Ok(Planned {
-        id,
-        summary,
-        reused,
-    })
+    }
 }
 
 /// What `rules check --data` found.
@@ -159,49 +162,31 @@ pub struct Checked {
     pub warnings: u64,
 }
 
-/// Where a check's findings go, in input order.
-pub trait CheckReport {
-    /// Takes one problem.
-    fn problem(&mut self, problem: &Problem) -> Result<()>;
-
-    /// Takes one rejected row, after its problems.
-    fn rejected(&mut self, _row: RejectedRow) -> Result<()> {
-        Ok(())
-    }
-}
-
 /// Runs `inputs` through the rules and the checks between rows (duplicate keys, `Unique`)
 /// on their own: no stored user is read and nothing is written. Each problem and rejected
-/// row goes to `report`, in input order.
+/// row goes to `report` (whose [`Outlet::changes`] is `None`), in input order.
 pub fn check(
     pack: &RulePack,
     refs: Arc<RefTables>,
     inputs: &[String],
     read: &ReadOptions,
     progress: &Progress,
-    report: &mut dyn CheckReport,
+    report: &mut dyn Outlet,
 ) -> Result<Checked> {
     let evaluators = pack.evaluators(refs)?;
     let unique_fields = pack.unique_fields();
-    let nothing_stored = || FrozenMap::new(Vec::new());
-    // The settler reads stored users through a connection only when there are some; a
-    // check has none, so it gets an empty one.
-    let conn = Connection::open_in_memory()?;
+    let names: Vec<&str> = unique_fields.iter().map(|f| f.name()).collect();
+    let stored = NothingStored.indexes(&names)?;
     let mut settle = Settler {
-        conn: &conn,
-        tenant: "",
+        state: &NothingStored,
         seen: FirstSeen::default(),
-        index: nothing_stored(),
-        unique: UniqueIndex::new(
-            &unique_fields,
-            unique_fields.iter().map(|_| nothing_stored()).collect(),
-            unique_fields.iter().map(|_| Vec::new()).collect(),
-        ),
+        index: stored.keys,
+        unique: UniqueIndex::new(&unique_fields, stored.values, stored.value_slots),
         warned_columns: HashSet::new(),
         summary: Summary::default(),
         reused: 0,
         keep_fingerprints: false,
-        outlet: Outlet::Report(report),
+        outlet: report,
     };
     let sources = Sources {
         inputs,
@@ -480,7 +465,8 @@ fn evaluate(
     })
 }
 
-fn check_mass_delete(summary: &Summary, guard: &Guard) -> Result<()> {
+/// Refuses a plan that deletes more of the tenant's users than `guard` allows.
+pub fn check_mass_delete(summary: &Summary, guard: &Guard) -> Result<()> {
     let (allowed, user_count) = (guard.allowed_percent, guard.users);
     if user_count < guard.min_users || summary.delete == 0 {
         return Ok(());
@@ -498,9 +484,8 @@ fn check_mass_delete(summary: &Summary, guard: &Guard) -> Result<()> {
 }
 
 /// Settles evaluated rows in input order: keys, uniqueness, the diff, and storing.
-struct Settler<'a, 'w> {
-    conn: &'a Connection,
-    tenant: &'a str,
+struct Settler<'a> {
+    state: &'a dyn StoredState,
     /// Stored keys (by hash) with the low word of their record hash and their rowid.
     index: FrozenMap<(u64, i64)>,
     /// Keys seen in the input (rejected rows included), with the first row's place.
@@ -512,40 +497,7 @@ struct Settler<'a, 'w> {
     reused: u64,
     /// Whether the changes keep the fingerprints of their rows (not for a state load).
     keep_fingerprints: bool,
-    outlet: Outlet<'a, 'w>,
-}
-
-/// Where settled rows go.
-enum Outlet<'a, 'w> {
-    /// Into a stored plan: changes, fingerprints, secrets and problems.
-    Plan(&'w mut PlanWriter<'a>),
-    /// Only their problems and rejected rows, to a check's report: a check makes no changes.
-    Report(&'w mut dyn CheckReport),
-}
-
-impl<'a> Outlet<'a, '_> {
-    /// The plan being written; a check never diffs, so it has none.
-    fn writer(&mut self) -> &mut PlanWriter<'a> {
-        match self {
-            Outlet::Plan(writer) => writer,
-            Outlet::Report(_) => unreachable!("a check settles rows without planning changes"),
-        }
-    }
-
-    fn problem(&mut self, problem: &Problem) -> Result<()> {
-        match self {
-            Outlet::Plan(writer) => writer.problem(problem),
-            Outlet::Report(report) => report.problem(problem),
-        }
-    }
-
-    /// Takes a rejected row, whose problems are the last `stored` problems.
-    fn rejected(&mut self, row: RejectedRow, stored: usize) -> Result<()> {
-        match self {
-            Outlet::Plan(writer) => writer.reject(&row, stored),
-            Outlet::Report(report) => report.rejected(row),
-        }
-    }
+    outlet: &'a mut dyn Outlet,
 }
 
 /// The row whose problems are being stored: what a rejected row is made of.
@@ -557,7 +509,7 @@ struct Settling<'r> {
     password: Option<&'r str>,
 }
 
-impl Settler<'_, '_> {
+impl Settler<'_> {
     fn chunk(&mut self, chunk: Evaluations) -> Result<()> {
         let Evaluations { rows, cells } = chunk;
         rows.into_iter()
@@ -581,12 +533,12 @@ impl Settler<'_, '_> {
         let duplicate_of = self.seen.first(key_hash, Some(slot), position);
         let taken = self
             .unique
-            .check_known(self.conn, slot, rowid, key_hash.short(), position)?;
+            .check_known(self.state, slot, rowid, key_hash.short(), position)?;
         if duplicate_of.is_none() && taken.is_empty() {
             self.summary.unchanged += 1;
             return Ok(());
         }
-        let key = state::key_at(self.conn, rowid)?.unwrap_or_default();
+        let key = self.state.key_at(rowid)?.unwrap_or_default();
         let mut problems: Vec<Problem> = duplicate_of
             .map(|first| duplicate(&key, &first, position))
             .into_iter()
@@ -654,7 +606,7 @@ impl Settler<'_, '_> {
         }
         if op != Op::Delete {
             let own = key.as_deref().map(|k| Hash128::of(k).short());
-            let taken = self.unique.check(self.conn, &user, own, position)?;
+            let taken = self.unique.check(self.state, &user, own, position)?;
             problems.extend(
                 taken.into_iter().map(|(field, message)| {
                     unique_problem(field, &message, position, key.as_deref())
@@ -667,7 +619,7 @@ impl Settler<'_, '_> {
             .get(Field::Password)
             .and_then(Value::as_str)
             .map(str::to_string);
-        let planning = matches!(self.outlet, Outlet::Plan(_));
+        let planning = self.outlet.changes().is_some();
         if !rejected && planning {
             if let Some(key) = &key {
                 let keep = plain && problems.is_empty() && self.keep_fingerprints;
@@ -723,12 +675,12 @@ impl Settler<'_, '_> {
                 if op == Op::Upsert && ids.is_empty() && is_exactly_stored(key, &user, *hash) =>
             {
                 self.summary.unchanged += 1;
-                if let Some(fingerprint) = fingerprint {
-                    self.outlet.writer().fingerprint(key, fingerprint)?;
+                if let (Some(fingerprint), Some(changes)) = (fingerprint, self.outlet.changes()) {
+                    changes.fingerprint(key, fingerprint)?;
                 }
                 return Ok(None);
             }
-            Some(_) => state::get(self.conn, self.tenant, key)?,
+            Some(_) => self.state.get(key)?,
             None => None,
         };
         let source = Some(position.to_string());
@@ -769,8 +721,8 @@ impl Settler<'_, '_> {
                     self.summary.unchanged += 1;
                     return Ok(None);
                 }
-                if let Some(password) = &merged.password {
-                    self.outlet.writer().secret(key, password)?;
+                if let (Some(password), Some(changes)) = (&merged.password, self.outlet.changes()) {
+                    changes.secret(key, password)?;
                 }
                 let mut after = merged.after;
                 after.insert(Field::ExternalId.name().into(), Value::String(key.to_string()));
@@ -796,12 +748,12 @@ impl Settler<'_, '_> {
         let mut absent = Vec::new();
         for (slot, (_, rowid)) in self.index.values().enumerate() {
             if !self.seen.contains_slot(slot) {
-                absent.extend(state::key_at(self.conn, *rowid)?);
+                absent.extend(self.state.key_at(*rowid)?);
             }
         }
         absent.sort_unstable();
         for key in absent {
-            if let Some(stored) = state::get(self.conn, self.tenant, &key)? {
+            if let Some(stored) = self.state.get(&key)? {
                 self.store_change(&deletion(&key, stored), None)?;
             }
         }
@@ -810,7 +762,10 @@ impl Settler<'_, '_> {
 
     fn store_change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.summary.count(change.action);
-        self.outlet.writer().change(change, fingerprint)
+        match self.outlet.changes() {
+            Some(changes) => changes.change(change, fingerprint),
+            None => Ok(()),
+        }
     }
 
     fn store_problem(&mut self, problem: &Problem) -> Result<()> {
@@ -857,10 +812,11 @@ fn is_exactly_stored(key: &str, user: &User, stored_hash: u64) -> bool {
         Value::String(key.to_string()),
     );
     let json = serde_json::to_string(&record).expect("records serialise");
-    state::user_hash(key, &json) as u64 == stored_hash
+    user_hash(key, &json) as u64 == stored_hash
 }
 
-fn deletion(key: &str, stored: StoredUser) -> Change {
+/// The change that deletes the stored user `key`, absent from a `--sync` plan's input.
+pub fn deletion(key: &str, stored: StoredUser) -> Change {
     Change {
         action: Action::Delete,
         key: key.to_string(),
@@ -969,7 +925,7 @@ struct UniqueIndex {
     fields: Vec<Field>,
     /// Per field: the values rows carried.
     taken: Vec<FirstSeen>,
-    /// Per field: value hash → the stored user holding it (see [`state::Indexes`]).
+    /// Per field: value hash → the stored user holding it (see [`crate::plan::stored::Indexes`]).
     stored: Vec<FrozenMap<(u64, i64)>>,
     /// Per field, by key slot: the slot of a fingerprinted user's value in `stored`.
     value_slots: Vec<Vec<u32>>,
@@ -977,7 +933,7 @@ struct UniqueIndex {
 
 impl UniqueIndex {
     /// Checks `fields`, whose stored values and fingerprinted users' value slots are
-    /// `stored` and `value_slots` (in the same order; see [`state::Indexes`]). The key is
+    /// `stored` and `value_slots` (in the same order; see [`crate::plan::stored::Indexes`]). The key is
     /// left to the duplicate-key check, which names the first row too.
     fn new(
         fields: &[Field],
@@ -1005,20 +961,20 @@ impl UniqueIndex {
     /// user has; `own` is the low word of the row's key hash.
     fn check(
         &mut self,
-        conn: &Connection,
+        state: &dyn StoredState,
         user: &User,
         own: Option<u64>,
         position: &Position,
     ) -> Result<Vec<(Field, String)>> {
         let mut problems = Vec::new();
         for n in 0..self.fields.len() {
-            let Some(value) = user.get(self.fields[n]).and_then(state::unique_text) else {
+            let Some(value) = user.get(self.fields[n]).and_then(unique_text) else {
                 continue;
             };
             let hash = Hash128::of(&value);
             let slot = self.stored[n].slot(&hash);
             if let Some(taken) = self.take(n, hash, slot, own, position) {
-                problems.push((self.fields[n], self.describe(conn, n, taken, value)?));
+                problems.push((self.fields[n], self.describe(state, n, taken, value)?));
             }
         }
         Ok(problems)
@@ -1028,7 +984,7 @@ impl UniqueIndex {
     /// by the hashes of its values; a value is read only to name it in a problem.
     fn check_known(
         &mut self,
-        conn: &Connection,
+        state: &dyn StoredState,
         slot: usize,
         rowid: i64,
         own: u64,
@@ -1036,22 +992,19 @@ impl UniqueIndex {
     ) -> Result<Vec<(Field, String)>> {
         let mut problems = Vec::new();
         for n in 0..self.fields.len() {
-            let value_slot = self.value_slots[n]
-                .get(slot)
-                .copied()
-                .unwrap_or(state::NO_SLOT);
-            if value_slot == state::NO_SLOT {
+            let value_slot = self.value_slots[n].get(slot).copied().unwrap_or(NO_SLOT);
+            if value_slot == NO_SLOT {
                 continue;
             }
             let value_slot = value_slot as usize;
             let hash = self.stored[n].key_at(value_slot);
             if let Some(taken) = self.take(n, hash, Some(value_slot), Some(own), position) {
                 let field = self.fields[n].name();
-                let (_, record) = state::fields_at(conn, rowid, &[field])?.unwrap_or_default();
-                let value = record.get(field).and_then(state::unique_text);
+                let (_, record) = state.fields_at(rowid, &[field])?.unwrap_or_default();
+                let value = record.get(field).and_then(unique_text);
                 problems.push((
                     self.fields[n],
-                    self.describe(conn, n, taken, value.unwrap_or_default())?,
+                    self.describe(state, n, taken, value.unwrap_or_default())?,
                 ));
             }
         }
@@ -1080,7 +1033,13 @@ impl UniqueIndex {
     }
 
     /// Why `value` of field `n` is not the row's to have.
-    fn describe(&self, conn: &Connection, n: usize, taken: Taken, value: String) -> Result<String> {
+    fn describe(
+        &self,
+        state: &dyn StoredState,
+        n: usize,
+        taken: Taken,
+        value: String,
+    ) -> Result<String> {
         let shown = match self.fields[n].is_secret() {
             true => crate::secret::MASK.to_string(),
             false => value,
@@ -1088,7 +1047,7 @@ impl UniqueIndex {
         Ok(match taken {
             Taken::ByRow(first) => format!("`{shown}` is already used by the row at {first}"),
             Taken::ByStoredUser(rowid) => {
-                let holder = state::key_at(conn, rowid)?.unwrap_or_default();
+                let holder = state.key_at(rowid)?.unwrap_or_default();
                 format!("`{shown}` is already held by stored user `{holder}`")
             }
         })
@@ -1101,62 +1060,4 @@ enum Taken {
     ByRow(String),
     /// The stored user at this rowid.
     ByStoredUser(i64),
-}
-
-/// Builds the plan that puts every user an apply touched back as it was before.
-pub fn revert(
-    conn: &Connection,
-    tenant: &str,
-    rules_digest: &str,
-    apply_id: i64,
-    targets: Vec<(String, Option<Record>, Option<Value>)>,
-) -> Result<(i64, Summary)> {
-    let (digest, _) = state::summary(conn, tenant)?;
-    let mut writer = PlanWriter::begin(
-        conn,
-        tenant,
-        PlanKind::Revert,
-        rules_digest,
-        &digest_hex(digest),
-        false,
-        Some(apply_id),
-    )?;
-    let mut summary = Summary::default();
-    let source = Some(format!("revert of apply {apply_id}"));
-    for (key, target, ids) in targets {
-        let current = state::get(conn, tenant, &key)?;
-        let change = match (current, target) {
-            (None, None) => continue,
-            (Some(current), None) => deletion(&key, current),
-            (current, Some(target)) => {
-                let before = current.as_ref().map(|c| &c.record);
-                if before == Some(&target) {
-                    summary.unchanged += 1;
-                    continue;
-                }
-                Change {
-                    action: if before.is_some() {
-                        Action::Update
-                    } else {
-                        Action::Create
-                    },
-                    key: key.clone(),
-                    source: source.clone(),
-                    fields: change::difference(before, Some(&target)),
-                    before: before.cloned(),
-                    after: Some(target),
-                    platform_ids: ids.or_else(|| current.and_then(|c| c.platform_ids)),
-                }
-            }
-        };
-        let change = Change {
-            source: source.clone(),
-            ..change
-        };
-        summary.count(change.action);
-        writer.change(&change, None)?;
-    }
-    let id = writer.id();
-    writer.finish(&[], &summary)?;
-    Ok((id, summary))
 }

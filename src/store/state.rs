@@ -7,14 +7,14 @@
 use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Result;
 use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
+use crate::plan::stored::StoredState;
 
-pub use crate::model::record::{digest_hex, user_hash, Record, StoredUser};
+pub use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
 
 /// The tenant's state digest and user count (zero for a tenant never loaded).
 pub fn summary(conn: &Connection, tenant: &str) -> Result<(u128, u64)> {
@@ -46,26 +46,33 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
     }))
 }
 
-/// What a plan needs to know of the stored users, read in one pass over them. No key text is
-/// held: a million of them would cost tens of megabytes; a rowid finds one ([`key_at`]).
-pub struct Indexes {
-    /// Every key by [`Hash128`], with the low word of its record hash (enough to tell an
-    /// unchanged user: a changed one matches it once in 2^64) and its rowid.
-    pub keys: FrozenMap<(u64, i64)>,
-    /// The source-row fingerprints of the users that have one, with their slots in `keys`:
-    /// a row with one of these fingerprints makes exactly that user's record.
-    pub fingerprints: FrozenMap<usize>,
-    /// For each field asked for: the stored values ([`unique_text`]) by hash, each with the
-    /// low word of its holder's key hash (to tell whether a row is that user) and its rowid.
-    pub values: Vec<FrozenMap<(u64, i64)>>,
-    /// For each field asked for, by the slot of a user with a fingerprint in `keys`: the slot
-    /// of its value in `values` ([`NO_SLOT`] for none), so a row recognised by its
-    /// fingerprint is checked without reading the user.
-    pub value_slots: Vec<Vec<u32>>,
+pub use crate::plan::stored::{Indexes, NO_SLOT};
+
+/// A tenant's users in the workspace, as a plan reads them.
+pub struct TenantState<'c> {
+    /// The workspace.
+    pub conn: &'c Connection,
+    /// The tenant.
+    pub tenant: &'c str,
 }
 
-/// No slot (see [`Indexes::value_slots`]).
-pub const NO_SLOT: u32 = u32::MAX;
+impl StoredState for TenantState<'_> {
+    fn indexes(&self, fields: &[&str]) -> Result<Indexes> {
+        indexes(self.conn, self.tenant, fields)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredUser>> {
+        get(self.conn, self.tenant, key)
+    }
+
+    fn key_at(&self, rowid: i64) -> Result<Option<String>> {
+        key_at(self.conn, rowid)
+    }
+
+    fn fields_at(&self, rowid: i64, fields: &[&str]) -> Result<Option<(String, Record)>> {
+        fields_at(self.conn, rowid, fields)
+    }
+}
 
 /// Reads the [`Indexes`] of the tenant's users, with the values of `fields`.
 pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Indexes> {
@@ -275,15 +282,6 @@ impl SlotByRowid {
                 (*user == rowid).then_some((*slot, item))
             })
             .collect()
-    }
-}
-
-/// A value as the text `Unique` compares: text as it is, anything else as its JSON.
-pub fn unique_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
     }
 }
 
