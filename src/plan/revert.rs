@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::model::change::{self, Action, Change};
 use crate::model::record::Record;
 use crate::plan::outlet::Changes;
-use crate::plan::planner::deletion;
+use crate::plan::settle::deletion;
 use crate::plan::stored::StoredState;
 use crate::plan::summary::Summary;
 

@@ -51,14 +51,16 @@ impl StoredState for NothingStored {
 /// held: a million of them would cost tens of megabytes; a rowid finds one
 /// ([`StoredState::key_at`]).
 pub struct Indexes {
-    /// Every key by [`Hash128`], with the low word of its record hash (enough to tell an
-    /// unchanged user: a changed one matches it once in 2^64) and its rowid.
+    /// Every key by [`Hash128`](crate::hash::Hash128), with the low word of its record hash
+    /// (enough to tell an unchanged user: a changed one matches it once in 2^64) and its
+    /// rowid.
     pub keys: FrozenMap<(u64, i64)>,
     /// The source-row fingerprints of the users that have one, with their slots in `keys`:
     /// a row with one of these fingerprints makes exactly that user's record.
     pub fingerprints: FrozenMap<usize>,
-    /// For each field asked for: the stored values ([`unique_text`]) by hash, each with the
-    /// low word of its holder's key hash (to tell whether a row is that user) and its rowid.
+    /// For each field asked for: the stored values
+    /// ([`unique_text`](crate::model::record::unique_text)) by hash, each with the low word
+    /// of its holder's key hash (to tell whether a row is that user) and its rowid.
     pub values: Vec<FrozenMap<(u64, i64)>>,
     /// For each field asked for, by the slot of a user with a fingerprint in `keys`: the slot
     /// of its value in `values` ([`NO_SLOT`] for none), so a row recognised by its
