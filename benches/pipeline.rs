@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use roster::generate::{self, Spec, LOCATIONS};
-use roster::plan::planner::{self, PlanRequest};
+use roster::plan::planner::PlanRequest;
 use roster::progress::Progress;
 use roster::read::{self, ReadOptions, Row};
 use roster::rules::{RefTable, RefTables, RulePack};
+use roster::store::planning;
 use roster::store::plans::PlanKind;
 use roster::store::{applies, plans, Workspace};
 use roster::vendor::{self, Context, ExportUser, Vendor};
@@ -79,7 +80,7 @@ impl Data {
         let mut workspace = Workspace::open(&path).unwrap();
         if loaded {
             let tx = workspace.write().unwrap();
-            let id = planner::plan(&tx, pack, refs(), &request(&[self.file("base.csv")], false))
+            let id = planning::plan(&tx, pack, refs(), &request(&[self.file("base.csv")], false))
                 .unwrap()
                 .id;
             let plan = plans::find(&tx, "default", &id.to_string()).unwrap();
@@ -194,7 +195,7 @@ fn bench_plan(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("first_load", users), |b| {
             b.iter(|| {
                 let tx = empty.write().unwrap();
-                planner::plan(
+                planning::plan(
                     &tx,
                     &pack,
                     refs(),
@@ -207,7 +208,8 @@ fn bench_plan(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("delta_sync", users), |b| {
             b.iter(|| {
                 let tx = loaded.write().unwrap();
-                planner::plan(&tx, &pack, refs(), &request(&[data.file("next.csv")], true)).unwrap()
+                planning::plan(&tx, &pack, refs(), &request(&[data.file("next.csv")], true))
+                    .unwrap()
             })
         });
         let full = tenant_pack("bench");
@@ -215,7 +217,8 @@ fn bench_plan(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("delta_sync_with_rules", users), |b| {
             b.iter(|| {
                 let tx = with_rules.write().unwrap();
-                planner::plan(&tx, &full, refs(), &request(&[data.file("next.csv")], true)).unwrap()
+                planning::plan(&tx, &full, refs(), &request(&[data.file("next.csv")], true))
+                    .unwrap()
             })
         });
     }
@@ -231,7 +234,7 @@ fn bench_apply(c: &mut Criterion) {
         group.throughput(Throughput::Elements(data.users));
         let mut workspace = data.workspace(&pack, false);
         let tx = workspace.write().unwrap();
-        let id = planner::plan(
+        let id = planning::plan(
             &tx,
             &pack,
             refs(),
@@ -259,7 +262,7 @@ fn bench_export(c: &mut Criterion) {
         let pack = default_pack();
         let mut workspace = data.workspace(&pack, false);
         let tx = workspace.write().unwrap();
-        let id = planner::plan(
+        let id = planning::plan(
             &tx,
             &pack,
             refs(),

@@ -1,7 +1,7 @@
 //! roster: plan, check and load bulk user imports for field-service platforms.
 //!
-//! The modules follow the flow of DESIGN.md: [`read`] files into rows, [`map`] rows to
-//! canonical [`user`]s, [`plan`] them against the stored state, [`store`] the plan, and
+//! The modules follow the flow of `docs/architecture.md`: [`read`] files into rows, [`map`] rows to
+//! canonical [`model::user`]s, [`plan`] them against the stored state, [`store`] the plan, and
 //! write it as [`vendor`] payloads.
 
 mod cli;
@@ -11,6 +11,7 @@ pub mod error;
 pub mod generate;
 pub mod hash;
 pub mod map;
+pub mod model;
 pub mod overlap;
 pub mod plan;
 pub mod progress;
@@ -20,7 +21,6 @@ pub mod render;
 pub mod rules;
 pub mod secret;
 pub mod store;
-pub mod user;
 pub mod vendor;
 
 pub use cmd::main;

@@ -6,8 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::plan::problem::Problem;
-use crate::user::{self, Field, FieldKind, Op, User, CUD};
+use crate::model::problem::Problem;
+use crate::model::user::{self, Field, FieldKind, Op, User, CUD};
 
 /// A row turned into a canonical user, with what went wrong on the way.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@
 
 use roster::read::{self, Encoding, Format, ReadOptions, Row};
 use roster::rules::{parse_validation, Settings};
-use roster::vendor::Vendor;
+use roster::vendor::{Vendor, VendorReading};
 use roster::Error;
 
 /// The CSV reader, with the delimiter and encoding chosen by the first byte.
@@ -45,6 +45,7 @@ pub fn read_vendor(data: &[u8]) {
     let vendor = [Vendor::ServicePower, Vendor::ESystems, Vendor::FieldSquared][first as usize % 3];
     let options = ReadOptions {
         format: Format::Vendor(vendor),
+        vendor: Some(std::sync::Arc::new(VendorReading::default())),
         ..ReadOptions::default()
     };
     for row in check_read("fuzz.json", file, &options) {

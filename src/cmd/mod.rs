@@ -19,6 +19,7 @@ mod state;
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::cli::{Cli, Command, Globals, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
@@ -215,7 +216,7 @@ fn read_options(args: &ReadArgs) -> ReadOptions {
         format: args.format.format(),
         delimiter: args.delimiter,
         encoding: args.encoding.encoding(),
-        vendor: VendorReading::default(),
+        vendor: Some(Arc::new(VendorReading::default())),
         sheet: args.sheet.clone(),
         header_row: args.header_row,
         json_path: args.json_path.clone().map(|path| path.0),

@@ -7,13 +7,13 @@ use super::rejects::{rejects_note, write_rejects};
 use super::{file_names, load_pack, open_workspace, read_options, vendor_reading, Hint};
 use crate::cli::{Globals, Output, PlanArgs};
 use crate::error::{Error, Result};
-use crate::plan::planner::{self, PlanRequest};
+use crate::plan::planner::PlanRequest;
 use crate::progress::Progress;
 use crate::render::json;
 use crate::render::table::{self, stdout_error, ChangeTable, ProblemTable};
 use crate::rules::RefTables;
 use crate::store::plans::{self, PlanKind, Summary};
-use crate::store::{applies, refs};
+use crate::store::{applies, planning, refs};
 
 /// Exit status bits of `--detailed-exitcode`.
 const EXIT_CHANGES: i32 = 2;
@@ -34,7 +34,11 @@ pub(super) fn run(globals: &Globals, args: &PlanArgs, out: &mut dyn Write) -> Re
         }
         None => {
             let tables = refs::all(&tx, &globals.tenant)?;
-            read.vendor = vendor_reading(pack.settings(), &tables, read.format)?;
+            read.vendor = Some(Arc::new(vendor_reading(
+                pack.settings(),
+                &tables,
+                read.format,
+            )?));
             let request = PlanRequest {
                 tenant: &globals.tenant,
                 inputs: &files,
@@ -45,7 +49,7 @@ pub(super) fn run(globals: &Globals, args: &PlanArgs, out: &mut dyn Write) -> Re
                 kind: PlanKind::Plan,
             };
             let refs = Arc::new(RefTables::new(tables));
-            let planned = planner::plan(&tx, &pack, refs, &request)?;
+            let planned = planning::plan(&tx, &pack, refs, &request)?;
             // Written before the plan is committed: a rejects file that cannot be written
             // leaves no plan behind.
             if let Some(path) = &args.rejects {
@@ -110,7 +114,7 @@ fn revert(
         targets.push((change.key, change.before, change.platform_ids));
         Ok(())
     })?;
-    planner::revert(tx, &globals.tenant, rules_digest, apply_id, targets)
+    planning::revert(tx, &globals.tenant, rules_digest, apply_id, targets)
 }
 
 /// How a plan is shown.

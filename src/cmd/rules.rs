@@ -7,8 +7,9 @@ use super::rejects::{rejects_note, write_rejects};
 use super::{file_names, open_existing, read_options};
 use crate::cli::{Globals, Output, RulesCheckArgs};
 use crate::error::{Error, RefusedKind, Result, RuleError};
-use crate::plan::planner::{self, CheckReport, Checked};
-use crate::plan::problem::Problem;
+use crate::model::problem::Problem;
+use crate::plan::outlet::{Changes, Outlet};
+use crate::plan::planner::{self, Checked};
 use crate::plan::reject::RejectedRow;
 use crate::progress::Progress;
 use crate::render::json::CheckDocument;
@@ -117,16 +118,21 @@ struct Findings<'f> {
     rejects: Option<&'f mut Vec<StoredReject>>,
 }
 
-impl CheckReport for Findings<'_> {
+/// A check makes no changes: it takes only problems and rejected rows.
+impl Outlet for Findings<'_> {
     fn problem(&mut self, problem: &Problem) -> Result<()> {
         (self.problem)(problem)
     }
 
-    fn rejected(&mut self, row: RejectedRow) -> Result<()> {
+    fn rejected(&mut self, row: RejectedRow, _problems: usize) -> Result<()> {
         if let Some(rejects) = &mut self.rejects {
             rejects.push(row.into());
         }
         Ok(())
+    }
+
+    fn changes(&mut self) -> Option<&mut dyn Changes> {
+        None
     }
 }
 

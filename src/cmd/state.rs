@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use crate::cli::{Globals, Output, StateLoadArgs, StateOutput, StateShowArgs};
 use crate::error::{Error, RefusedKind, Result};
-use crate::plan::planner::{self, PlanRequest};
+use crate::model::user::Field;
+use crate::plan::planner::PlanRequest;
 use crate::progress::Progress;
 use crate::read::{Format, ReadOptions};
 use crate::render::{
@@ -19,9 +20,9 @@ use crate::render::{
 use crate::rules::{RefTables, RulePack};
 use crate::secret;
 use crate::store::applies;
+use crate::store::planning;
 use crate::store::plans::{self, PlanKind};
 use crate::store::state::{self, Record};
-use crate::user::Field;
 use crate::vendor::{servicepower, Vendor};
 
 pub(super) fn show(globals: &Globals, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
@@ -133,7 +134,11 @@ pub(super) fn load(globals: &Globals, args: &StateLoadArgs, out: &mut dyn Write)
         inputs: &files,
         read: ReadOptions {
             format: Format::Vendor(args.vendor),
-            vendor: super::vendor_reading(&settings, &tables, Format::Vendor(args.vendor))?,
+            vendor: Some(std::sync::Arc::new(super::vendor_reading(
+                &settings,
+                &tables,
+                Format::Vendor(args.vendor),
+            )?)),
             ..ReadOptions::default()
         },
         sync: true,
@@ -141,7 +146,7 @@ pub(super) fn load(globals: &Globals, args: &StateLoadArgs, out: &mut dyn Write)
         progress: Progress::counter("loading", Progress::wanted(globals.quiet)),
         kind: PlanKind::StateLoad,
     };
-    let planned = planner::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
+    let planned = planning::plan(&tx, &pack, Arc::new(RefTables::empty()), &request)?;
     let (plan_id, summary) = (planned.id, planned.summary);
     if args.vendor == Vendor::ServicePower {
         refuse_rekeying(&tx, globals, plan_id)?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 
 use crate::error::{Error, RefusedKind, Result};
-use crate::plan::change::Action;
+use crate::model::change::Action;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::push_journal::JournalBatch;
 use crate::store::state::{self, Record};

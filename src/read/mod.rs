@@ -5,29 +5,11 @@
 //! file never sits in memory. Every row carries the `file:line` it started on (for a
 //! spreadsheet `file.xlsx:Sheet:row`, the sheet being part of the file's name).
 
-use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// Where a row came from: the file (as the user named it, `-` for stdin) and its first line.
-/// A row of a spreadsheet names its sheet with the file (`people.xlsx:Staff`), a row of a zip
-/// archive's member the member (`export.zip:people.csv`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Position {
-    /// The file as given on the command line.
-    pub file: Arc<str>,
-    /// The 1-based line the row starts on.
-    pub line: u64,
-    /// The 0-based index of the row among the file's rows (for data paths like `Users[12]`).
-    pub index: u64,
-}
-
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
+pub use crate::model::position::Position;
 
 /// One source row: column name → value, in the source's column order.
 /// CSV cells are strings; JSON values keep their type.
@@ -64,11 +46,12 @@ mod workbook_checks;
 
 pub use csv::Cells;
 
+use std::fmt;
 use std::io::Read;
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use crate::vendor::{self, Vendor, VendorReading};
+use crate::model::vendor::Vendor;
 use crate::Result;
 
 /// The reader to use (`--format`).
@@ -140,8 +123,9 @@ pub struct ReadOptions {
     /// The text encoding.
     pub encoding: Encoding,
     /// For a vendor's file: what its objects mean for the tenant (where ServicePower carries
-    /// roster's key, how eSystems names locations).
-    pub vendor: VendorReading,
+    /// roster's key, how eSystems names locations). Without it a vendor's objects are read
+    /// as plain JSON objects.
+    pub vendor: Option<Arc<dyn VendorObjects>>,
     /// The sheet of a spreadsheet: its name, or its 1-based number; the first visible
     /// worksheet when `None`.
     pub sheet: Option<String>,
@@ -156,6 +140,14 @@ pub struct ReadOptions {
     /// The most bytes a compressed source may decompress to; by default 100 times its size
     /// (at least 1 MiB), and never more than 4 GiB.
     pub max_decompressed: Option<u64>,
+}
+
+/// How a vendor's user objects read as canonical columns (`UserID` → `external_id`, `Id` →
+/// `platform_id.esystems`, …). The payload shapes are the `vendor` module's to know, a layer
+/// above `read`: it implements this, and a command hands it in with the [`ReadOptions`].
+pub trait VendorObjects: fmt::Debug + Send + Sync {
+    /// One of `vendor`'s user objects as canonical columns.
+    fn columns(&self, vendor: Vendor, item: &Map<String, Value>) -> Vec<(String, Value)>;
 }
 
 /// What reading a source found, besides its rows.
@@ -240,7 +232,7 @@ fn read_opened(
 ) -> Result<(u64, Vec<String>)> {
     let file: Arc<str> = Arc::from(opened.place.as_str());
     let format = options.format;
-    let tenant = &options.vendor;
+    let tenant = options.vendor.as_deref();
     let mut json_sink =
         |row: Row, envelope: &str| sink.row(json_row(format, row, envelope, tenant));
     match opened.content {
@@ -260,9 +252,12 @@ fn read_opened(
 /// A JSON row as the pipeline takes it: a vendor's user object or a SCIM User resource mapped
 /// to canonical columns. With `--format auto`, the users of a `Resources` array and objects
 /// that name the SCIM User schema are SCIM resources.
-fn json_row(format: Format, row: Row, envelope: &str, tenant: &VendorReading) -> Row {
+fn json_row(format: Format, row: Row, envelope: &str, tenant: Option<&dyn VendorObjects>) -> Row {
     match format {
-        Format::Vendor(vendor) => vendor_row(vendor, row, tenant),
+        Format::Vendor(vendor) => match tenant {
+            Some(tenant) => vendor_row(vendor, row, tenant),
+            None => row,
+        },
         Format::Scim => scim::row(row),
         Format::Auto if envelope == scim::LIST_ARRAY || scim::is_user(&row) => scim::row(row),
         _ => row,
@@ -271,15 +266,16 @@ fn json_row(format: Format, row: Row, envelope: &str, tenant: &VendorReading) ->
 
 /// A vendor's user object as canonical columns (`UserID` → `external_id`, `Id` →
 /// `platform_id.esystems`, …).
-fn vendor_row(vendor: Vendor, row: Row, tenant: &VendorReading) -> Row {
-    let object: serde_json::Map<String, Value> = row
+fn vendor_row(vendor: Vendor, row: Row, tenant: &dyn VendorObjects) -> Row {
+    let object: Map<String, Value> = row
         .columns
         .into_iter()
         .map(|(name, value)| (name.to_string(), value))
         .collect();
     Row {
         position: row.position,
-        columns: vendor::columns(vendor, &object, tenant)
+        columns: tenant
+            .columns(vendor, &object)
             .into_iter()
             .map(|(name, value)| (Arc::from(name), value))
             .collect(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::Row;
-use crate::user::Field;
+use crate::model::user::Field;
 
 /// The array a SCIM `ListResponse` keeps its resources in (RFC 7644 §3.4.2).
 pub(super) const LIST_ARRAY: &str = "Resources";

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::table::stdout_error;
 use crate::error::Result;
-use crate::plan::change::{Change, FieldChange};
+use crate::model::change::{Change, FieldChange};
 use crate::plan::planner::Checked;
 use crate::store::plans::{self, StoredProblem, Summary};
 

@@ -158,7 +158,7 @@ fn escape_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::problem::Severity;
+    use crate::model::problem::Severity;
     use crate::store::plans::StoredProblem;
 
     fn problem(rule: &str, field: Option<&str>, message: &str) -> StoredProblem {

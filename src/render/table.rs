@@ -9,11 +9,11 @@ use super::cell;
 use super::fit::fit;
 use super::terminal::{self, paint_first_column, Terminal};
 use crate::error::Result;
-use crate::plan::change::{Action, Change};
+use crate::model::change::{Action, Change};
+use crate::model::user::Field;
 use crate::secret;
 use crate::store::applies::ApplyRecord;
 use crate::store::plans::{StoredProblem, Summary};
-use crate::user::Field;
 
 /// The one-line summary: `Plan: 3 to create, 2 to update, 1 to delete, 10 unchanged; 1 rejected, 1 warning`.
 pub fn summary_line(summary: &Summary) -> String {

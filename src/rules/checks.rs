@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::helpers::is_email;
 use super::lookup::{Found, RefTables};
 use super::validation::{parse_bound, Bound, FieldRule};
-use crate::plan::problem::Problem;
-use crate::user::{is_empty, Field, FieldKind, User};
+use crate::model::problem::Problem;
+use crate::model::user::{is_empty, Field, FieldKind, User};
 
 /// `DefaultValue`: fills a field that is absent or empty.
 pub(super) fn apply_defaults(rules: &[FieldRule], user: &mut User) {

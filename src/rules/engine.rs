@@ -66,7 +66,7 @@ pub(super) fn build(refs: Arc<RefTables>) -> (Engine, Clock) {
         .set_max_string_size(MAX_STRING_SIZE)
         .set_max_array_size(MAX_ARRAY_SIZE)
         .set_max_map_size(MAX_MAP_SIZE)
-        // A script's print is a log line: stderr, and only on a terminal (DESIGN.md), so that
+        // A script's print is a log line: stderr, and only on a terminal (docs/architecture.md), so that
         // nothing a script prints about a user ends up in a file or a CI log.
         .on_print(|text| {
             if std::io::stderr().is_terminal() {

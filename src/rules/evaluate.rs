@@ -8,15 +8,16 @@ use serde_json::Value;
 
 use super::checks;
 use super::engine::{self, Clock};
+use super::lookup::Missing;
 use super::lookup::RefTables;
-use super::pack::Compiled;
+use super::pack::{Compiled, RulePack};
 use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
 use crate::map::map_columns;
-use crate::plan::problem::{Problem, Severity};
+use crate::model::problem::{Problem, Severity};
+use crate::model::user::{nearest_field, Op, User};
 use crate::read::{Position, Row};
-use crate::user::{nearest_field, Op, User};
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
 #[derive(Debug, Clone, Default)]
@@ -271,6 +272,41 @@ fn place(problems: Vec<Problem>, position: &Position, key: Option<&str>) -> Vec<
     problems.into_iter().map(|p| p.at(position, key)).collect()
 }
 
+/// Evaluators are made from a loaded pack (kept here, not in `pack.rs`, so that the pack
+/// does not import its evaluators and they it).
+impl RulePack {
+    /// An evaluator for one worker thread. Fails when a `FieldName` lookup names a reference
+    /// table or column that is not loaded, before any row is read.
+    pub fn evaluator(&self, refs: Arc<RefTables>) -> Result<Evaluator> {
+        for rule in &self.compiled.rules {
+            let Some(column) = &rule.lookup else { continue };
+            let table = rule.table();
+            let problem = match refs.check(table, column) {
+                Ok(()) => continue,
+                Err(Missing::Table) => format!(
+                    "`{}` is looked up in reference table `{table}`, which is not loaded; load it with `roster ref load {table} FILE`",
+                    rule.field
+                ),
+                Err(Missing::Column(columns)) => format!(
+                    "`{}` is looked up by column `{column}`, which reference table `{table}` does not have (it has {})",
+                    rule.field,
+                    columns.join(", ")
+                ),
+            };
+            return Err(Error::Rules(RuleError::in_file(&rule.file, problem)));
+        }
+        Ok(Evaluator::new(self.compiled.clone(), refs))
+    }
+
+    /// One evaluator per rayon worker thread, for rows evaluated in parallel.
+    pub fn evaluators(&self, refs: Arc<RefTables>) -> Result<Evaluators> {
+        let slots = (0..rayon::current_num_threads().max(1))
+            .map(|_| self.evaluator(refs.clone()).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Evaluators { slots })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -279,8 +315,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::user::Field;
     use crate::rules::{RefTable, RulePack};
-    use crate::user::Field;
 
     /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.
     fn pack(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<RulePack>) {

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use super::lookup::RefTables;
 use super::pack::RulePack;
 use crate::error::{Error, Result, RuleError};
+use crate::model::user::nearest;
 use crate::read::{Position, Row};
-use crate::user::nearest;
 
 /// The outcome of one example.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,7 +278,7 @@ mod tests {
                 &options,
                 &mut |row: crate::read::Row| {
                     for p in ev.evaluate(row)?.problems {
-                        if p.severity == crate::plan::problem::Severity::Error {
+                        if p.severity == crate::model::problem::Severity::Error {
                             found.push((p.key.unwrap_or_default(), p.rule));
                         }
                     }

@@ -307,7 +307,6 @@ pub(super) fn stable_id(namespace: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::engine::build;
     use crate::rules::lookup::RefTable;
 
     fn eval(script: &str) -> Dynamic {
@@ -316,8 +315,14 @@ mod tests {
             columns: vec!["id".into(), "name".into()],
             rows: vec![vec!["L1".into(), "Oslo".into()]],
         }]);
-        let (engine, _) = build(Arc::new(refs));
-        engine.eval::<Dynamic>(script).unwrap()
+        engine(Arc::new(refs)).eval::<Dynamic>(script).unwrap()
+    }
+
+    /// A bare engine with the helpers; the sandbox around them is `engine.rs`'s to test.
+    fn engine(refs: Arc<RefTables>) -> rhai::Engine {
+        let mut engine = rhai::Engine::new();
+        engine.register_global_module(module(refs).into());
+        engine
     }
 
     fn text(script: &str) -> String {
@@ -414,8 +419,7 @@ mod tests {
         assert_eq!(text(r#"regex_match("AB-12", "^[A-Z]+-\\d+$")"#), "true");
         assert_eq!(text(r#"regex_replace("a  b   c", "\\s+", " ")"#), "a b c");
         let refs = Arc::new(RefTables::empty());
-        let (engine, _) = build(refs);
-        let err = engine
+        let err = engine(refs)
             .eval::<Dynamic>(r#"regex_match("a", "(")"#)
             .unwrap_err();
         assert!(

@@ -6,18 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
 
 use super::engine;
-use super::evaluate::{Evaluator, Evaluators};
-use super::lookup::{Missing, RefTables};
+use super::lookup::RefTables;
 use super::script::Script;
 use super::settings::Settings;
 use super::validation::{self, Bound, FieldRule};
-use crate::error::{Error, Result, RuleError};
-use crate::user::Field;
+use crate::error::{Error, Result};
+use crate::model::user::Field;
 
 /// The folder every tenant inherits.
 pub const COMMON: &str = "common";
@@ -26,7 +25,7 @@ pub const DEFAULT_TENANT: &str = "default";
 
 /// A tenant's pack, loaded and compiled once per run.
 pub struct RulePack {
-    compiled: Arc<Compiled>,
+    pub(super) compiled: Arc<Compiled>,
     digest: String,
 }
 
@@ -123,37 +122,6 @@ impl RulePack {
         fields.sort();
         fields.dedup();
         fields
-    }
-
-    /// An evaluator for one worker thread. Fails when a `FieldName` lookup names a reference
-    /// table or column that is not loaded, before any row is read.
-    pub fn evaluator(&self, refs: Arc<RefTables>) -> Result<Evaluator> {
-        for rule in &self.compiled.rules {
-            let Some(column) = &rule.lookup else { continue };
-            let table = rule.table();
-            let problem = match refs.check(table, column) {
-                Ok(()) => continue,
-                Err(Missing::Table) => format!(
-                    "`{}` is looked up in reference table `{table}`, which is not loaded; load it with `roster ref load {table} FILE`",
-                    rule.field
-                ),
-                Err(Missing::Column(columns)) => format!(
-                    "`{}` is looked up by column `{column}`, which reference table `{table}` does not have (it has {})",
-                    rule.field,
-                    columns.join(", ")
-                ),
-            };
-            return Err(Error::Rules(RuleError::in_file(&rule.file, problem)));
-        }
-        Ok(Evaluator::new(self.compiled.clone(), refs))
-    }
-
-    /// One evaluator per rayon worker thread, for rows evaluated in parallel.
-    pub fn evaluators(&self, refs: Arc<RefTables>) -> Result<Evaluators> {
-        let slots = (0..rayon::current_num_threads().max(1))
-            .map(|_| self.evaluator(refs.clone()).map(Mutex::new))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Evaluators { slots })
     }
 
     /// The ordered steps a row goes through, for `rules check`.

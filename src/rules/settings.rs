@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::diag::{pack_error, Span};
 use crate::error::Result;
-use crate::user::nearest;
+use crate::model::user::nearest;
 
 /// What a Field Squared export does with a planned delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::diag::{pack_error, Span};
 use crate::error::{Error, Result};
-use crate::user::{self, nearest, nearest_field, Field};
+use crate::model::user::{self, nearest, nearest_field, Field};
 
 /// The properties of a `ListValidation` item.
 const PROPERTIES: &[&str] = &[

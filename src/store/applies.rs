@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, NotFoundKind, Result};
-use crate::plan::change::Action;
+use crate::model::change::Action;
 use crate::progress::Progress;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::standing::plan_standing;

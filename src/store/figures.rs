@@ -6,8 +6,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
-use crate::plan::change::{Action, Change};
-use crate::plan::problem::Severity;
+use crate::model::change::{Action, Change};
+use crate::model::problem::Severity;
 use crate::store::plans::{StoredChange, StoredProblem};
 
 /// What the breakdown reads of each change: its operation and the user's location, teams and

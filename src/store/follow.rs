@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::plan::change::Action;
+use crate::model::change::Action;
 use crate::store::plans;
 use crate::store::state::{self, digest_hex, StateWriter};
 

@@ -6,6 +6,7 @@ pub mod db;
 pub mod figures;
 pub mod follow;
 pub mod migrations;
+pub mod planning;
 pub mod plans;
 pub mod push_journal;
 pub mod refs;

@@ -3,91 +3,18 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, NotFoundKind, Result};
 use crate::hash::Hash128;
-use crate::plan::change::{Action, Change};
-use crate::plan::problem::{Problem, Severity};
+use crate::model::change::{Action, Change};
+use crate::model::problem::{Problem, Severity};
+use crate::model::record::Record;
+use crate::plan::outlet::{Changes, Outlet};
 use crate::plan::reject::RejectedRow;
+pub use crate::plan::summary::{Guard, Input, PlanKind, Summary};
 use crate::store::db::decode_json;
-use crate::store::state::Record;
-
-/// The counts of a plan, as `--output json` prints them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Users to create.
-    pub create: u64,
-    /// Users to update.
-    pub update: u64,
-    /// Users to delete.
-    pub delete: u64,
-    /// Users whose row changes nothing.
-    pub unchanged: u64,
-    /// Rows rejected (each row once).
-    pub error: u64,
-    /// Warnings.
-    pub warning: u64,
-}
-
-impl Summary {
-    /// Counts one change.
-    pub fn count(&mut self, action: Action) {
-        match action {
-            Action::Create => self.create += 1,
-            Action::Update => self.update += 1,
-            Action::Delete => self.delete += 1,
-        }
-    }
-
-    /// Whether the plan changes anything.
-    pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.delete > 0
-    }
-}
-
-/// One input of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Input {
-    /// The file as named on the command line.
-    pub file: String,
-    /// xxh3-128 of its bytes.
-    pub digest: String,
-    /// Rows read.
-    pub rows: u64,
-}
-
-/// What kind of plan it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanKind {
-    /// Made from source files.
-    Plan,
-    /// Undoes an apply.
-    Revert,
-    /// Replaces the state with a vendor's export.
-    StateLoad,
-}
-
-impl PlanKind {
-    /// The stored kind.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanKind::Plan => "plan",
-            PlanKind::Revert => "revert",
-            PlanKind::StateLoad => "state-load",
-        }
-    }
-
-    /// Parses the stored kind.
-    pub fn parse(text: &str) -> PlanKind {
-        match text {
-            "revert" => PlanKind::Revert,
-            "state-load" => PlanKind::StateLoad,
-            _ => PlanKind::Plan,
-        }
-    }
-}
 
 /// A stored plan's header.
 #[derive(Debug, Clone)]
@@ -116,20 +43,6 @@ pub struct PlanHeader {
     pub applied_by: Option<i64>,
     /// How the mass-delete guard met it (none for a revert, or a plan of an older roster).
     pub guard: Option<Guard>,
-}
-
-/// The mass-delete guard as a plan met it: a plan may delete at most `allowed_percent` of
-/// the tenant's `users`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Guard {
-    /// The tenant's users when the plan was made.
-    pub users: u64,
-    /// The share of them the plan was allowed to delete.
-    pub allowed_percent: f64,
-    /// The share allowed unless raised (`--max-delete-percent`, the tenant's setting).
-    pub default_percent: f64,
-    /// Tenants with fewer users are not guarded.
-    pub min_users: u64,
 }
 
 /// Writes one plan inside the caller's transaction.
@@ -301,6 +214,34 @@ impl<'c> PlanWriter<'c> {
     }
 }
 
+impl Outlet for PlanWriter<'_> {
+    fn problem(&mut self, problem: &Problem) -> Result<()> {
+        PlanWriter::problem(self, problem)
+    }
+
+    fn rejected(&mut self, row: RejectedRow, problems: usize) -> Result<()> {
+        self.reject(&row, problems)
+    }
+
+    fn changes(&mut self) -> Option<&mut dyn Changes> {
+        Some(self)
+    }
+}
+
+impl Changes for PlanWriter<'_> {
+    fn change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
+        PlanWriter::change(self, change, fingerprint)
+    }
+
+    fn fingerprint(&mut self, key: &str, fingerprint: Hash128) -> Result<()> {
+        PlanWriter::fingerprint(self, key, fingerprint)
+    }
+
+    fn secret(&mut self, key: &str, password: &str) -> Result<()> {
+        PlanWriter::secret(self, key, password)
+    }
+}
+
 /// Finds a plan of the tenant by id, or the newest with `latest`.
 pub fn find(conn: &Connection, tenant: &str, plan: &str) -> Result<PlanHeader> {
     let id: Option<i64> = if plan == "latest" {
@@ -461,7 +402,7 @@ pub struct StoredChange {
     pub key: String,
     /// Where the change comes from (see [`Change::source`]).
     pub source: Option<String>,
-    /// The changed fields of an update, a JSON list of [`FieldChange`](crate::plan::change::FieldChange).
+    /// The changed fields of an update, a JSON list of [`FieldChange`](crate::model::change::FieldChange).
     pub fields: Option<String>,
     /// The record before, a JSON object.
     pub before: Option<String>,

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
-use crate::rules::RefTable;
+use crate::model::reference::RefTable;
 use crate::store::db::decode_json;
 use crate::store::plans::now;
 

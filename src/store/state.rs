@@ -7,51 +7,26 @@
 use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::{Error, Result};
 use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
+use crate::plan::stored::StoredState;
 use crate::store::db;
 
-/// A stored user: canonical field name → value (no nulls; the password hashed).
-pub type Record = Map<String, Value>;
+pub use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
 
-/// A user as the state holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredUser {
-    /// The user's fields.
-    pub record: Record,
-    /// Ids the platforms assigned, e.g. `{"esystems": 12}`.
-    pub platform_ids: Option<Value>,
-}
-
-impl StoredUser {
-    /// The user `key` from its stored record and platform ids (JSON texts).
-    fn decode(key: &str, record: &str, platform_ids: Option<&str>) -> Result<StoredUser> {
-        let row = format_args!("external_id `{key}`");
-        Ok(StoredUser {
-            record: db::decode_json("users", row, "record", record)?,
-            platform_ids: platform_ids
-                .map(|ids| db::decode_json("users", row, "platform_ids", ids))
-                .transpose()?,
-        })
-    }
-}
-
-/// The hash of one user, as summed into the state digest.
-pub fn user_hash(key: &str, record_json: &str) -> u128 {
-    let mut bytes = Vec::with_capacity(key.len() + 1 + record_json.len());
-    bytes.extend_from_slice(key.as_bytes());
-    bytes.push(0);
-    bytes.extend_from_slice(record_json.as_bytes());
-    xxh3_128(&bytes)
-}
-
-/// Formats a digest as 32 hex digits.
-pub fn digest_hex(digest: u128) -> String {
-    format!("{digest:032x}")
+/// The stored user `key` from its record and platform ids (JSON texts); a text that is not
+/// JSON is a damaged workspace, named by table, row and column.
+fn decode_user(key: &str, record: &str, platform_ids: Option<&str>) -> Result<StoredUser> {
+    let row = format_args!("external_id `{key}`");
+    Ok(StoredUser {
+        record: db::decode_json("users", row, "record", record)?,
+        platform_ids: platform_ids
+            .map(|ids| db::decode_json("users", row, "platform_ids", ids))
+            .transpose()?,
+    })
 }
 
 /// The tenant's state digest and user count (zero for a tenant never loaded).
@@ -78,30 +53,37 @@ pub fn get(conn: &Connection, tenant: &str, key: &str) -> Result<Option<StoredUs
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
         })
         .optional()?;
-    row.map(|(record, ids)| StoredUser::decode(key, &record, ids.as_deref()))
+    row.map(|(record, ids)| decode_user(key, &record, ids.as_deref()))
         .transpose()
 }
 
-/// What a plan needs to know of the stored users, read in one pass over them. No key text is
-/// held: a million of them would cost tens of megabytes; a rowid finds one ([`key_at`]).
-pub struct Indexes {
-    /// Every key by [`Hash128`], with the low word of its record hash (enough to tell an
-    /// unchanged user: a changed one matches it once in 2^64) and its rowid.
-    pub keys: FrozenMap<(u64, i64)>,
-    /// The source-row fingerprints of the users that have one, with their slots in `keys`:
-    /// a row with one of these fingerprints makes exactly that user's record.
-    pub fingerprints: FrozenMap<usize>,
-    /// For each field asked for: the stored values ([`unique_text`]) by hash, each with the
-    /// low word of its holder's key hash (to tell whether a row is that user) and its rowid.
-    pub values: Vec<FrozenMap<(u64, i64)>>,
-    /// For each field asked for, by the slot of a user with a fingerprint in `keys`: the slot
-    /// of its value in `values` ([`NO_SLOT`] for none), so a row recognised by its
-    /// fingerprint is checked without reading the user.
-    pub value_slots: Vec<Vec<u32>>,
+pub use crate::plan::stored::{Indexes, NO_SLOT};
+
+/// A tenant's users in the workspace, as a plan reads them.
+pub struct TenantState<'c> {
+    /// The workspace.
+    pub conn: &'c Connection,
+    /// The tenant.
+    pub tenant: &'c str,
 }
 
-/// No slot (see [`Indexes::value_slots`]).
-pub const NO_SLOT: u32 = u32::MAX;
+impl StoredState for TenantState<'_> {
+    fn indexes(&self, fields: &[&str]) -> Result<Indexes> {
+        indexes(self.conn, self.tenant, fields)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredUser>> {
+        get(self.conn, self.tenant, key)
+    }
+
+    fn key_at(&self, rowid: i64) -> Result<Option<String>> {
+        key_at(self.conn, rowid)
+    }
+
+    fn fields_at(&self, rowid: i64, fields: &[&str]) -> Result<Option<(String, Record)>> {
+        fields_at(self.conn, rowid, fields)
+    }
+}
 
 /// Reads the [`Indexes`] of the tenant's users, with the values of `fields`.
 pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Indexes> {
@@ -316,15 +298,6 @@ impl SlotByRowid {
     }
 }
 
-/// A value as the text `Unique` compares: text as it is, anything else as its JSON.
-pub fn unique_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
 /// The key of the user stored at `rowid`, and the `fields` its record has: the rest of the
 /// record is skipped unread.
 pub fn fields_at(
@@ -441,7 +414,7 @@ pub fn for_each(
         let key: String = row.get(0)?;
         let record: String = row.get(1)?;
         let ids: Option<String> = row.get(2)?;
-        let user = StoredUser::decode(&key, &record, ids.as_deref())?;
+        let user = decode_user(&key, &record, ids.as_deref())?;
         visit(&key, user)?;
     }
     Ok(())

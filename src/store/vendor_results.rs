@@ -5,9 +5,9 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::model::vendor::Status;
+use crate::model::vendor::Vendor;
 use crate::store::plans;
-use crate::vendor::results::Status;
-use crate::vendor::Vendor;
 
 /// The vendor's word on one user of one batch.
 #[derive(Debug, Clone, PartialEq, Serialize)]

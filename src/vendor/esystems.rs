@@ -1,4 +1,4 @@
-//! eSystems: `PATCH /Endpoint/rest/api/v1/Location/{Id}/Users` (seed 003), one payload group
+//! eSystems: `PATCH /Endpoint/rest/api/v1/Location/{Id}/Users` (docs/architecture.md), one payload group
 //! per canonical `location`, and its `{Errors[], …}` / `{Meta, Type, Data[]}` responses.
 //!
 //! - Users are upserted by the field the query `Name` names: the tenant's
@@ -9,7 +9,7 @@
 //!   tenant's reference table `location` (the row whose id is the location) when it has that
 //!   column, else the `location` as it is. See [`LocationField`].
 //! - The path's `{Id}` is the location as it is when it is URL-safe (letters, digits, `-._~`),
-//!   else `base64|` and its standard base64 (the seed's form), percent-encoded.
+//!   else `base64|` and its standard base64 (the form eSystems documents), percent-encoded.
 //! - A user without a `location` cannot be sent: the export is refused, naming them.
 //! - eSystems deletes only through `DeleteNotExists=true`, which removes every user of the
 //!   location missing from the request. So only a plan made with `--sync` may delete, and its
@@ -27,8 +27,8 @@ use super::{
     ExportUser, Hook, Operation, Text, Vendor,
 };
 use crate::error::{Error, RefusedKind, Result, RuleError};
+use crate::model::user::Field;
 use crate::rules::RefTable;
-use crate::user::Field;
 
 /// The HTTP method of the endpoint.
 pub const METHOD: &str = "PATCH";
@@ -233,7 +233,7 @@ pub fn path(location: &str, key_field: &str, sync: bool) -> String {
     format!("/Endpoint/rest/api/v1/Location/{id}/Users?Name={key_field}{delete}")
 }
 
-/// One user record with the seed's property names; `LocationId` as `locations` names it.
+/// One user record with eSystems' property names; `LocationId` as `locations` names it.
 pub fn item(user: &ExportUser, key_field: &str, locations: &LocationField) -> Result<Value> {
     let mut item = Map::new();
     put(&mut item, "Id", user.platform_id(Vendor::ESystems));
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_response_user_maps_back_to_canonical_columns() {
-        // The 200 response's User record of seed 003.
+        // A 200 response's User record.
         let record = json!({"Id": 0, "Name": "Ada Lovelace", "Username": "ada",
             "Email": "ada@x", "MobilePhone": "+1 555", "External_Id": "T1",
             "Creation_Date": "1900-01-01T12:00:00Z", "Last_Login": "1900-01-01T12:00:00Z",
@@ -424,7 +424,7 @@ mod tests {
     #[test]
     fn errors_name_users_by_key_and_fail_the_rest() {
         let keys: Vec<String> = ["T1", "T10"].map(String::from).to_vec();
-        // The 400 body of seed 003, with a message naming a user.
+        // A 400 body, with a message naming a user.
         let response = json!({"Errors": ["There are multiple rows in the database for the same value T10"],
             "Type": "/Errors/Bad Input", "Title": "Bad Request", "StatusCode": 400,
             "Instance": "/OpenApi/rest/Xzy", "RequestKey": "894ea43c-b8a6-4195-9a9c-82c07d9cc33a"});

@@ -1,4 +1,4 @@
-//! Field Squared: `POST /{Workspace}/UserImport` (seed 004) with User DTOs, and its
+//! Field Squared: `POST /{Workspace}/UserImport` (see `docs/architecture.md`) with User DTOs, and its
 //! ServiceStack-style `ResponseStatus` answers.
 //!
 //! - The workspace comes from `--workspace`, else the tenant's `fieldsquared_workspace`.
@@ -20,8 +20,8 @@ use super::{
     ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, RefusedKind, Result};
+use crate::model::user::Field;
 use crate::rules::DeletePolicy;
-use crate::user::Field;
 
 /// The HTTP method of the endpoint.
 pub const METHOD: &str = "POST";
@@ -383,7 +383,7 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::{Action, Change};
+    use crate::model::change::{Action, Change};
     use crate::vendor::results::Status;
 
     fn create(after: Value) -> ExportUser {

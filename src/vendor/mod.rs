@@ -1,8 +1,8 @@
 //! Vendor payloads: a stored plan's changes as the bodies each platform's bulk API takes,
 //! batched and named in a manifest; and vendor user objects read back as canonical columns.
 //!
-//! One file per vendor holds its property names (seeds 000–004); this module holds what they
-//! share: the [`Vendor`] itself, the [`ExportUser`] each payload item is made from, and the
+//! One file per vendor holds its property names (`docs/architecture.md` describes the
+//! APIs); this module holds what they share: the [`Vendor`] itself, the [`ExportUser`] each payload item is made from, and the
 //! batching.
 
 pub mod esystems;
@@ -23,57 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
+pub use crate::model::vendor::Vendor;
 use crate::rules::Settings;
-
-/// A platform roster exports to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    /// ServicePower ServiceMobility, `POST /seiapi/v3/bulk/Users`.
-    #[value(name = "servicepower")]
-    ServicePower,
-    /// eSystems, `PATCH /Endpoint/rest/api/v1/Location/{Id}/Users`.
-    #[value(name = "esystems")]
-    ESystems,
-    /// Field Squared, `POST /{Workspace}/UserImport`.
-    #[value(name = "fieldsquared")]
-    FieldSquared,
-}
-
-impl Vendor {
-    /// Every vendor.
-    pub const ALL: [Vendor; 3] = [Vendor::ServicePower, Vendor::ESystems, Vendor::FieldSquared];
-
-    /// Finds a vendor by its lowercase name.
-    pub fn parse(name: &str) -> Option<Vendor> {
-        Vendor::ALL.into_iter().find(|v| v.name() == name)
-    }
-
-    /// The lowercase name used on the command line, in file names and in export hooks.
-    pub fn name(self) -> &'static str {
-        match self {
-            Vendor::ServicePower => "servicepower",
-            Vendor::ESystems => "esystems",
-            Vendor::FieldSquared => "fieldsquared",
-        }
-    }
-
-    /// Users per payload file when `--batch-size` is not given: small enough for the
-    /// vendors' request-size and time limits, large enough to keep the file count low.
-    /// Field Squared imports are slower per user (geocoding, schedules), hence smaller.
-    pub fn default_batch_size(self) -> usize {
-        match self {
-            Vendor::ServicePower | Vendor::ESystems => 500,
-            Vendor::FieldSquared => 200,
-        }
-    }
-}
-
-impl std::fmt::Display for Vendor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A vendor's user object as canonical columns, read as the tenant's settings say.
 pub fn columns(
@@ -116,6 +67,12 @@ pub struct VendorReading {
     pub servicepower_key_extension: Option<String>,
     /// eSystems: how `LocationId` names the tenant's locations.
     pub esystems_locations: esystems::LocationField,
+}
+
+impl crate::read::VendorObjects for VendorReading {
+    fn columns(&self, vendor: Vendor, item: &Map<String, Value>) -> Vec<(String, Value)> {
+        columns(vendor, item, self)
+    }
 }
 
 /// The tenant's `export_<vendor>` hook: may adjust each item. Exports take `None` when the
@@ -369,7 +326,7 @@ fn text_or_null(value: Option<&Value>) -> Option<Text<'_>> {
     value.map(|v| match v {
         Value::String(text) => Text::Str(text),
         Value::Null => Text::Null,
-        other => Text::Other(crate::render::cell(other)),
+        other => Text::Other(crate::model::record::cell(other)),
     })
 }
 
@@ -445,8 +402,8 @@ fn column(name: &str, value: &Value) -> (String, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::{Action, Change, FieldChange};
-    use crate::store::state::Record;
+    use crate::model::change::{Action, Change, FieldChange};
+    use crate::model::record::Record;
     use serde_json::json;
 
     fn change(action: Action, fields: Vec<FieldChange>, after: Value) -> Change {

@@ -1,45 +1,7 @@
 //! What a vendor said about each user of an exported batch, whatever the vendor's response
 //! shape: the per-vendor parsers produce [`Outcome`]s, one per key of the batch.
 
-use serde::Serialize;
-
-/// How the vendor took one user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Loaded.
-    Accepted,
-    /// Loaded, with a message worth reading.
-    Warning,
-    /// The vendor named this user as the problem.
-    Rejected,
-    /// The batch failed as a whole: the user was not confirmed loaded.
-    Failed,
-}
-
-impl Status {
-    /// `accepted`, `warning`, `rejected` or `failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Accepted => "accepted",
-            Status::Warning => "warning",
-            Status::Rejected => "rejected",
-            Status::Failed => "failed",
-        }
-    }
-
-    /// Parses `accepted`, `warning`, `rejected` or `failed`.
-    pub fn parse(text: &str) -> Option<Status> {
-        [
-            Status::Accepted,
-            Status::Warning,
-            Status::Rejected,
-            Status::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
-    }
-}
+pub use crate::model::vendor::Status;
 
 /// The vendor's word on one item of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

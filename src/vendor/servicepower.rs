@@ -1,5 +1,5 @@
-//! ServicePower ServiceMobility: `POST /seiapi/v3/bulk/Users` (seeds 000, 001) with User
-//! Objects (seed 002), and its `{code, detail}` responses.
+//! ServicePower ServiceMobility: `POST /seiapi/v3/bulk/Users` with User Objects, and its
+//! `{code, detail}` responses (see `docs/architecture.md`).
 //!
 //! `UserID` is the canonical `username` when set, else `external_id`. `Roles`, `Password` and
 //! `ResetPassword` are sent only when the plan sets them: the vendor leaves an absent `Roles`
@@ -17,7 +17,7 @@ use super::{
     ExportUser, Hook, Operation, OrEmpty, PayloadItem, Text,
 };
 use crate::error::{Error, RefusedKind, Result};
-use crate::user::{Field, CUD};
+use crate::model::user::{Field, CUD};
 
 /// The HTTP method of the bulk endpoint.
 pub const METHOD: &str = "POST";
@@ -305,7 +305,7 @@ pub fn rekeyed(
     })?;
     let mut rekeyed = Vec::new();
     crate::store::plans::for_each_change(conn, plan_id, |change| {
-        if change.action == crate::plan::change::Action::Create {
+        if change.action == crate::model::change::Action::Create {
             if let Some(stored) = logins.get(&change.key) {
                 rekeyed.push((change.key, stored.clone()));
             }
@@ -372,7 +372,7 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::change::{Action, Change};
+    use crate::model::change::{Action, Change};
     use crate::vendor::results::Status;
     use serde_json::json;
 
@@ -434,7 +434,7 @@ mod tests {
             action: Action::Update,
             key: "T1".into(),
             source: Some("in.csv:3".into()),
-            fields: vec![crate::plan::change::FieldChange {
+            fields: vec![crate::model::change::FieldChange {
                 field: "username".into(),
                 before: json!("ada"),
                 after: json!("ada.l"),
@@ -474,7 +474,7 @@ mod tests {
 
     #[test]
     fn a_user_object_maps_back_to_canonical_columns() {
-        // The User Object of seed 002, filled in.
+        // A User Object with every property filled in.
         let object = json!({
             "Activated": true, "AuthenticationID": "", "Email": "ada@x",
             "Extensions": {"key1": "value1"}, "FirstName": "Ada", "IsMobileWorker": true,

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::Vendor;
 use crate::error::Result;
-use crate::plan::change::{Action, Change, FieldChange};
+use crate::model::change::{Action, Change, FieldChange};
+use crate::model::record::Record;
+use crate::model::user::Field;
 use crate::store::plans::StoredChange;
-use crate::store::state::Record;
-use crate::user::Field;
 
 /// What an exported item does to the user on the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,11 @@ use crate::common;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use roster::plan::planner::{self, PlanRequest, Planned};
+use roster::plan::planner::{PlanRequest, Planned};
 use roster::progress::Progress;
 use roster::read::ReadOptions;
 use roster::rules::{RefTables, RulePack};
+use roster::store::planning;
 use roster::store::plans::{self, PlanKind, Summary};
 use roster::store::{applies, state, Workspace};
 
@@ -111,7 +112,7 @@ impl Scratch {
         };
         let tx = self.workspace.write().unwrap();
         let planned =
-            planner::plan(&tx, &self.pack, Arc::new(RefTables::empty()), &request).unwrap();
+            planning::plan(&tx, &self.pack, Arc::new(RefTables::empty()), &request).unwrap();
         tx.commit().unwrap();
         planned
     }
@@ -134,7 +135,7 @@ impl Scratch {
         })
         .unwrap();
         let (id, _) =
-            planner::revert(&tx, "default", self.pack.digest(), apply_id, targets).unwrap();
+            planning::revert(&tx, "default", self.pack.digest(), apply_id, targets).unwrap();
         tx.commit().unwrap();
         id
     }

@@ -21,7 +21,7 @@ use rusqlite::Connection;
 pub use model::{Hints, Report};
 
 use crate::error::{Error, Result};
-use crate::plan::change::Action;
+use crate::model::change::Action;
 use crate::store::figures;
 use model::ChangeView;
 

@@ -9,14 +9,14 @@ use serde_json::Value;
 
 use super::chart::{self, Chart};
 use crate::error::Result;
-use crate::plan::change::{Action, Change};
-use crate::plan::problem::Severity;
+use crate::model::change::{Action, Change};
+use crate::model::problem::Severity;
+use crate::model::user::Field;
 use crate::render::cell;
 use crate::secret;
 use crate::store::figures::{self, Grouping};
 use crate::store::plans::{Guard, Input, PlanHeader, PlanKind, StoredProblem, Summary};
 use crate::store::{state, vendor_results};
-use crate::user::Field;
 
 /// Rows of each breakdown table: the largest groups.
 const BREAKDOWN_ROWS: usize = 25;

@@ -3,9 +3,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::model::record::Record;
+use crate::model::user::{Field, User};
 use crate::secret;
-use crate::store::state::Record;
-use crate::user::{Field, User};
 
 /// What a change does to the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -57,7 +57,7 @@ pub enum FieldKind {
 
 macro_rules! fields {
     ($($variant:ident => $name:literal, $kind:ident;)*) => {
-        /// A canonical user field (DESIGN.md, "The canonical user").
+        /// A canonical user field: what every source maps to and every vendor payload is made from.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Field { $($variant),* }
 

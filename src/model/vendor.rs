@@ -1,0 +1,91 @@
+//! The platforms roster exports to, and how one took a user.
+
+use serde::{Deserialize, Serialize};
+
+/// A platform roster exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// ServicePower ServiceMobility, `POST /seiapi/v3/bulk/Users`.
+    #[value(name = "servicepower")]
+    ServicePower,
+    /// eSystems, `PATCH /Endpoint/rest/api/v1/Location/{Id}/Users`.
+    #[value(name = "esystems")]
+    ESystems,
+    /// Field Squared, `POST /{Workspace}/UserImport`.
+    #[value(name = "fieldsquared")]
+    FieldSquared,
+}
+
+impl Vendor {
+    /// Every vendor.
+    pub const ALL: [Vendor; 3] = [Vendor::ServicePower, Vendor::ESystems, Vendor::FieldSquared];
+
+    /// Finds a vendor by its lowercase name.
+    pub fn parse(name: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The lowercase name used on the command line, in file names and in export hooks.
+    pub fn name(self) -> &'static str {
+        match self {
+            Vendor::ServicePower => "servicepower",
+            Vendor::ESystems => "esystems",
+            Vendor::FieldSquared => "fieldsquared",
+        }
+    }
+
+    /// Users per payload file when `--batch-size` is not given: small enough for the
+    /// vendors' request-size and time limits, large enough to keep the file count low.
+    /// Field Squared imports are slower per user (geocoding, schedules), hence smaller.
+    pub fn default_batch_size(self) -> usize {
+        match self {
+            Vendor::ServicePower | Vendor::ESystems => 500,
+            Vendor::FieldSquared => 200,
+        }
+    }
+}
+
+impl std::fmt::Display for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the vendor took one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Loaded.
+    Accepted,
+    /// Loaded, with a message worth reading.
+    Warning,
+    /// The vendor named this user as the problem.
+    Rejected,
+    /// The batch failed as a whole: the user was not confirmed loaded.
+    Failed,
+}
+
+impl Status {
+    /// `accepted`, `warning`, `rejected` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::Warning => "warning",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Parses `accepted`, `warning`, `rejected` or `failed`.
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Accepted,
+            Status::Warning,
+            Status::Rejected,
+            Status::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}

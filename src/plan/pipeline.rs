@@ -1,0 +1,291 @@
+//! The pipeline of a plan or a check: a reader thread reads chunks of rows, the rules
+//! evaluate the next chunks on the worker threads, and the calling thread settles the oldest
+//! in input order. A row whose fingerprint names a stored user skips the rules (see
+//! [`crate::plan::fingerprint`]).
+
+use std::collections::HashMap;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::hash::Hash128;
+use crate::model::user::{self, Field};
+use crate::overlap::Overlap;
+use crate::plan::fingerprint::Fingerprints;
+use crate::plan::reject::ChunkCells;
+use crate::plan::summary::Input;
+use crate::progress::Progress;
+use crate::read::{self, Cells, Position, ReadOptions, Row};
+use crate::rules::{Evaluated, Evaluators};
+
+/// Rows evaluated together; big enough to keep every core busy, small enough to bound memory.
+const CHUNK_ROWS: usize = 4096;
+
+/// Chunks the rules may evaluate while one is settled: more than one keeps the worker
+/// threads busy when the settling thread waits for the next chunk.
+const EVALUATING_CHUNKS: usize = 2;
+
+/// Chunks the reader may read ahead of the rules.
+const READ_AHEAD_CHUNKS: usize = 2;
+
+/// A chunk is sent on early when its rows' cells pass this many bytes (rows of huge JSON
+/// objects), which bounds memory and keeps a chunk's buffer offsets small.
+const CHUNK_TEXT: usize = 256 << 20;
+
+/// The files to read, and how.
+pub(super) struct Sources<'a> {
+    pub(super) inputs: &'a [String],
+    pub(super) read: &'a ReadOptions,
+    pub(super) progress: &'a Progress,
+    /// Whether the first row's columns must be canonical fields (no `map` hook).
+    pub(super) check_columns: bool,
+    /// The fingerprints rows are recognised by (none for a check).
+    pub(super) fingerprints: Option<&'a Fingerprints>,
+}
+
+/// Reads, evaluates and settles every row of `sources`; says what was read. With
+/// `settled_fields` (a check's: the key and the `Unique` fields), the rest of each user is
+/// dropped on the worker threads rather than by the settling thread, which never reads it.
+///
+/// Three stages overlap instead of taking turns: a reader thread reads chunks of rows; the
+/// rules evaluate the next chunks on the worker threads while this thread settles the
+/// oldest, in order.
+pub(super) fn settle_all(
+    sources: &Sources,
+    evaluators: &Evaluators,
+    settled_fields: Option<&[Field]>,
+    mut settle: impl FnMut(Evaluations) -> Result<()>,
+) -> Result<Vec<Input>> {
+    std::thread::scope(|scope| -> Result<Vec<Input>> {
+        let (sender, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+        let reader = scope.spawn(move || read_inputs(sources, sender));
+        let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
+        // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
+        let mut hand_over = |next: Option<Chunk>| -> Result<bool> {
+            let job = next.map(|rows| move || evaluate(evaluators, settled_fields, rows));
+            match overlap.hand_over(job)? {
+                Some(done) => settle(done).map(|()| true),
+                None => Ok(false),
+            }
+        };
+        // `chunks` goes with the loop: a settling error hangs up on the reader, which stops.
+        let settled = chunks
+            .into_iter()
+            .try_for_each(|chunk| hand_over(Some(chunk)).map(drop))
+            .and_then(|()| {
+                while hand_over(None)? {}
+                Ok(())
+            });
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        settled.and(read)
+    })
+}
+
+/// Reads every input in chunks of rows into `chunks`, each row with its fingerprint (when
+/// rows are recognised), and says what was read. Stops when the receiver hangs up.
+fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input>> {
+    let mut arrivals = Arrivals {
+        check_columns: sources.check_columns,
+        fingerprints: sources.fingerprints,
+        chunks,
+        progress: sources.progress,
+        chunk: Chunk::default(),
+        unknown: None,
+    };
+    let mut inputs = Vec::new();
+    for name in sources.inputs {
+        let read = read::read_source(name, sources.read, &mut arrivals)?;
+        arrivals.send()?;
+        inputs.push(Input {
+            file: name.clone(),
+            digest: read.digest,
+            rows: read.rows,
+        });
+    }
+    Ok(inputs)
+}
+
+/// Rows as read, with their source cells (kept for the rows that will be rejected).
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<Arrival>,
+    cells: ChunkCells,
+}
+
+/// The reader thread's sink: each row fingerprinted, sent on in chunks.
+struct Arrivals<'a> {
+    check_columns: bool,
+    fingerprints: Option<&'a Fingerprints>,
+    chunks: SyncSender<Chunk>,
+    progress: &'a Progress,
+    chunk: Chunk,
+    /// The fingerprint of the row just offered as text and not recognised: the reader hands
+    /// that row over built next, and it need not be fingerprinted again.
+    unknown: Option<Hash128>,
+}
+
+impl Arrivals<'_> {
+    /// Adds a row, whose cells were just added to `self.chunk.cells`.
+    fn push(&mut self, arrival: Arrival) -> Result<()> {
+        self.chunk.rows.push(arrival);
+        if self.chunk.rows.len() == CHUNK_ROWS || self.chunk.cells.text_len() >= CHUNK_TEXT {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the rows gathered so far, if any.
+    fn send(&mut self) -> Result<()> {
+        if self.chunk.rows.is_empty() {
+            return Ok(());
+        }
+        let next = Chunk {
+            rows: Vec::with_capacity(CHUNK_ROWS),
+            cells: ChunkCells::like(&self.chunk.cells),
+        };
+        let chunk = std::mem::replace(&mut self.chunk, next);
+        self.progress.inc(chunk.rows.len() as u64);
+        self.chunks
+            .send(chunk)
+            // Never shown: the settling error that hung up is the plan's.
+            .map_err(|_| Error::Stopped)
+    }
+}
+
+impl read::Sink for Arrivals<'_> {
+    fn row(&mut self, row: Row) -> Result<()> {
+        if self.check_columns && row.position.index == 0 {
+            check_canonical_columns(&row)?;
+        }
+        self.chunk.cells.push_values(&row.columns);
+        let arrival = match (self.unknown.take(), self.fingerprints) {
+            (Some(fingerprint), _) => Arrival::Unknown(row, Some(fingerprint)),
+            (None, Some(fingerprints)) => Arrival::of(row, fingerprints),
+            (None, None) => Arrival::Unknown(row, None),
+        };
+        self.push(arrival)
+    }
+
+    /// A CSV row is recognised by the fingerprint of its text, without being built: most rows
+    /// of a delta are known, and building them was most of the reader's work.
+    fn cells(&mut self, position: &Position, names: &[Arc<str>], cells: &Cells) -> Result<bool> {
+        let Some(fingerprints) = self.fingerprints else {
+            return Ok(false);
+        };
+        // The first row is built: its columns are checked.
+        if self.check_columns && position.index == 0 {
+            return Ok(false);
+        }
+        let columns = || names.iter().map(|name| &**name).zip(cells.iter());
+        let fingerprint = fingerprints.of_texts(columns());
+        match fingerprints.known(fingerprint) {
+            Some(slot) => {
+                self.chunk.cells.push_texts(names, cells.iter());
+                self.push(Arrival::Known(position.clone(), slot))
+                    .map(|()| true)
+            }
+            None => {
+                self.unknown = Some(fingerprint);
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Without a map hook the columns are the fields: a file whose key column is missing, or
+/// with two columns for one field, is refused whole rather than rejected row by row.
+fn check_canonical_columns(row: &Row) -> Result<()> {
+    let mut seen: HashMap<Field, &str> = HashMap::new();
+    for (name, _) in &row.columns {
+        if let Some(field) = Field::parse(name) {
+            if let Some(first) = seen.insert(field, name) {
+                return Err(Error::input(
+                    format!("{}:1", row.position.file),
+                    format!(
+                        "columns `{first}` and `{name}` both fill `{field}`; remove or rename one"
+                    ),
+                ));
+            }
+        }
+    }
+    if seen.contains_key(&Field::ExternalId) {
+        return Ok(());
+    }
+    let columns: Vec<&str> = row.columns.iter().map(|(name, _)| &**name).collect();
+    let hint = columns
+        .iter()
+        .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
+        .map(|c| {
+            format!(
+                "; is `{c}` the key? rename it to `external_id`, or map it in a rules `map` hook"
+            )
+        })
+        .unwrap_or_else(|| "; add one, or map the key in a rules `map` hook".to_string());
+    Err(Error::input(
+        format!("{}:1", row.position.file),
+        format!(
+            "no key column `external_id` (the columns are {}){hint}",
+            columns.join(", ")
+        ),
+    ))
+}
+
+/// A row after the rules (with its fingerprint, when rows are recognised), or the stored
+/// user its fingerprint names.
+pub(super) enum Outcome {
+    Evaluated(Evaluated, Option<Hash128>),
+    /// The slot in the state's key index of the stored user the row makes.
+    Known(usize),
+}
+
+/// A row as the reader hands it on: the rules run only on a row whose fingerprint names no
+/// stored user. Of a recognised row only its place goes on (a CSV row is not even built).
+enum Arrival {
+    Known(Position, usize),
+    Unknown(Row, Option<Hash128>),
+}
+
+impl Arrival {
+    fn of(row: Row, fingerprints: &Fingerprints) -> Arrival {
+        let fingerprint = fingerprints.of(&row);
+        match fingerprints.known(fingerprint) {
+            Some(slot) => Arrival::Known(row.position, slot),
+            None => Arrival::Unknown(row, Some(fingerprint)),
+        }
+    }
+}
+
+/// A chunk of rows after the rules, each with its position, and their source cells.
+pub(super) struct Evaluations {
+    pub(super) rows: Vec<(Position, Outcome)>,
+    pub(super) cells: ChunkCells,
+}
+
+fn evaluate(
+    evaluators: &Evaluators,
+    settled_fields: Option<&[Field]>,
+    chunk: Chunk,
+) -> Result<Evaluations> {
+    let run = |arrival| match arrival {
+        Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
+        Arrival::Unknown(row, fingerprint) => {
+            let position = row.position.clone();
+            let mut evaluated = evaluators.with(|evaluator| evaluator.evaluate(row))?;
+            if let Some(settled) = settled_fields {
+                evaluated.user.retain(|field| settled.contains(&field));
+            }
+            Ok((position, Outcome::Evaluated(evaluated, fingerprint)))
+        }
+    };
+    // On the pool even with one thread: chunks handed over back to back then take turns
+    // on it, rather than both spinning on its one evaluator.
+    let rows = chunk.rows.into_par_iter().map(run).collect::<Result<_>>()?;
+    Ok(Evaluations {
+        rows,
+        cells: chunk.cells,
+    })
+}

@@ -1,0 +1,152 @@
+//! `Unique` checks against earlier rows and stored users.
+
+use crate::error::Result;
+use crate::hash::{FrozenMap, Hash128};
+use crate::model::record::unique_text;
+use crate::model::user::{Field, User};
+use crate::plan::seen::FirstSeen;
+use crate::plan::stored::{StoredState, NO_SLOT};
+use crate::read::Position;
+
+/// `Unique` checks: the first row carrying a value keeps it; later rows and values held by
+/// another stored user are errors.
+pub(super) struct UniqueIndex {
+    fields: Vec<Field>,
+    /// Per field: the values rows carried.
+    taken: Vec<FirstSeen>,
+    /// Per field: value hash → the stored user holding it (see [`crate::plan::stored::Indexes`]).
+    stored: Vec<FrozenMap<(u64, i64)>>,
+    /// Per field, by key slot: the slot of a fingerprinted user's value in `stored`.
+    value_slots: Vec<Vec<u32>>,
+}
+
+impl UniqueIndex {
+    /// Checks `fields`, whose stored values and fingerprinted users' value slots are
+    /// `stored` and `value_slots` (in the same order; see [`crate::plan::stored::Indexes`]).
+    /// The key is left to the duplicate-key check, which names the first row too.
+    pub(super) fn new(
+        fields: &[Field],
+        stored: Vec<FrozenMap<(u64, i64)>>,
+        value_slots: Vec<Vec<u32>>,
+    ) -> UniqueIndex {
+        let mut index = UniqueIndex {
+            fields: Vec::new(),
+            taken: Vec::new(),
+            stored: Vec::new(),
+            value_slots: Vec::new(),
+        };
+        for ((field, stored), slots) in fields.iter().zip(stored).zip(value_slots) {
+            if *field != Field::ExternalId {
+                index.fields.push(*field);
+                index.taken.push(FirstSeen::with_slots(stored.len()));
+                index.stored.push(stored);
+                index.value_slots.push(slots);
+            }
+        }
+        index
+    }
+
+    /// The problems of a row's user: `(field, message)` for each value another row or stored
+    /// user has; `own` is the low word of the row's key hash.
+    pub(super) fn check(
+        &mut self,
+        state: &dyn StoredState,
+        user: &User,
+        own: Option<u64>,
+        position: &Position,
+    ) -> Result<Vec<(Field, String)>> {
+        let mut problems = Vec::new();
+        for n in 0..self.fields.len() {
+            let Some(value) = user.get(self.fields[n]).and_then(unique_text) else {
+                continue;
+            };
+            let hash = Hash128::of(&value);
+            let slot = self.stored[n].slot(&hash);
+            if let Some(taken) = self.take(n, hash, slot, own, position) {
+                problems.push((self.fields[n], self.describe(state, n, taken, value)?));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// [`UniqueIndex::check`] for the stored user at `slot` of the key index (and `rowid`),
+    /// by the hashes of its values; a value is read only to name it in a problem.
+    pub(super) fn check_known(
+        &mut self,
+        state: &dyn StoredState,
+        slot: usize,
+        rowid: i64,
+        own: u64,
+        position: &Position,
+    ) -> Result<Vec<(Field, String)>> {
+        let mut problems = Vec::new();
+        for n in 0..self.fields.len() {
+            let value_slot = self.value_slots[n].get(slot).copied().unwrap_or(NO_SLOT);
+            if value_slot == NO_SLOT {
+                continue;
+            }
+            let value_slot = value_slot as usize;
+            let hash = self.stored[n].key_at(value_slot);
+            if let Some(taken) = self.take(n, hash, Some(value_slot), Some(own), position) {
+                let field = self.fields[n].name();
+                let (_, record) = state.fields_at(rowid, &[field])?.unwrap_or_default();
+                let value = record.get(field).and_then(unique_text);
+                problems.push((
+                    self.fields[n],
+                    self.describe(state, n, taken, value.unwrap_or_default())?,
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Records the value of field `n` with `hash` (at `slot` in its stored index) for the row
+    /// at `position`, and says who has it already, if anyone: an earlier row, or a stored user
+    /// other than the one whose key hash's low word is `own`.
+    fn take(
+        &mut self,
+        n: usize,
+        hash: Hash128,
+        slot: Option<usize>,
+        own: Option<u64>,
+        position: &Position,
+    ) -> Option<Taken> {
+        let holder = self.stored[n]
+            .get_all(hash)
+            .find(|(holder, _)| Some(*holder) != own);
+        match (self.taken[n].first(hash, slot, position), holder) {
+            (Some(first), _) => Some(Taken::ByRow(first)),
+            (None, Some((_, rowid))) => Some(Taken::ByStoredUser(*rowid)),
+            (None, None) => None,
+        }
+    }
+
+    /// Why `value` of field `n` is not the row's to have.
+    fn describe(
+        &self,
+        state: &dyn StoredState,
+        n: usize,
+        taken: Taken,
+        value: String,
+    ) -> Result<String> {
+        let shown = match self.fields[n].is_secret() {
+            true => crate::secret::MASK.to_string(),
+            false => value,
+        };
+        Ok(match taken {
+            Taken::ByRow(first) => format!("`{shown}` is already used by the row at {first}"),
+            Taken::ByStoredUser(rowid) => {
+                let holder = state.key_at(rowid)?.unwrap_or_default();
+                format!("`{shown}` is already held by stored user `{holder}`")
+            }
+        })
+    }
+}
+
+/// Who has a `Unique` value already.
+enum Taken {
+    /// The row at this place.
+    ByRow(String),
+    /// The stored user at this rowid.
+    ByStoredUser(i64),
+}
