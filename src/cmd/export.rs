@@ -74,6 +74,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             workspace: args.workspace.as_deref(),
             first_batch: 0,
             locations: &locations,
+            bodies: true,
         },
         secrets: &secrets,
         evaluators,

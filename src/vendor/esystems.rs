@@ -177,6 +177,7 @@ pub fn batches(
                     METHOD,
                     path.clone(),
                     items,
+                    context,
                     |users| json!({"Extra": extra, "Users": users}),
                 );
                 batch.counts.delete = deleted.len() as u64;

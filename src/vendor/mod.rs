@@ -106,6 +106,9 @@ pub struct Context<'a> {
     pub first_batch: usize,
     /// How eSystems' `LocationId` names the tenant's locations.
     pub locations: &'a esystems::LocationField,
+    /// Whether the bodies are serialised: `push` fixes its batches by their keys alone and
+    /// makes each body when it sends it.
+    pub bodies: bool,
 }
 
 /// What reading a vendor's user objects needs to know of the tenant.
@@ -175,20 +178,27 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A file of `items` whose body is `body`, sent with `method` to `path`.
+    /// A file of `items` whose body is `body`, sent with `method` to `path`; the body stays
+    /// empty unless the context wants `bodies`.
     fn new<T: PayloadItem, B: Serialize>(
         method: &'static str,
         path: String,
         items: Items<T>,
+        context: &Context,
         body: impl FnOnce(Vec<Item<T>>) -> B,
     ) -> Batch {
-        // Sized for the items up front: growing a buffer of a few hundred kilobytes by
-        // doubling copied it and faulted in fresh pages about ten times a file.
-        let buffer = Vec::with_capacity(items.items.len() * ITEM_BYTES);
+        let body = if context.bodies {
+            // Sized for the items up front: growing a buffer of a few hundred kilobytes by
+            // doubling copied it and faulted in fresh pages about ten times a file.
+            let buffer = Vec::with_capacity(items.items.len() * ITEM_BYTES);
+            pretty_into(buffer, &body(items.items))
+        } else {
+            Vec::new()
+        };
         Batch {
             method,
             path,
-            body: pretty_into(buffer, &body(items.items)),
+            body,
             keys: items.keys,
             deleted_by_sync: Vec::new(),
             counts: items.counts,
@@ -493,6 +503,7 @@ mod tests {
             workspace: None,
             first_batch: 0,
             locations: &crate::vendor::esystems::LocationField::default(),
+            bodies: true,
         };
         let mut seen = Vec::new();
         let mut hook = |user: &ExportUser, mut item: Value| {

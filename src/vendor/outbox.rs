@@ -84,11 +84,12 @@ impl Outbox<'_> {
         }
     }
 
-    /// Makes batch `seq` of the plan again from its users, in its order: it must come out as
-    /// one batch, as [`Outbox::make_all`] made it.
+    /// Makes batch `seq` of the plan again from its users, in its order, with its body: it
+    /// must come out as one batch, as [`Outbox::make_all`] made it.
     pub fn remake(&self, users: &[ExportUser], seq: usize) -> Result<Batch> {
         let context = Context {
             first_batch: seq,
+            bodies: true,
             ..self.context
         };
         let mut export = self.export(users, &context)?;
