@@ -44,7 +44,16 @@ pub struct Settings {
     /// The eSystems Location field that `LocationId` values are looked up by (the `Extra`
     /// entry's `FieldName`); `Name` when not set.
     pub esystems_location_field: Option<String>,
+    /// The largest eSystems request body, in bytes, exported without a warning
+    /// (`esystems_max_request_mb`): a `--sync` file holds a whole location, however large
+    /// (`DeleteNotExists` needs it in one request).
+    pub esystems_max_request_bytes: u64,
 }
+
+/// `esystems_max_request_mb` when `tenant.toml` sets none.
+const DEFAULT_ESYSTEMS_MAX_REQUEST_MB: f64 = 50.0;
+
+const MIB: f64 = 1024.0 * 1024.0;
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -57,6 +66,7 @@ impl Default for Settings {
             urls: BTreeMap::new(),
             servicepower_key_extension: None,
             esystems_location_field: None,
+            esystems_max_request_bytes: (DEFAULT_ESYSTEMS_MAX_REQUEST_MB * MIB) as u64,
         }
     }
 }
@@ -73,6 +83,7 @@ const KEYS: &[&str] = &[
     "esystems_token_url",
     "servicepower_key_field",
     "esystems_location_field",
+    "esystems_max_request_mb",
 ];
 
 impl Settings {
@@ -136,6 +147,20 @@ impl Settings {
                             ))
                         }
                     };
+                }
+                "esystems_max_request_mb" => {
+                    let mib = match value.get_ref() {
+                        toml::Value::Integer(i) => *i as f64,
+                        toml::Value::Float(f) => *f,
+                        _ => f64::NAN,
+                    };
+                    if !(mib > 0.0 && mib.is_finite()) {
+                        return Err(bad(
+                            "`esystems_max_request_mb` must be a number of MiB above 0, e.g. 50"
+                                .into(),
+                        ));
+                    }
+                    settings.esystems_max_request_bytes = (mib * MIB) as u64;
                 }
                 "fieldsquared_delete" => {
                     settings.fieldsquared_delete = match value.get_ref().as_str() {

@@ -221,6 +221,35 @@ fn pretty_into(mut bytes: Vec<u8>, value: &impl Serialize) -> Vec<u8> {
     bytes
 }
 
+/// Appends `value` as pretty JSON nested `depth` levels deep (two spaces a level), its first
+/// line indented too: the bytes [`pretty`] gives it inside an enclosing value.
+fn pretty_indented(out: &mut Vec<u8>, value: &impl Serialize, depth: usize) {
+    let indent = 2 * depth;
+    let text = serde_json::to_vec_pretty(value).expect(JSON_ONLY);
+    out.reserve(text.len() + text.len() / 8);
+    for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+        if number > 0 {
+            out.push(b'\n');
+        }
+        out.extend(std::iter::repeat_n(b' ', indent));
+        out.extend_from_slice(line);
+    }
+}
+
+/// The body `{"Extra": extra, "Users": [...]}` as [`pretty`] writes it, the users given as
+/// their items' bytes from [`pretty_indented`] at depth 2, separated by `,\n` (at least one).
+fn envelope(extra: &Value, items: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(items.len() + 256);
+    body.extend_from_slice(b"{\n  \"Extra\": ");
+    let start = body.len();
+    pretty_indented(&mut body, extra, 1);
+    body.drain(start..start + 2);
+    body.extend_from_slice(b",\n  \"Users\": [\n");
+    body.extend_from_slice(items);
+    body.extend_from_slice(b"\n  ]\n}\n");
+    body
+}
+
 /// Why serialising a payload cannot fail: its maps are JSON objects, keyed by text.
 const JSON_ONLY: &str = "payloads hold JSON values only";
 
@@ -454,6 +483,28 @@ fn column(name: &str, value: &Value) -> (String, Value) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_envelope_is_the_pretty_body_of_its_items() {
+        let extra = serde_json::json!([{"Name": "LocationId", "FieldName": "Name"}]);
+        let items = [
+            serde_json::json!({"External_Id": "T1", "Roles": ["a", "b"], "Nested": {"x": [], "y": {}}}),
+            serde_json::json!({"External_Id": "T2", "Name": "Line\nbreak \"quoted\""}),
+        ];
+        let mut bytes = Vec::new();
+        for item in &items {
+            if !bytes.is_empty() {
+                bytes.extend_from_slice(b",\n");
+            }
+            pretty_indented(&mut bytes, item, 2);
+        }
+        let whole = pretty(&serde_json::json!({"Extra": extra, "Users": items}));
+        assert_eq!(
+            String::from_utf8(envelope(&extra, &bytes)).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+    }
+
     use super::*;
     use crate::plan::change::{Action, Change, FieldChange};
     use crate::store::state::Record;
