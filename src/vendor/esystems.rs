@@ -189,6 +189,9 @@ pub fn batches(
     Ok(batches)
 }
 
+/// Hands each of some users to the visitor it is given, one at a time, in order.
+pub type Users<'u> = dyn FnMut(&mut dyn FnMut(ExportUser) -> Result<()>) -> Result<()> + 'u;
+
 /// The files of an eSystems `--sync` export, one per location the plan touches, made as the
 /// state is read: `changed` are the plan's users; `remaining` hands over every other user of
 /// the state, one at a time, in key order. Each is turned into its item's bytes at once and
@@ -199,7 +202,7 @@ pub fn sync_batches(
     changed: &[ExportUser],
     context: &Context,
     mut hook: Option<&mut Hook>,
-    remaining: &mut dyn FnMut(&mut dyn FnMut(ExportUser) -> Result<()>) -> Result<()>,
+    remaining: &mut Users,
     max_request_bytes: u64,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Batch>> {
