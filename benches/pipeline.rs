@@ -280,6 +280,7 @@ fn bench_export(c: &mut Criterion) {
             workspace: None,
             first_batch: 0,
             locations: &roster::vendor::esystems::LocationField::default(),
+            bodies: true,
         };
         group.throughput(Throughput::Elements(users));
         group.bench_function(BenchmarkId::from_parameter(users), |b| {

@@ -74,6 +74,7 @@ pub(super) fn run(globals: &Globals, args: &ExportArgs, out: &mut dyn Write) -> 
             workspace: args.workspace.as_deref(),
             first_batch: 0,
             locations: &locations,
+            bodies: true,
         },
         secrets: &secrets,
         evaluators,

@@ -153,6 +153,7 @@ pub fn push(
             workspace: fs_workspace.as_deref(),
             first_batch: 0,
             locations: options.locations,
+            bodies: false,
         },
         secrets: &secrets,
         evaluators: pack.evaluators(refs)?,
@@ -309,7 +310,7 @@ fn resolve(options: &Options, journal: Option<&Push>) -> Result<(usize, Option<S
     Ok((push.batch_size, push.workspace.clone()))
 }
 
-/// The plan's batches as `export` makes them (bodies dropped), the warnings, and how many
+/// The plan's batches as `export` makes them (without their bodies), the warnings, and how many
 /// passwords an earlier export already wiped.
 fn partition(
     conn: &rusqlite::Connection,

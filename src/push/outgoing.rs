@@ -2,13 +2,13 @@
 //! `--sync` batch, the state's users it must list), less those left out, through the same
 //! [`Outbox`] as `export`, so the body is the exported file's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::Connection;
 
 use crate::error::{Error, RefusedKind, Result};
 use crate::model::change::Action;
-use crate::store::plans::{self, PlanHeader};
+use crate::store::plans::{self, PlanHeader, StoredChange};
 use crate::store::push_journal::JournalBatch;
 use crate::store::state::{self, Record};
 use crate::vendor::outbox::Outbox;
@@ -62,15 +62,50 @@ impl Maker<'_> {
                 .is_some_and(|c| matches!(c.action, Action::Create | Action::Update)))
     }
 
+    /// The plan's changes of the batch's users, by place: read in one range when they sit
+    /// together in the plan (a batch is mostly a run of consecutive changes), else one by one.
+    fn changes_of(
+        &self,
+        conn: &Connection,
+        batch: &JournalBatch,
+    ) -> Result<HashMap<i64, StoredChange>> {
+        let seqs: Vec<i64> = batch
+            .keys
+            .iter()
+            .chain(&batch.deleted)
+            .filter_map(|key| self.seqs.get(key).copied())
+            .collect();
+        let mut changes = HashMap::with_capacity(seqs.len());
+        let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else {
+            return Ok(changes);
+        };
+        if last - first < 2 * seqs.len() as i64 {
+            let wanted: HashSet<i64> = seqs.into_iter().collect();
+            plans::stored_changes_between(conn, self.plan.id, first, last, |seq, change| {
+                if wanted.contains(&seq) {
+                    changes.insert(seq, change);
+                }
+                Ok(())
+            })?;
+        } else {
+            for seq in seqs {
+                if let Some(change) = plans::stored_change_at(conn, self.plan.id, seq)? {
+                    changes.insert(seq, change);
+                }
+            }
+        }
+        Ok(changes)
+    }
+
     /// The batch as it is sent now.
     pub(super) fn make(&self, conn: &Connection, batch: &JournalBatch) -> Result<Outgoing> {
+        let mut changes = self.changes_of(conn, batch)?;
         let mut users = Vec::with_capacity(batch.keys.len() + batch.deleted.len());
         for key in batch.keys.iter().chain(&batch.deleted) {
             let removed = batch.removed.contains_key(key);
             match self.seqs.get(key) {
                 Some(seq) => {
-                    let change = plans::stored_change_at(conn, self.plan.id, *seq)?
-                        .ok_or_else(|| gone(batch, key))?;
+                    let change = changes.remove(seq).ok_or_else(|| gone(batch, key))?;
                     if !removed {
                         let password = self.outbox.secrets.get(key).cloned();
                         users.push(ExportUser::from_stored(change, password)?);

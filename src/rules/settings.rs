@@ -45,7 +45,16 @@ pub struct Settings {
     /// The eSystems Location field that `LocationId` values are looked up by (the `Extra`
     /// entry's `FieldName`); `Name` when not set.
     pub esystems_location_field: Option<String>,
+    /// The largest eSystems request body, in bytes, exported without a warning
+    /// (`esystems_max_request_mb`): a `--sync` file holds a whole location, however large
+    /// (`DeleteNotExists` needs it in one request).
+    pub esystems_max_request_bytes: u64,
 }
+
+/// `esystems_max_request_mb` when `tenant.toml` sets none.
+const DEFAULT_ESYSTEMS_MAX_REQUEST_MB: f64 = 50.0;
+
+const MIB: f64 = 1024.0 * 1024.0;
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -58,6 +67,7 @@ impl Default for Settings {
             urls: BTreeMap::new(),
             servicepower_key_extension: None,
             esystems_location_field: None,
+            esystems_max_request_bytes: (DEFAULT_ESYSTEMS_MAX_REQUEST_MB * MIB) as u64,
         }
     }
 }
@@ -105,6 +115,8 @@ struct Written {
     servicepower_key_field: Option<String>,
     #[serde(deserialize_with = "esystems_location_field")]
     esystems_location_field: Option<String>,
+    #[serde(deserialize_with = "esystems_max_request_mb")]
+    esystems_max_request_mb: Option<f64>,
 }
 
 impl Written {
@@ -130,6 +142,11 @@ impl Written {
                 .collect(),
             servicepower_key_extension: self.servicepower_key_field,
             esystems_location_field: self.esystems_location_field,
+            esystems_max_request_bytes: self
+                .esystems_max_request_mb
+                .map_or(defaults.esystems_max_request_bytes, |mib| {
+                    (mib * MIB) as u64
+                }),
         }
     }
 }
@@ -163,6 +180,7 @@ impl Written {
         "esystems_token_url",
         "servicepower_key_field",
         "esystems_location_field",
+        "esystems_max_request_mb",
     ];
 }
 
@@ -209,6 +227,22 @@ fn max_delete_percent<'de, D: Deserializer<'de>>(value: D) -> Read<f64, D::Error
         value,
         percent,
         "`max_delete_percent` must be a number from 0 to 100",
+    )
+}
+
+fn esystems_max_request_mb<'de, D: Deserializer<'de>>(value: D) -> Read<f64, D::Error> {
+    let mib = |value: &toml::Value| {
+        let number = match value {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            _ => return None,
+        };
+        (number > 0.0 && number.is_finite()).then_some(number)
+    };
+    checked(
+        value,
+        mib,
+        "`esystems_max_request_mb` must be a number of MiB above 0, e.g. 50",
     )
 }
 

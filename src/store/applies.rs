@@ -4,7 +4,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, NotFoundKind, Result};
-use crate::model::change::Action;
 use crate::progress::Progress;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::standing::plan_standing;
@@ -45,47 +44,11 @@ pub fn apply(
 ) -> Result<ApplyRecord> {
     plan_standing(conn, plan, rules_digest)?.require_pending(plan)?;
     let mut writer = StateWriter::new(conn, &plan.tenant)?;
-    let (mut created, mut updated, mut deleted) = (0, 0, 0);
-    // Records go from the plan to the state as the stored text, never re-serialised, so the
-    // hashes summed into the digest are those of the bytes stored.
-    let mut changes = conn.prepare_cached(
-        "SELECT action, external_id, before, after, platform_ids, source_fingerprint
-         FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
-    )?;
-    let mut rows = changes.query([plan.id])?;
-    while let Some(row) = rows.next()? {
-        let action = Action::parse(&row.get::<_, String>(0)?);
-        let key: String = row.get(1)?;
-        let before: Option<String> = row.get(2)?;
-        let after: Option<String> = row.get(3)?;
-        let ids: Option<String> = row.get(4)?;
-        let fingerprint: Option<Vec<u8>> = row.get(5)?;
-        match (action, after) {
-            (Some(Action::Delete), _) => {
-                deleted += 1;
-                writer.delete(&key, before.as_deref().unwrap_or("{}"))?;
-            }
-            (Some(action), Some(after)) => {
-                if action == Action::Create {
-                    created += 1;
-                } else {
-                    updated += 1;
-                }
-                writer.put(
-                    &key,
-                    before.as_deref(),
-                    &after,
-                    ids.as_deref(),
-                    fingerprint.as_deref(),
-                )?;
-            }
-            _ => {}
-        }
-        progress.inc(1);
-    }
+    let counts = writer.put_plan_changes(plan.id)?;
+    progress.inc(counts.iter().sum());
     progress.finish();
     writer.finish()?;
-    record(conn, plan, Via::Apply, [created, updated, deleted])
+    record(conn, plan, Via::Apply, counts)
 }
 
 /// How an apply came about.

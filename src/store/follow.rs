@@ -10,6 +10,8 @@
 //! later apply may have planned on the user's absence. Every move keeps the apply's counts
 //! and the `rolled_back` table true, and is recorded in the caller's transaction.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
@@ -56,8 +58,10 @@ pub fn follow(
         .query_row([apply_id], |r| r.get(0))?;
     // Changes of the apply's counts: created, updated, deleted.
     let mut counts = [0i64; 3];
+    let verdicts: Vec<(i64, bool)> = verdicts.into_iter().collect();
+    let mut changes = changes_at(conn, plan_id, verdicts.iter().map(|v| v.0))?;
     for (seq, loaded) in verdicts {
-        let Some(change) = change_at(conn, plan_id, seq)? else {
+        let Some(change) = changes.remove(&seq) else {
             continue;
         };
         let current = current(conn, tenant, &change.key)?;
@@ -141,23 +145,57 @@ struct StoredRecords {
     fingerprint: Option<Vec<u8>>,
 }
 
-fn change_at(conn: &Connection, plan_id: i64, seq: i64) -> Result<Option<StoredRecords>> {
-    Ok(conn
-        .prepare_cached(
+/// The plan's changes at the places `seqs`, by place: read in one range when they sit
+/// together in the plan (the users of one batch mostly do), else one by one.
+fn changes_at(
+    conn: &Connection,
+    plan_id: i64,
+    seqs: impl Iterator<Item = i64> + Clone,
+) -> Result<HashMap<i64, StoredRecords>> {
+    let count = seqs.clone().count() as i64;
+    let mut changes = HashMap::with_capacity(count as usize);
+    let (Some(first), Some(last)) = (seqs.clone().min(), seqs.clone().max()) else {
+        return Ok(changes);
+    };
+    if last - first < 2 * count {
+        let wanted: HashSet<i64> = seqs.collect();
+        let mut stmt = conn.prepare_cached(
+            "SELECT action, external_id, before, after, platform_ids, source_fingerprint, seq
+             FROM plan_changes WHERE plan_id = ?1 AND seq BETWEEN ?2 AND ?3",
+        )?;
+        let mut rows = stmt.query(params![plan_id, first, last])?;
+        while let Some(row) = rows.next()? {
+            let seq = row.get(6)?;
+            if wanted.contains(&seq) {
+                changes.insert(seq, stored_records(row)?);
+            }
+        }
+    } else {
+        let mut stmt = conn.prepare_cached(
             "SELECT action, external_id, before, after, platform_ids, source_fingerprint
              FROM plan_changes WHERE plan_id = ?1 AND seq = ?2",
-        )?
-        .query_row(params![plan_id, seq], |r| {
-            Ok(StoredRecords {
-                action: Action::parse(&r.get::<_, String>(0)?).unwrap_or(Action::Update),
-                key: r.get(1)?,
-                before: r.get(2)?,
-                after: r.get(3)?,
-                platform_ids: r.get(4)?,
-                fingerprint: r.get(5)?,
-            })
-        })
-        .optional()?)
+        )?;
+        for seq in seqs {
+            if let Some(change) = stmt
+                .query_row(params![plan_id, seq], stored_records)
+                .optional()?
+            {
+                changes.insert(seq, change);
+            }
+        }
+    }
+    Ok(changes)
+}
+
+fn stored_records(r: &rusqlite::Row) -> rusqlite::Result<StoredRecords> {
+    Ok(StoredRecords {
+        action: Action::parse(&r.get::<_, String>(0)?).unwrap_or(Action::Update),
+        key: r.get(1)?,
+        before: r.get(2)?,
+        after: r.get(3)?,
+        platform_ids: r.get(4)?,
+        fingerprint: r.get(5)?,
+    })
 }
 
 /// The stored record (as text) and platform ids of a user, if the state holds it.

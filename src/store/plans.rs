@@ -380,6 +380,26 @@ pub fn stored_change_at(conn: &Connection, plan_id: i64, seq: i64) -> Result<Opt
         .optional()?)
 }
 
+/// The changes at places `first..=last` of a plan, as stored, in order: one range read
+/// where a lookup per change would seek the index each time.
+pub fn stored_changes_between(
+    conn: &Connection,
+    plan_id: i64,
+    first: i64,
+    last: i64,
+    mut visit: impl FnMut(i64, StoredChange) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT action, external_id, source, fields, before, after, platform_ids, seq
+         FROM plan_changes WHERE plan_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![plan_id, first, last])?;
+    while let Some(row) = rows.next()? {
+        visit(row.get(7)?, stored_change(row)?)?;
+    }
+    Ok(())
+}
+
 fn stored_change(row: &rusqlite::Row) -> rusqlite::Result<StoredChange> {
     Ok(StoredChange {
         action: Action::parse(row.get_ref(0)?.as_str().unwrap_or_default())

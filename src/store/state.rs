@@ -14,6 +14,7 @@ use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
 use crate::plan::stored::StoredState;
 use crate::store::db;
+use crate::store::sql_functions;
 
 pub use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
 
@@ -469,6 +470,66 @@ impl<'c> StateWriter<'c> {
         }
         self.digest ^= hash;
         Ok(())
+    }
+
+    /// Applies every change of a stored plan inside SQLite, in three statements: a tally
+    /// (the counts and what the changes do to the digest), the deletes, and the creates and
+    /// updates as one `INSERT … SELECT`. The records go in as the plan stored them, never
+    /// re-serialised. Returns the users created, updated and deleted.
+    pub fn put_plan_changes(&mut self, plan_id: i64) -> Result<[u64; 3]> {
+        sql_functions::register(self.conn)?;
+        let (created, updated, deleted, added, removed_digest, added_digest) = self
+            .conn
+            .prepare_cached(
+                "SELECT count(CASE WHEN action = 'create' AND after IS NOT NULL THEN 1 END),
+                        count(CASE WHEN action = 'update' AND after IS NOT NULL THEN 1 END),
+                        count(CASE WHEN action = 'delete' THEN 1 END),
+                        count(CASE WHEN action IN ('create', 'update') AND after IS NOT NULL
+                                    AND before IS NULL THEN 1 END),
+                        roster_digest(external_id, CASE
+                          WHEN action = 'delete' THEN coalesce(before, '{}')
+                          WHEN action IN ('create', 'update') AND after IS NOT NULL THEN before
+                        END),
+                        roster_digest(external_id, CASE
+                          WHEN action IN ('create', 'update') THEN after
+                        END)
+                 FROM plan_changes WHERE plan_id = ?1",
+            )?
+            .query_row([plan_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+        for digest in [removed_digest, added_digest].into_iter().flatten() {
+            self.digest ^= u128::from_str_radix(&digest, 16).unwrap_or(0);
+        }
+        self.count += added - deleted;
+        self.conn
+            .prepare_cached(
+                "DELETE FROM users WHERE tenant = ?1 AND external_id IN (
+                   SELECT external_id FROM plan_changes WHERE plan_id = ?2 AND action = 'delete')",
+            )?
+            .execute(params![self.tenant, plan_id])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
+                 SELECT ?1, external_id, after, roster_user_hash(external_id, after), platform_ids,
+                        ?3, source_fingerprint
+                 FROM plan_changes
+                 WHERE plan_id = ?2 AND action IN ('create', 'update') AND after IS NOT NULL
+                 ORDER BY seq
+                 ON CONFLICT (tenant, external_id) DO UPDATE SET
+                   record = excluded.record, record_hash = excluded.record_hash,
+                   platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
+                   source_fingerprint = excluded.source_fingerprint",
+            )?
+            .execute(params![self.tenant, plan_id, self.now])?;
+        Ok([created as u64, updated as u64, deleted as u64])
     }
 
     /// Deletes a user whose record was `before`.

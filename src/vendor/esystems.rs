@@ -177,6 +177,7 @@ pub fn batches(
                     METHOD,
                     path.clone(),
                     items,
+                    context,
                     |users| json!({"Extra": extra, "Users": users}),
                 );
                 batch.counts.delete = deleted.len() as u64;
@@ -186,6 +187,140 @@ pub fn batches(
         }
     }
     Ok(batches)
+}
+
+/// Hands each of some users to the visitor it is given, one at a time, in order.
+pub type Users<'u> = dyn FnMut(&mut dyn FnMut(ExportUser) -> Result<()>) -> Result<()> + 'u;
+
+/// The files of an eSystems `--sync` export, one per location the plan touches, made as the
+/// state is read: `changed` are the plan's users; `remaining` hands over every other user of
+/// the state, one at a time, in key order. Each is turned into its item's bytes at once and
+/// only those bytes are kept, so no location's users are ever held decoded. Files are as
+/// [`batches`] makes them, byte for byte. A request body larger than `max_request_bytes` is
+/// named in `warnings`: `DeleteNotExists` needs the whole location in that one request.
+pub fn sync_batches(
+    changed: &[ExportUser],
+    context: &Context,
+    mut hook: Option<&mut Hook>,
+    remaining: &mut Users,
+    max_request_bytes: u64,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Batch>> {
+    let key_field = key_field(context)?;
+    let homeless: Vec<&ExportUser> = changed
+        .iter()
+        .filter(|u| u.operation != Operation::Unchanged && location(u).is_none())
+        .collect();
+    if !homeless.is_empty() {
+        return Err(Error::refused(RefusedKind::Vendor, format!(
+            "eSystems loads users per location, but {} {} no `location`; set `location` in the source or the tenant's rules",
+            list_keys(&homeless),
+            if homeless.len() == 1 { "has" } else { "have" }
+        )));
+    }
+    let mut groups: BTreeMap<String, SyncGroup> = BTreeMap::new();
+    for user in changed {
+        let group = groups
+            .entry(location(user).unwrap_or_default().to_string())
+            .or_default();
+        if user.operation == Operation::Delete {
+            group.deleted.push(user.key.clone());
+        }
+    }
+    let mut add = |user: &ExportUser, group: &mut SyncGroup| -> Result<()> {
+        let built = item(user, key_field, context.locations)?;
+        let item = match hook.as_deref_mut() {
+            Some(hook) => hook(user, built)?,
+            None => built,
+        };
+        group.add(user, &item, context.bodies);
+        Ok(())
+    };
+    for user in changed.iter().filter(|u| u.operation != Operation::Delete) {
+        let group = groups
+            .get_mut(location(user).unwrap_or_default())
+            .expect("every changed user's location has a group");
+        add(user, group)?;
+    }
+    remaining(
+        &mut |user| match location(&user).and_then(|l| groups.get_mut(l)) {
+            Some(group) => add(&user, group),
+            None => Ok(()),
+        },
+    )?;
+    let extra = json!([{"Name": "LocationId", "FieldName": context.locations.name()}]);
+    let mut batches = Vec::with_capacity(groups.len());
+    for (location, group) in groups {
+        if group.keys.is_empty() {
+            return Err(Error::refused(RefusedKind::Vendor, format!(
+                "plan {} deletes every user of location `{location}` ({}); eSystems cannot send an empty `DeleteNotExists` request: delete them in the platform itself",
+                context.plan_id,
+                group.deleted.join(", ")
+            )));
+        }
+        let body = if context.bodies {
+            super::envelope(&extra, &group.items)
+        } else {
+            Vec::new()
+        };
+        if body.len() as u64 > max_request_bytes {
+            warnings.push(format!(
+                "the eSystems request for location `{location}` is {} ({} users), over the {} `esystems_max_request_mb` allows; `DeleteNotExists` needs every user of the location in that one request, so it is sent whole: check the platform takes it, or raise the limit",
+                size_text(body.len()),
+                group.keys.len(),
+                size_text(max_request_bytes as usize)
+            ));
+        }
+        let mut counts = group.counts;
+        counts.delete = group.deleted.len() as u64;
+        batches.push(Batch {
+            method: METHOD,
+            path: path(&location, key_field, true),
+            body,
+            keys: group.keys,
+            deleted_by_sync: group.deleted,
+            counts,
+            passwords: group.passwords,
+        });
+    }
+    Ok(batches)
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// A body's size for a message: `12.3 MiB`, or bytes below a tenth of that.
+fn size_text(bytes: usize) -> String {
+    let mib = bytes as f64 / MIB;
+    if mib >= 0.1 {
+        format!("{mib:.1} MiB")
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// One location of a `--sync` export as it is made: its items' bytes, not its users.
+#[derive(Default)]
+struct SyncGroup {
+    /// The items so far, each indented as the body holds it, separated by `,\n`.
+    items: Vec<u8>,
+    keys: Vec<String>,
+    deleted: Vec<String>,
+    counts: super::Counts,
+    passwords: usize,
+}
+
+impl SyncGroup {
+    fn add(&mut self, user: &ExportUser, item: &Value, bodies: bool) {
+        self.counts.count(user.operation);
+        self.keys.push(user.key.clone());
+        self.passwords += usize::from(item.get("Password").is_some());
+        if bodies {
+            if !self.items.is_empty() {
+                self.items.extend_from_slice(b",\n");
+            }
+            super::pretty_indented(&mut self.items, item, 2);
+        }
+    }
 }
 
 fn key_field<'c>(context: &'c Context) -> Result<&'c str> {

@@ -78,7 +78,7 @@ pub fn batches(
         .into_iter()
         .enumerate()
         .map(|(number, items)| {
-            Batch::new(METHOD, path.clone(), items, |users| {
+            Batch::new(METHOD, path.clone(), items, context, |users| {
                 json!({
                     "Workspace": workspace,
                     "Users": users,

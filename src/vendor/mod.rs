@@ -57,6 +57,9 @@ pub struct Context<'a> {
     pub first_batch: usize,
     /// How eSystems' `LocationId` names the tenant's locations.
     pub locations: &'a esystems::LocationField,
+    /// Whether the bodies are serialised: `push` fixes its batches by their keys alone and
+    /// makes each body when it sends it.
+    pub bodies: bool,
 }
 
 /// What reading a vendor's user objects needs to know of the tenant.
@@ -132,20 +135,27 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A file of `items` whose body is `body`, sent with `method` to `path`.
+    /// A file of `items` whose body is `body`, sent with `method` to `path`; the body stays
+    /// empty unless the context wants `bodies`.
     fn new<T: PayloadItem, B: Serialize>(
         method: &'static str,
         path: String,
         items: Items<T>,
+        context: &Context,
         body: impl FnOnce(Vec<Item<T>>) -> B,
     ) -> Batch {
-        // Sized for the items up front: growing a buffer of a few hundred kilobytes by
-        // doubling copied it and faulted in fresh pages about ten times a file.
-        let buffer = Vec::with_capacity(items.items.len() * ITEM_BYTES);
+        let body = if context.bodies {
+            // Sized for the items up front: growing a buffer of a few hundred kilobytes by
+            // doubling copied it and faulted in fresh pages about ten times a file.
+            let buffer = Vec::with_capacity(items.items.len() * ITEM_BYTES);
+            pretty_into(buffer, &body(items.items))
+        } else {
+            Vec::new()
+        };
         Batch {
             method,
             path,
-            body: pretty_into(buffer, &body(items.items)),
+            body,
             keys: items.keys,
             deleted_by_sync: Vec::new(),
             counts: items.counts,
@@ -166,6 +176,35 @@ fn pretty_into(mut bytes: Vec<u8>, value: &impl Serialize) -> Vec<u8> {
     serde_json::to_writer_pretty(&mut bytes, value).expect(JSON_ONLY);
     bytes.push(b'\n');
     bytes
+}
+
+/// Appends `value` as pretty JSON nested `depth` levels deep (two spaces a level), its first
+/// line indented too: the bytes [`pretty`] gives it inside an enclosing value.
+fn pretty_indented(out: &mut Vec<u8>, value: &impl Serialize, depth: usize) {
+    let indent = 2 * depth;
+    let text = serde_json::to_vec_pretty(value).expect(JSON_ONLY);
+    out.reserve(text.len() + text.len() / 8);
+    for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+        if number > 0 {
+            out.push(b'\n');
+        }
+        out.extend(std::iter::repeat_n(b' ', indent));
+        out.extend_from_slice(line);
+    }
+}
+
+/// The body `{"Extra": extra, "Users": [...]}` as [`pretty`] writes it, the users given as
+/// their items' bytes from [`pretty_indented`] at depth 2, separated by `,\n` (at least one).
+fn envelope(extra: &Value, items: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(items.len() + 256);
+    body.extend_from_slice(b"{\n  \"Extra\": ");
+    let start = body.len();
+    pretty_indented(&mut body, extra, 1);
+    body.drain(start..start + 2);
+    body.extend_from_slice(b",\n  \"Users\": [\n");
+    body.extend_from_slice(items);
+    body.extend_from_slice(b"\n  ]\n}\n");
+    body
 }
 
 /// Why serialising a payload cannot fail: its maps are JSON objects, keyed by text.
@@ -401,6 +440,28 @@ fn column(name: &str, value: &Value) -> (String, Value) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_envelope_is_the_pretty_body_of_its_items() {
+        let extra = serde_json::json!([{"Name": "LocationId", "FieldName": "Name"}]);
+        let items = [
+            serde_json::json!({"External_Id": "T1", "Roles": ["a", "b"], "Nested": {"x": [], "y": {}}}),
+            serde_json::json!({"External_Id": "T2", "Name": "Line\nbreak \"quoted\""}),
+        ];
+        let mut bytes = Vec::new();
+        for item in &items {
+            if !bytes.is_empty() {
+                bytes.extend_from_slice(b",\n");
+            }
+            pretty_indented(&mut bytes, item, 2);
+        }
+        let whole = pretty(&serde_json::json!({"Extra": extra, "Users": items}));
+        assert_eq!(
+            String::from_utf8(envelope(&extra, &bytes)).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+    }
+
     use super::*;
     use crate::model::change::{Action, Change, FieldChange};
     use crate::model::record::Record;
@@ -450,6 +511,7 @@ mod tests {
             workspace: None,
             first_batch: 0,
             locations: &crate::vendor::esystems::LocationField::default(),
+            bodies: true,
         };
         let mut seen = Vec::new();
         let mut hook = |user: &ExportUser, mut item: Value| {

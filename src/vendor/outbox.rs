@@ -84,11 +84,12 @@ impl Outbox<'_> {
         }
     }
 
-    /// Makes batch `seq` of the plan again from its users, in its order: it must come out as
-    /// one batch, as [`Outbox::make_all`] made it.
+    /// Makes batch `seq` of the plan again from its users, in its order, with its body: it
+    /// must come out as one batch, as [`Outbox::make_all`] made it.
     pub fn remake(&self, users: &[ExportUser], seq: usize) -> Result<Batch> {
         let context = Context {
             first_batch: seq,
+            bodies: true,
             ..self.context
         };
         let mut export = self.export(users, &context)?;
@@ -104,19 +105,23 @@ impl Outbox<'_> {
 
     /// The vendor's payloads for `users`, each item through the tenant's export hook.
     fn export(&self, users: &[ExportUser], context: &Context) -> Result<super::Export> {
+        self.with_hook(|hook| super::export(self.vendor, users, context, hook))
+    }
+
+    /// Runs `work` with the tenant's export hook for the vendor, if it has one.
+    fn with_hook<T>(&self, work: impl FnOnce(Option<&mut Hook>) -> T) -> T {
         let vendor = self.vendor.name();
         self.evaluators.with(|evaluator| {
             let hooked = evaluator.has_export_hook(vendor);
             let mut hook =
                 |user: &ExportUser, item| evaluator.export_hook(vendor, || user.hook_user(), item);
-            let hook: Option<&mut Hook> = if hooked { Some(&mut hook) } else { None };
-            super::export(self.vendor, users, context, hook)
+            work(if hooked { Some(&mut hook) } else { None })
         })
     }
 }
 
 /// Makes the whole plan at once: eSystems puts each location's users in the same batches, and
-/// a `--sync` plan adds every remaining user of the state.
+/// a `--sync` plan adds every remaining user of the state, read as the files are made.
 fn make_whole(
     conn: &rusqlite::Connection,
     plan: &PlanHeader,
@@ -129,14 +134,12 @@ fn make_whole(
         changes.push(change);
         Ok(())
     })?;
-    let remaining = |changed: &[ExportUser]| {
-        if plan.sync {
-            remaining_users(conn, plan, standing, changed)
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    record(maker.make(changes, 0, remaining)?);
+    if plan.sync {
+        require_current(plan, standing)?;
+        record(maker.make_sync(conn, plan, changes)?);
+    } else {
+        record(maker.make(changes, 0)?);
+    }
     Ok(())
 }
 
@@ -227,21 +230,63 @@ impl Maker<'_, '_> {
             if batch.is_empty() {
                 break;
             }
-            written.add(self.make(batch, number, |_: &[ExportUser]| Ok(Vec::new()))?);
+            written.add(self.make(batch, number)?);
         }
         Ok(written)
     }
 
     /// Makes the batches of a run of changes, the first numbered `first_batch` (0-based).
-    /// `remaining` adds the users a `--sync` eSystems plan must send unchanged.
-    fn make(
+    fn make(&self, changes: Vec<StoredChange>, first_batch: usize) -> Result<Written> {
+        let (users, wiped_passwords) = self.users_of(changes)?;
+        let changed = users.len();
+        let context = Context {
+            first_batch,
+            ..self.outbox.context
+        };
+        let export = self.outbox.export(&users, &context)?;
+        self.written(export, first_batch, changed, wiped_passwords)
+    }
+
+    /// Makes the files of an eSystems `--sync` plan, each location's remaining users read
+    /// from the state as its file is made (see [`super::esystems::sync_batches`]).
+    fn make_sync(
         &self,
+        conn: &rusqlite::Connection,
+        plan: &PlanHeader,
         changes: Vec<StoredChange>,
-        first_batch: usize,
-        remaining: impl FnOnce(&[ExportUser]) -> Result<Vec<ExportUser>>,
     ) -> Result<Written> {
+        let (users, wiped_passwords) = self.users_of(changes)?;
+        let changed: HashSet<&str> = users.iter().map(|u| u.key.as_str()).collect();
+        let mut remaining = |visit: &mut dyn FnMut(ExportUser) -> Result<()>| {
+            state::for_each(conn, &plan.tenant, |key, user| {
+                if changed.contains(key) {
+                    return Ok(());
+                }
+                visit(ExportUser::unchanged(key, user.record, user.platform_ids))
+            })
+        };
+        let outbox = self.outbox;
+        let context = &outbox.context;
+        let limit = context.settings.esystems_max_request_bytes;
+        let mut export = super::Export::default();
+        export.batches = outbox.with_hook(|hook| {
+            super::esystems::sync_batches(
+                &users,
+                context,
+                hook,
+                &mut remaining,
+                limit,
+                &mut export.warnings,
+            )
+        })?;
+        self.written(export, 0, users.len(), wiped_passwords)
+    }
+
+    /// The users of stored changes, with their passwords, and how many passwords the plan
+    /// sets that an earlier export already wiped.
+    fn users_of(&self, changes: Vec<StoredChange>) -> Result<(Vec<ExportUser>, usize)> {
         let mut wiped_passwords = 0;
-        let mut users: Vec<ExportUser> = changes
+        let users = changes
             .into_iter()
             .map(|stored| {
                 let password = self.outbox.secrets.get(&stored.key).cloned();
@@ -252,13 +297,17 @@ impl Maker<'_, '_> {
                 Ok(user)
             })
             .collect::<Result<_>>()?;
-        let changed = users.len();
-        users.extend(remaining(&users)?);
-        let context = Context {
-            first_batch,
-            ..self.outbox.context
-        };
-        let export = self.outbox.export(&users, &context)?;
+        Ok((users, wiped_passwords))
+    }
+
+    /// Hands each made body to `keep` and lists the files; the first is `first_batch`.
+    fn written(
+        &self,
+        export: super::Export,
+        first_batch: usize,
+        changes: usize,
+        wiped_passwords: usize,
+    ) -> Result<Written> {
         let mut files = Vec::with_capacity(export.batches.len());
         let mut passwords = 0;
         for (number, batch) in (first_batch..).zip(export.batches) {
@@ -279,35 +328,22 @@ impl Maker<'_, '_> {
             files,
             passwords,
             warnings: export.warnings,
-            changes: changed,
+            changes,
             wiped_passwords,
         })
     }
 }
 
-/// The users a `--sync` plan leaves alone: eSystems' `DeleteNotExists` deletes every user of
-/// a location missing from the request, so they must be sent too. They come from the state,
-/// which must be the one the plan was made against, or the one its apply left: not even
+/// Refuses to send a stale plan's `--sync`: eSystems' `DeleteNotExists` deletes every user of
+/// a location missing from the request, so the remaining users, read from the state, must
+/// be those of the state the plan was made against, or the one its apply left: not even
 /// `--force` exports a stale plan's sync.
-fn remaining_users(
-    conn: &rusqlite::Connection,
-    plan: &PlanHeader,
-    standing: Standing,
-    changed: &[ExportUser],
-) -> Result<Vec<ExportUser>> {
+fn require_current(plan: &PlanHeader, standing: Standing) -> Result<()> {
     if standing.is_stale() {
         return Err(Error::refused(RefusedKind::Stale, format!(
             "plan {} is stale: the state of tenant `{}` changed since it was made, and an eSystems `--sync` export must list every remaining user of each location; plan again with `roster plan FILE… --sync`",
             plan.id, plan.tenant
         )));
     }
-    let changed: HashSet<&str> = changed.iter().map(|u| u.key.as_str()).collect();
-    let mut remaining = Vec::new();
-    state::for_each(conn, &plan.tenant, |key, user| {
-        if !changed.contains(key) {
-            remaining.push(ExportUser::unchanged(key, user.record, user.platform_ids));
-        }
-        Ok(())
-    })?;
-    Ok(remaining)
+    Ok(())
 }

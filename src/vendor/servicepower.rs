@@ -47,7 +47,11 @@ pub fn batches(
     let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u, key)))?;
     Ok(batches
         .into_iter()
-        .map(|items| Batch::new(METHOD, PATH.to_string(), items, |users| Body { users }))
+        .map(|items| {
+            Batch::new(METHOD, PATH.to_string(), items, context, |users| Body {
+                users,
+            })
+        })
         .collect())
 }
 
@@ -458,6 +462,7 @@ mod tests {
             workspace: None,
             first_batch: 0,
             locations: &crate::vendor::esystems::LocationField::default(),
+            bodies: true,
         };
         let error = batches(&users, &context, None).unwrap_err().to_string();
         assert!(

@@ -200,6 +200,45 @@ fn a_sync_plan_puts_each_esystems_location_in_one_file() {
     assert_eq!(files[0]["keys"], serde_json::json!(["T3", "T4"]));
 }
 
+/// A `--sync` request body over `esystems_max_request_mb` is exported whole, with a warning
+/// naming the location, its size and its users; under the limit, no warning.
+#[test]
+fn an_esystems_location_over_the_request_limit_is_named() {
+    let quiet = export(&delta_planned(), "latest", "esystems", "es", &[]);
+    assert!(
+        !quiet.stderr.contains("esystems_max_request_mb"),
+        "{}",
+        quiet.stderr
+    );
+    let w = Workdir::new();
+    w.write(
+        "rules/default/tenant.toml",
+        "esystems_max_request_mb = 0.0005\n",
+    );
+    w.fixture("vendor/base.csv");
+    w.fixture("vendor/delta.csv");
+    w.ok(&["plan", "base.csv"]);
+    w.ok(&["apply", "latest"]);
+    w.ok(&["plan", "delta.csv", "--sync"]);
+    let warned = export(&w, "latest", "esystems", "es", &[]);
+    assert!(
+        warned
+            .stderr
+            .contains("the eSystems request for location `Oslo` is ")
+            && warned
+                .stderr
+                .contains(" bytes (2 users), over the 524 bytes `esystems_max_request_mb` allows"),
+        "{}",
+        warned.stderr
+    );
+    // Sent whole all the same.
+    let manifest = assert_valid(&w.path().join("es"), "esystems");
+    assert_eq!(
+        manifest["files"][1]["keys"],
+        serde_json::json!(["T1", "T5"])
+    );
+}
+
 #[test]
 fn a_zero_batch_size_is_refused() {
     let w = delta_planned();
