@@ -23,7 +23,7 @@ pub struct Fingerprints {
 
 impl Fingerprints {
     /// Fingerprints for rules with digest `rules` and reference tables with digest `refs`;
-    /// `known` are the stored users' (see [`crate::store::state::Indexes::fingerprints`]).
+    /// `known` are the stored users' (see [`crate::plan::stored::Indexes::fingerprints`]).
     pub fn new(rules: &str, refs: Hash128, known: FrozenMap<usize>) -> Fingerprints {
         let mut hasher = Xxh3Default::new();
         // Another roster may map or check a row differently.

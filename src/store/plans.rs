@@ -102,7 +102,7 @@ impl<'c> PlanWriter<'c> {
     }
 
     /// Stores one change, with the fingerprint of the row that made it when the apply should
-    /// keep it (see [`crate::store::state::Indexes::fingerprints`]).
+    /// keep it (see [`crate::plan::stored::Indexes::fingerprints`]).
     pub fn change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.changes += 1;
         self.conn
@@ -127,7 +127,7 @@ impl<'c> PlanWriter<'c> {
     }
 
     /// Stores the fingerprint of the row that leaves user `key` unchanged, for the apply to
-    /// keep (see [`crate::store::state::Indexes::fingerprints`]).
+    /// keep (see [`crate::plan::stored::Indexes::fingerprints`]).
     pub fn fingerprint(&mut self, key: &str, fingerprint: Hash128) -> Result<()> {
         self.conn
             .prepare_cached(
