@@ -58,8 +58,9 @@ pub struct Input {
     pub rows: u64,
 }
 
-/// What kind of plan it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of plan it is, stored as `plan`, `revert` or `state-load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case")]
 pub enum PlanKind {
     /// Made from source files.
     Plan,
@@ -72,20 +73,12 @@ pub enum PlanKind {
 impl PlanKind {
     /// The stored kind.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PlanKind::Plan => "plan",
-            PlanKind::Revert => "revert",
-            PlanKind::StateLoad => "state-load",
-        }
+        self.into()
     }
 
-    /// Parses the stored kind.
+    /// Parses the stored kind; anything else is a plan made from files.
     pub fn parse(text: &str) -> PlanKind {
-        match text {
-            "revert" => PlanKind::Revert,
-            "state-load" => PlanKind::StateLoad,
-            _ => PlanKind::Plan,
-        }
+        text.parse().unwrap_or(PlanKind::Plan)
     }
 }
 
@@ -709,4 +702,24 @@ pub fn wipe_secrets(conn: &Connection, plan_id: i64) -> Result<usize> {
     Ok(conn
         .prepare_cached("DELETE FROM plan_secrets WHERE plan_id = ?1")?
         .execute([plan_id])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_are_the_ones_older_workspaces_hold() {
+        let kinds = [PlanKind::Plan, PlanKind::Revert, PlanKind::StateLoad];
+        let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["plan", "revert", "state-load"]);
+        assert!(kinds.iter().all(|k| PlanKind::parse(k.as_str()) == *k));
+        assert_eq!(PlanKind::parse("something else"), PlanKind::Plan);
+        assert_eq!(
+            [Action::Create, Action::Update, Action::Delete].map(Action::as_str),
+            ["create", "update", "delete"]
+        );
+        assert_eq!(Severity::parse("warning"), Some(Severity::Warning));
+        assert_eq!(Severity::parse("Warning"), None, "stored names are exact");
+    }
 }
