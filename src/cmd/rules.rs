@@ -14,7 +14,7 @@ use crate::plan::reject::RejectedRow;
 use crate::progress::Progress;
 use crate::render::json::CheckDocument;
 use crate::render::table::{stdout_error, ProblemTable};
-use crate::rules::{run_examples, RefTable, RefTables, RulePack};
+use crate::rules::{read_table_csv, run_examples, RefTable, RefTables, RulePack};
 use crate::store::plans::{StoredProblem, StoredReject};
 use crate::store::refs;
 
@@ -198,7 +198,7 @@ fn shipped_refs(tenant_dir: &std::path::Path) -> Result<Vec<RefTable>> {
         .iter()
         .map(|path| {
             let name = path.file_stem().unwrap_or_default().to_string_lossy();
-            RefTable::read_csv(&name, path)
+            read_table_csv(&name, path)
         })
         .collect()
 }

@@ -8,8 +8,9 @@ use crate::model::user::{Field, User};
 use crate::secret;
 
 /// What a change does to the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Action {
     /// The user is new.
     Create,
@@ -22,21 +23,12 @@ pub enum Action {
 impl Action {
     /// `create`, `update` or `delete`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
+        self.into()
     }
 
     /// Parses `create`, `update` or `delete`.
     pub fn parse(text: &str) -> Option<Action> {
-        match text {
-            "create" => Some(Action::Create),
-            "update" => Some(Action::Update),
-            "delete" => Some(Action::Delete),
-            _ => None,
-        }
+        text.parse().ok()
     }
 
     /// The sign the tables show: `+`, `~` or `-`.

@@ -53,8 +53,9 @@ impl std::fmt::Display for Vendor {
 }
 
 /// How the vendor took one user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Status {
     /// Loaded.
     Accepted,
@@ -69,23 +70,11 @@ pub enum Status {
 impl Status {
     /// `accepted`, `warning`, `rejected` or `failed`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Accepted => "accepted",
-            Status::Warning => "warning",
-            Status::Rejected => "rejected",
-            Status::Failed => "failed",
-        }
+        self.into()
     }
 
     /// Parses `accepted`, `warning`, `rejected` or `failed`.
     pub fn parse(text: &str) -> Option<Status> {
-        [
-            Status::Accepted,
-            Status::Warning,
-            Status::Rejected,
-            Status::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
+        text.parse().ok()
     }
 }

@@ -48,8 +48,9 @@ pub struct Input {
     pub rows: u64,
 }
 
-/// What kind of plan it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of plan it is, stored as `plan`, `revert` or `state-load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case")]
 pub enum PlanKind {
     /// Made from source files.
     Plan,
@@ -62,20 +63,12 @@ pub enum PlanKind {
 impl PlanKind {
     /// The stored kind.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PlanKind::Plan => "plan",
-            PlanKind::Revert => "revert",
-            PlanKind::StateLoad => "state-load",
-        }
+        self.into()
     }
 
-    /// Parses the stored kind.
+    /// Parses the stored kind; anything else is a plan made from files.
     pub fn parse(text: &str) -> PlanKind {
-        match text {
-            "revert" => PlanKind::Revert,
-            "state-load" => PlanKind::StateLoad,
-            _ => PlanKind::Plan,
-        }
+        text.parse().unwrap_or(PlanKind::Plan)
     }
 }
 

@@ -157,7 +157,7 @@ fn diff_user(want: &Value, got: &Value, diff: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::RefTable;
+    use crate::rules::read_table_csv;
 
     fn root() -> &'static Path {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -166,7 +166,7 @@ mod tests {
     fn refs(tenant: &str) -> Arc<RefTables> {
         let path = root().join("fixtures").join(tenant).join("location.csv");
         Arc::new(RefTables::new(vec![
-            RefTable::read_csv("location", &path).unwrap()
+            read_table_csv("location", &path).unwrap()
         ]))
     }
 

@@ -7,10 +7,44 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::Result;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
 use crate::hash::Hash128;
+use crate::read::{self, Format, ReadOptions, Row};
 
 pub use crate::model::reference::RefTable;
+
+/// Reads a CSV file with a header row into a reference table named `name`, through the same
+/// reader as every source (so encodings, byte-order marks and error places match).
+pub fn read_table_csv(name: &str, path: &Path) -> Result<RefTable> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let options = ReadOptions {
+        format: Format::Csv,
+        ..ReadOptions::default()
+    };
+    let mut rows = Vec::new();
+    let shown = path.display().to_string();
+    let read = read::read_from(&shown, file, &options, &mut |row: Row| {
+        let text = |(_, value): (_, Value)| match value {
+            Value::String(text) => text,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        rows.push(row.columns.into_iter().map(text).collect());
+        Ok(())
+    })?;
+    Ok(RefTable {
+        name: name.to_string(),
+        columns: read.columns,
+        rows,
+    })
+}
 
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +168,43 @@ impl RefTables {
 
 #[cfg(test)]
 mod tests {
+
+    /// A table file `name` holding `bytes`, read as a reference table.
+    fn read_table(name: &str, bytes: &[u8]) -> (tempfile::TempDir, Result<RefTable>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let table = read_table_csv("location", &path);
+        (dir, table)
+    }
+
+    #[test]
+    fn a_table_file_is_read_like_a_source_file() {
+        let (_dir, table) = read_table("l.csv", b"\xEF\xBB\xBFid ; Name\nL1;North\n");
+        let table = table.unwrap();
+        assert_eq!(
+            table.columns,
+            ["id", "Name"],
+            "BOM dropped, delimiter found"
+        );
+        assert_eq!(table.rows, [["L1", "North"]]);
+    }
+
+    #[test]
+    fn a_broken_table_file_is_named_with_its_line() {
+        let (dir, table) = read_table("l.csv", b"id,Name\nL1,North\nL2,South,extra\n");
+        let error = table.unwrap_err().to_string();
+        let at = format!("{}:3", dir.path().join("l.csv").display());
+        assert!(error.starts_with(&at), "{error}");
+        let (dir, table) = read_table("w.csv", b"id,Name\nL1,Z\xFCrich\n");
+        let error = table.unwrap_err().to_string();
+        let at = format!("{}:2", dir.path().join("w.csv").display());
+        assert!(
+            error.starts_with(&at) && error.contains("windows-1252"),
+            "{error}"
+        );
+    }
+
     use super::*;
 
     fn tables() -> RefTables {

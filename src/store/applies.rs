@@ -51,8 +51,9 @@ pub fn apply(
     record(conn, plan, Via::Apply, counts)
 }
 
-/// How an apply came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an apply came about, stored as `apply` or `push`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Via {
     /// `roster apply`: the whole plan at once.
     Apply,
@@ -62,10 +63,7 @@ pub enum Via {
 
 impl Via {
     fn as_str(self) -> &'static str {
-        match self {
-            Via::Apply => "apply",
-            Via::Push => "push",
-        }
+        self.into()
     }
 }
 

@@ -671,3 +671,23 @@ pub fn wipe_secrets(conn: &Connection, plan_id: i64) -> Result<usize> {
         .prepare_cached("DELETE FROM plan_secrets WHERE plan_id = ?1")?
         .execute([plan_id])?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_are_the_ones_older_workspaces_hold() {
+        let kinds = [PlanKind::Plan, PlanKind::Revert, PlanKind::StateLoad];
+        let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["plan", "revert", "state-load"]);
+        assert!(kinds.iter().all(|k| PlanKind::parse(k.as_str()) == *k));
+        assert_eq!(PlanKind::parse("something else"), PlanKind::Plan);
+        assert_eq!(
+            [Action::Create, Action::Update, Action::Delete].map(Action::as_str),
+            ["create", "update", "delete"]
+        );
+        assert_eq!(Severity::parse("warning"), Some(Severity::Warning));
+        assert_eq!(Severity::parse("Warning"), None, "stored names are exact");
+    }
+}

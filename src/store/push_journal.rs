@@ -30,8 +30,9 @@ pub struct Push {
     pub workspace: Option<String>,
 }
 
-/// How far a batch got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How far a batch got, stored as `pending`, `in_flight`, `acknowledged` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum BatchStatus {
     /// Not sent yet.
     Pending,
@@ -45,21 +46,12 @@ pub enum BatchStatus {
 
 impl BatchStatus {
     fn as_str(self) -> &'static str {
-        match self {
-            BatchStatus::Pending => "pending",
-            BatchStatus::InFlight => "in_flight",
-            BatchStatus::Acknowledged => "acknowledged",
-            BatchStatus::Failed => "failed",
-        }
+        self.into()
     }
 
+    /// Parses the stored status; anything else has not been sent.
     fn parse(text: &str) -> BatchStatus {
-        match text {
-            "in_flight" => BatchStatus::InFlight,
-            "acknowledged" => BatchStatus::Acknowledged,
-            "failed" => BatchStatus::Failed,
-            _ => BatchStatus::Pending,
-        }
+        text.parse().unwrap_or(BatchStatus::Pending)
     }
 }
 
@@ -238,4 +230,24 @@ pub fn update(conn: &Connection, push: &Push, batch: &JournalBatch) -> Result<()
 
 fn to_json(keys: &[String]) -> String {
     serde_json::to_string(keys).expect("keys serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_keep_their_stored_names() {
+        let all = [
+            BatchStatus::Pending,
+            BatchStatus::InFlight,
+            BatchStatus::Acknowledged,
+            BatchStatus::Failed,
+        ];
+        assert_eq!(
+            all.map(BatchStatus::as_str),
+            ["pending", "in_flight", "acknowledged", "failed"]
+        );
+        assert!(all.iter().all(|s| BatchStatus::parse(s.as_str()) == *s));
+    }
 }

@@ -7,7 +7,7 @@ use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::store::state::{digest_hex, user_hash};
+use crate::model::record::{digest_hex, user_hash};
 
 /// Makes the functions callable on `conn` (again is harmless).
 pub fn register(conn: &Connection) -> Result<()> {

@@ -19,6 +19,7 @@ mod hints;
 mod history;
 mod inputs;
 mod laws;
+mod layers;
 mod plan;
 mod plans;
 mod progress;
