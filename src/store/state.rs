@@ -421,6 +421,35 @@ pub fn for_each(
     Ok(())
 }
 
+/// Calls `visit` with every stored user of the tenant, in key order, as stored: its key,
+/// record and platform ids as JSON text.
+pub fn for_each_text(
+    conn: &Connection,
+    tenant: &str,
+    mut visit: impl FnMut(&str, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT external_id, record, platform_ids FROM users WHERE tenant = ?1 ORDER BY external_id",
+    )?;
+    let mut rows = stmt.query([tenant])?;
+    while let Some(row) = rows.next()? {
+        visit(
+            text_at(row, 0)?.unwrap_or_default(),
+            text_at(row, 1)?.unwrap_or_default(),
+            text_at(row, 2)?,
+        )?;
+    }
+    Ok(())
+}
+
+/// The text in a column of `row`, borrowed; `None` when it holds no text.
+fn text_at<'r>(row: &'r rusqlite::Row, column: usize) -> Result<Option<&'r str>> {
+    Ok(match row.get_ref(column)? {
+        rusqlite::types::ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    })
+}
+
 /// Writes to the state inside one transaction, keeping the tenant's digest and count current.
 pub struct StateWriter<'c> {
     conn: &'c Connection,

@@ -258,11 +258,11 @@ impl Maker<'_, '_> {
         let (users, wiped_passwords) = self.users_of(changes)?;
         let changed: HashSet<&str> = users.iter().map(|u| u.key.as_str()).collect();
         let mut remaining = |visit: &mut dyn FnMut(ExportUser) -> Result<()>| {
-            state::for_each(conn, &plan.tenant, |key, user| {
+            state::for_each_text(conn, &plan.tenant, |key, record, ids| {
                 if changed.contains(key) {
                     return Ok(());
                 }
-                visit(ExportUser::unchanged(key, user.record, user.platform_ids))
+                visit(ExportUser::unchanged_from_text(key, record, ids))
             })
         };
         let outbox = self.outbox;

@@ -117,7 +117,22 @@ impl ExportUser {
 
     /// A stored user the plan leaves alone.
     pub fn unchanged(key: &str, record: Record, platform_ids: Option<Value>) -> ExportUser {
-        let mut values = FieldValues::from_record(record);
+        ExportUser::unchanged_values(key, FieldValues::from_record(record), platform_ids)
+    }
+
+    /// A stored user the plan leaves alone, its record read straight from the stored text
+    /// into field slots (as [`ExportUser::unchanged`] of the text decoded).
+    pub fn unchanged_from_text(key: &str, record: &str, platform_ids: Option<&str>) -> ExportUser {
+        let values = serde_json::from_str(record).unwrap_or_default();
+        let ids = platform_ids.and_then(|ids| serde_json::from_str(ids).ok());
+        ExportUser::unchanged_values(key, values, ids)
+    }
+
+    fn unchanged_values(
+        key: &str,
+        mut values: FieldValues,
+        platform_ids: Option<Value>,
+    ) -> ExportUser {
         values.remove(Field::Password);
         ExportUser {
             key: key.to_string(),
