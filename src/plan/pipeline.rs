@@ -95,10 +95,14 @@ fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input
         progress: sources.progress,
         chunk: Chunk::default(),
         unknown: None,
+        header: None,
+        columns_checked: false,
     };
     let mut inputs = Vec::new();
     for name in sources.inputs {
+        (arrivals.header, arrivals.columns_checked) = (None, false);
         let read = read::read_source(name, sources.read, &mut arrivals)?;
+        arrivals.check_columns_once(None)?;
         arrivals.send()?;
         inputs.push(Input {
             file: name.clone(),
@@ -126,9 +130,33 @@ struct Arrivals<'a> {
     /// The fingerprint of the row just offered as text and not recognised: the reader hands
     /// that row over built next, and it need not be fingerprinted again.
     unknown: Option<Hash128>,
+    /// The current file's header (its place and columns), when it has one: checked at the
+    /// first row, after the reader's own checks of that row, or at the end of a file with
+    /// no rows.
+    header: Option<(String, Vec<Arc<str>>)>,
+    /// Whether the current file's columns were checked.
+    columns_checked: bool,
 }
 
 impl Arrivals<'_> {
+    /// Checks the current file's columns once: those of its header, or else those of its
+    /// first row (a JSON object's keys).
+    fn check_columns_once(&mut self, first_row: Option<&Row>) -> Result<()> {
+        if !self.check_columns || self.columns_checked {
+            return Ok(());
+        }
+        if let Some((at, names)) = self.header.take() {
+            self.columns_checked = true;
+            return check_canonical_columns(&at, names.iter().map(|name| &**name));
+        }
+        if let Some(row) = first_row {
+            self.columns_checked = true;
+            let names = row.columns.iter().map(|(name, _)| &**name);
+            return check_canonical_columns(&row.position.to_string(), names);
+        }
+        Ok(())
+    }
+
     /// Adds a row, whose cells were just added to `self.chunk.cells`.
     fn push(&mut self, arrival: Arrival) -> Result<()> {
         self.chunk.rows.push(arrival);
@@ -157,10 +185,15 @@ impl Arrivals<'_> {
 }
 
 impl read::Sink for Arrivals<'_> {
-    fn row(&mut self, row: Row) -> Result<()> {
-        if self.check_columns && row.position.index == 0 {
-            check_canonical_columns(&row)?;
+    fn header(&mut self, at: &str, names: &[Arc<str>]) -> Result<()> {
+        if self.check_columns {
+            self.header = Some((at.to_string(), names.to_vec()));
         }
+        Ok(())
+    }
+
+    fn row(&mut self, row: Row) -> Result<()> {
+        self.check_columns_once(Some(&row))?;
         self.chunk.cells.push_values(&row.columns);
         let arrival = match (self.unknown.take(), self.fingerprints) {
             (Some(fingerprint), _) => Arrival::Unknown(row, Some(fingerprint)),
@@ -173,13 +206,10 @@ impl read::Sink for Arrivals<'_> {
     /// A CSV row is recognised by the fingerprint of its text, without being built: most rows
     /// of a delta are known, and building them was most of the reader's work.
     fn cells(&mut self, position: &Position, names: &[Arc<str>], cells: &Cells) -> Result<bool> {
+        self.check_columns_once(None)?;
         let Some(fingerprints) = self.fingerprints else {
             return Ok(false);
         };
-        // The first row is built: its columns are checked.
-        if self.check_columns && position.index == 0 {
-            return Ok(false);
-        }
         let columns = || names.iter().map(|name| &**name).zip(cells.iter());
         let fingerprint = fingerprints.of_texts(columns());
         match fingerprints.known(fingerprint) {
@@ -198,13 +228,14 @@ impl read::Sink for Arrivals<'_> {
 
 /// Without a map hook the columns are the fields: a file whose key column is missing, or
 /// with two columns for one field, is refused whole rather than rejected row by row.
-fn check_canonical_columns(row: &Row) -> Result<()> {
+fn check_canonical_columns<'n>(at: &str, names: impl Iterator<Item = &'n str>) -> Result<()> {
+    let columns: Vec<&str> = names.collect();
     let mut seen: HashMap<Field, &str> = HashMap::new();
-    for (name, _) in &row.columns {
+    for &name in &columns {
         if let Some(field) = Field::parse(name) {
             if let Some(first) = seen.insert(field, name) {
                 return Err(Error::input(
-                    format!("{}:1", row.position.file),
+                    at,
                     format!(
                         "columns `{first}` and `{name}` both fill `{field}`; remove or rename one"
                     ),
@@ -215,7 +246,6 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
     if seen.contains_key(&Field::ExternalId) {
         return Ok(());
     }
-    let columns: Vec<&str> = row.columns.iter().map(|(name, _)| &**name).collect();
     let hint = columns
         .iter()
         .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
@@ -226,7 +256,7 @@ fn check_canonical_columns(row: &Row) -> Result<()> {
         })
         .unwrap_or_else(|| "; add one, or map the key in a rules `map` hook".to_string());
     Err(Error::input(
-        format!("{}:1", row.position.file),
+        at,
         format!(
             "no key column `external_id` (the columns are {}){hint}",
             columns.join(", ")

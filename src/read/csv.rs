@@ -64,6 +64,7 @@ pub(super) fn read(
         return Err(empty(&csv));
     }
     let names = csv.header()?;
+    sink.header(&csv.at(csv.line), &names)?;
     // A rejects file sent back: its rows are built, to be restored (see `rejects`).
     let returned = Returned::detect(&names);
     // An ASCII delimiter cannot fall inside a character, so every cell of a UTF-8 record is

@@ -166,6 +166,12 @@ pub trait Sink {
     /// Takes one row. An error stops reading and is returned as is.
     fn row(&mut self, row: Row) -> Result<()>;
 
+    /// Told the header of a file that has one (CSV, a sheet) before its first row: `at` is
+    /// where it is (`file:line`, `file.xlsx:Sheet:row`), `names` its columns.
+    fn header(&mut self, _at: &str, _names: &[Arc<str>]) -> Result<()> {
+        Ok(())
+    }
+
     /// Offered each CSV row as its text cells (named by `names`, in header order) before the
     /// row is built: `true` when the sink is done with it, so the row is never built (it is
     /// still counted). A row a sink passes over then costs no allocation.

@@ -387,7 +387,9 @@ impl<'s> Grid<'s> {
             label: &|i| column_letters(first as usize + i),
             empty_hint: ", or delete the column",
         };
-        let names = header::names(&format!("{}:{line}", self.file), texts, &columns)?;
+        let at = format!("{}:{line}", self.file);
+        let names = header::names(&at, texts, &columns)?;
+        self.sink.header(&at, &names)?;
         self.header = Some((names, first, line));
         Ok(())
     }

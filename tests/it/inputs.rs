@@ -353,3 +353,46 @@ fn a_workbook_damaged_inside_is_one_message() {
     );
     assert!(!wd.db().exists());
 }
+
+/// A file without the key column is refused at its header, wherever the header is: the
+/// line `--header-row` names, a sheet's header row, or the first object of a JSON array.
+#[test]
+fn a_missing_key_column_is_named_at_the_header_s_place() {
+    let wd = Workdir::new();
+    wd.write("titled.csv", "Staff export\n\nid,email\nu1,a@x.org\n");
+    let e = wd.fails(&["plan", "titled.csv", "--header-row", "3"]);
+    assert!(
+        e.starts_with(
+            "error: titled.csv:3: no key column `external_id` (the columns are id, email)"
+        ),
+        "{e}"
+    );
+    let book = xlsx(&[(
+        "People",
+        vec![
+            vec![Cell::Text("Staff list")],
+            vec![],
+            vec![Cell::Text("id"), Cell::Text("email")],
+            vec![Cell::Text("u1"), Cell::Text("a@x.org")],
+        ],
+    )]);
+    wd.write("book.xlsx", &book);
+    let e = wd.fails(&["plan", "book.xlsx", "--header-row", "3"]);
+    assert!(
+        e.starts_with("error: book.xlsx:People:3: no key column"),
+        "{e}"
+    );
+    wd.write(
+        "people.json",
+        "[\n  {\"id\": \"u1\", \"email\": \"a@x.org\"}\n]\n",
+    );
+    let e = wd.fails(&["plan", "people.json"]);
+    assert!(e.starts_with("error: people.json:2: no key column"), "{e}");
+    // A header without rows is checked too: nothing to plan is no reason to accept it.
+    wd.write("header-only.csv", "id,email\n");
+    let e = wd.fails(&["plan", "header-only.csv"]);
+    assert!(
+        e.starts_with("error: header-only.csv:1: no key column"),
+        "{e}"
+    );
+}
