@@ -507,7 +507,7 @@ impl<'c> StateWriter<'c> {
     /// re-serialised. Returns the users created, updated and deleted.
     pub fn put_plan_changes(&mut self, plan_id: i64) -> Result<[u64; 3]> {
         sql_functions::register(self.conn)?;
-        let (created, updated, deleted, added, removed_digest, added_digest) = self
+        let (created, updated, deleted, added, removed_digest, added_digest, damaged) = self
             .conn
             .prepare_cached(
                 "SELECT count(CASE WHEN action = 'create' AND after IS NOT NULL THEN 1 END),
@@ -521,7 +521,9 @@ impl<'c> StateWriter<'c> {
                         END),
                         roster_digest(external_id, CASE
                           WHEN action IN ('create', 'update') THEN after
-                        END)
+                        END),
+                        min(CASE WHEN after IS NOT NULL AND NOT json_valid(after)
+                                 THEN external_id END)
                  FROM plan_changes WHERE plan_id = ?1",
             )?
             .query_row([plan_id], |r| {
@@ -532,8 +534,19 @@ impl<'c> StateWriter<'c> {
                     r.get::<_, i64>(3)?,
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             })?;
+        // The records go into the state as stored, undecoded: a damaged one must stop here,
+        // not at the next read of the state.
+        if let Some(key) = damaged {
+            return Err(Error::Damaged {
+                table: "plan_changes",
+                row: format!("plan {plan_id}, external_id `{key}`"),
+                column: "after",
+                reason: "not the JSON roster wrote".to_string(),
+            });
+        }
         for digest in [removed_digest, added_digest].into_iter().flatten() {
             self.digest ^= u128::from_str_radix(&digest, 16).unwrap_or(0);
         }

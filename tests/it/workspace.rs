@@ -273,4 +273,16 @@ fn a_damaged_planned_change_is_named() {
         ),
         "{error}"
     );
+    // Apply copies records into the state without decoding them: it checks them first,
+    // and a refused apply leaves the workspace as it was.
+    drop(conn);
+    let before = w.db_bytes();
+    let error = w.fails(&["apply", "latest"]);
+    assert!(
+        error.starts_with(
+            "error: the workspace is damaged: table `plan_changes`, row plan 1, external_id `u1`, column `after`"
+        ),
+        "{error}"
+    );
+    assert_eq!(w.db_bytes(), before);
 }
