@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::{counts, Workdir};
+use crate::common::{copy_dir, counts, Workdir};
 use serde_json::Value;
 
 fn read_json(path: &Path) -> Value {
@@ -42,19 +42,6 @@ fn acme(settings: &str) -> Workdir {
     w.ok(&["--tenant", "acme-hr", "plan", "employees.csv", "-q"]);
     w.ok(&["--tenant", "acme-hr", "apply", "latest"]);
     w
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every `(LocationId, Extra FieldName)` of the export folder `out`, and its users.

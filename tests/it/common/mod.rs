@@ -13,6 +13,20 @@ use serde_json::Value;
 /// Longer than any command of the tests takes, even on a loaded machine.
 const COMMAND_TIME_LIMIT: Duration = Duration::from_secs(300);
 
+/// Copies a folder and everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// A temporary folder holding `roster.db`, `rules/` and the test's files.
 pub struct Workdir {
     dir: tempfile::TempDir,
