@@ -8,6 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tempfile::TempDir;
+
 use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{ExportArgs, Globals};
 use crate::error::{Error, Result};
@@ -63,7 +65,8 @@ pub(super) fn run(globals: &Globals, args: &ExportArgs, out: &mut dyn Write) -> 
     let refs = Arc::new(RefTables::new(tables));
     let evaluators = pack.evaluators(refs)?;
     let progress = Progress::bar("exporting", total, Progress::wanted(globals.quiet));
-    let mut files = Files::create(&args.out, vendor)?;
+    let temp = create_temp(&args.out)?;
+    let mut files = Files::new(temp.path().to_path_buf(), vendor);
     let outbox = Outbox {
         vendor,
         context: Context {
@@ -79,24 +82,18 @@ pub(super) fn run(globals: &Globals, args: &ExportArgs, out: &mut dyn Write) -> 
         secrets: &secrets,
         evaluators,
     };
-    let folder = files.temp.clone();
+    let folder = files.folder.clone();
     let keep = |file: &str, body: &[u8]| write_new(&folder.join(file), body);
     let written = outbox.make_all(conn, &plan, standing, &keep, &mut |written| {
         files.record(written, &progress)
     });
     progress.finish();
-    let manifest = match written.and_then(|_| files.manifest(&plan)) {
-        Ok(manifest) => manifest,
-        Err(error) => return Err(discard(&files.temp, error)),
-    };
-    let tx = match workspace.write() {
-        Ok(tx) => tx,
-        Err(error) => return Err(discard(&files.temp, error)),
-    };
-    let placed = plans::wipe_secrets(&tx, plan.id).and_then(|_| place(&files.temp, &args.out));
-    if let Err(error) = placed {
-        return Err(discard(&files.temp, error));
-    }
+    // On any failure before `place`, dropping `temp` removes the folder and its files.
+    written?;
+    let manifest = files.manifest(&plan)?;
+    let tx = workspace.write()?;
+    plans::wipe_secrets(&tx, plan.id)?;
+    place(temp, &args.out)?;
     if let Err(error) = tx.commit() {
         // The passwords stay in the workspace, so the folder holding them must go.
         let _ = std::fs::remove_dir_all(&args.out);
@@ -134,7 +131,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The payload files of an export, written into a private temporary folder as they come.
 struct Files {
-    temp: PathBuf,
+    folder: PathBuf,
     vendor: Vendor,
     entries: Vec<ManifestFile>,
     counts: Counts,
@@ -144,17 +141,17 @@ struct Files {
 }
 
 impl Files {
-    /// Creates the temporary folder beside `out`.
-    fn create(out: &Path, vendor: Vendor) -> Result<Files> {
-        Ok(Files {
-            temp: create_temp(out)?,
+    /// Files to be written into `folder`.
+    fn new(folder: PathBuf, vendor: Vendor) -> Files {
+        Files {
+            folder,
             vendor,
             entries: Vec::new(),
             counts: Counts::default(),
             passwords: 0,
             wiped_passwords: 0,
             warnings: Vec::new(),
-        })
+        }
     }
 
     /// Records written files as the next ones.
@@ -192,7 +189,7 @@ impl Files {
                 })
                 .collect(),
         };
-        write_json(&self.temp.join(Manifest::FILE), &manifest)?;
+        write_json(&self.folder.join(Manifest::FILE), &manifest)?;
         Ok(manifest)
     }
 }
@@ -220,8 +217,10 @@ fn check_out(out: &Path) -> Result<()> {
     }
 }
 
-/// Creates a new private folder beside `out` for the files.
-fn create_temp(out: &Path) -> Result<PathBuf> {
+/// Creates a new private folder (mode 0700) beside `out` for the files, named
+/// `.{out}.roster-{pid}-{random}` so a later export can tell whether its process still runs.
+/// Dropped unplaced (any failure), the folder and what it holds are removed.
+fn create_temp(out: &Path) -> Result<TempDir> {
     let name = out
         .file_name()
         .ok_or_else(|| Error::Usage(format!("`--out {}` names no folder", out.display())))?;
@@ -231,18 +230,16 @@ fn create_temp(out: &Path) -> Result<PathBuf> {
     };
     let prefix = format!(".{}.roster-", name.to_string_lossy());
     remove_abandoned(parent, &prefix);
-    let temp = parent.join(format!("{prefix}{}", std::process::id()));
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(&temp).map_err(|source| Error::Write {
-        path: out.to_path_buf(),
-        source,
-    })?;
-    Ok(temp)
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .tempdir_in(parent)
+        .map_err(|source| Error::Write {
+            path: out.to_path_buf(),
+            source,
+        })
 }
 
-/// Removes the temporary folders (`{prefix}{pid}`) that killed exports to the same `--out`
+/// Removes the temporary folders (`{prefix}{pid}-…`) that killed exports to the same `--out`
 /// left behind: those whose process is gone. Only where `/proc` tells which processes run.
 fn remove_abandoned(parent: &Path, prefix: &str) {
     if !cfg!(target_os = "linux") {
@@ -253,9 +250,10 @@ fn remove_abandoned(parent: &Path, prefix: &str) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
             continue;
         };
+        let pid = rest.split('-').next().unwrap_or_default();
         let gone = pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists();
         if gone {
             let _ = std::fs::remove_dir_all(entry.path());
@@ -272,7 +270,7 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 }
 
 /// Renames the finished folder to `out` (replacing an empty folder there).
-fn place(temp: &Path, out: &Path) -> Result<()> {
+fn place(temp: TempDir, out: &Path) -> Result<()> {
     let error = |source| Error::Write {
         path: out.to_path_buf(),
         source,
@@ -280,13 +278,10 @@ fn place(temp: &Path, out: &Path) -> Result<()> {
     if out.is_dir() {
         std::fs::remove_dir(out).map_err(error)?;
     }
-    std::fs::rename(temp, out).map_err(error)
-}
-
-/// Removes the temporary folder after a failure, and passes the failure on.
-fn discard(temp: &Path, error: impl Into<Error>) -> Error {
-    let _ = std::fs::remove_dir_all(temp);
-    error.into()
+    std::fs::rename(temp.path(), out).map_err(error)?;
+    // Renamed away: nothing is left for the guard to remove.
+    let _ = temp.keep();
+    Ok(())
 }
 
 fn report(

@@ -282,7 +282,7 @@ fn a_killed_export_leaves_no_payload_set_that_looks_complete() {
     // A killed export leaves only its hidden temporary folder, which the next one removes
     // (each export above removed those of the attempts before it). One more, as a process
     // that no longer exists would leave it (pids stop below 2^22 on Linux):
-    let abandoned = w.path().join(".out.roster-4999999");
+    let abandoned = w.path().join(".out.roster-4999999-a1b2c3");
     std::fs::create_dir(&abandoned).unwrap();
     std::fs::write(abandoned.join("servicepower-0001.json"), "{\"Users\": [").unwrap();
     assert!(roster(&w, &export).status().unwrap().success());
