@@ -3,8 +3,21 @@
 use serde::{Deserialize, Serialize};
 
 /// A platform roster exports to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    clap::ValueEnum,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Vendor {
     /// ServicePower ServiceMobility, `POST /seiapi/v3/bulk/Users`.
     #[value(name = "servicepower")]
@@ -23,16 +36,12 @@ impl Vendor {
 
     /// Finds a vendor by its lowercase name.
     pub fn parse(name: &str) -> Option<Vendor> {
-        Vendor::ALL.into_iter().find(|v| v.name() == name)
+        name.parse().ok()
     }
 
     /// The lowercase name used on the command line, in file names and in export hooks.
     pub fn name(self) -> &'static str {
-        match self {
-            Vendor::ServicePower => "servicepower",
-            Vendor::ESystems => "esystems",
-            Vendor::FieldSquared => "fieldsquared",
-        }
+        self.into()
     }
 
     /// Users per payload file when `--batch-size` is not given: small enough for the
@@ -76,5 +85,22 @@ impl Status {
     /// Parses `accepted`, `warning`, `rejected` or `failed`.
     pub fn parse(text: &str) -> Option<Status> {
         text.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn each_vendor_is_known_by_one_name_everywhere() {
+        for vendor in Vendor::ALL {
+            let name = vendor.name();
+            assert_eq!(Vendor::parse(name), Some(vendor));
+            assert_eq!(vendor.to_possible_value().unwrap().get_name(), name);
+            assert_eq!(serde_json::to_value(vendor).unwrap(), name);
+        }
+        assert_eq!(Vendor::parse("ServicePower"), None, "names are lowercase");
     }
 }
