@@ -20,8 +20,9 @@ use crate::progress::Progress;
 use crate::read::{self, Cells, Position, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluators};
 
-/// Rows evaluated together; big enough to keep every core busy, small enough to bound memory.
-const CHUNK_ROWS: usize = 4096;
+/// Rows evaluated together; big enough to keep every core busy, small enough to bound memory
+/// (about six chunks of evaluated users are in flight at once).
+const CHUNK_ROWS: usize = 2048;
 
 /// Chunks the rules may evaluate while one is settled: more than one keeps the worker
 /// threads busy when the settling thread waits for the next chunk.
