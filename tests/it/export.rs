@@ -524,3 +524,40 @@ fn a_tenants_export_hook_adjusts_items_from_the_command_line() {
             .collect::<Vec<_>>()
     );
 }
+
+/// An export that fails half-way (a hook throws on a late user, after earlier files were
+/// written) leaves neither `--out` nor its hidden temporary folder, and the workspace as it
+/// was.
+#[test]
+fn a_failed_export_leaves_no_folder_behind() {
+    let w = Workdir::new();
+    w.write(
+        "rules/default/90_export.rhai",
+        r#"fn export_servicepower(user, item) {
+    if user.external_id == "T1035" { throw "no user type for T1035"; }
+    item
+}"#,
+    );
+    let users = w.fixture("default/users.csv");
+    w.ok(&["plan", users.to_str().unwrap(), "-q"]);
+    let export = [
+        "export",
+        "latest",
+        "--vendor",
+        "servicepower",
+        "--out",
+        "out",
+        "--batch-size",
+        "2",
+    ];
+    let before = w.db_bytes();
+    let error = w.fails(&export);
+    assert!(error.contains("no user type for T1035"), "{error}");
+    let left: Vec<String> = std::fs::read_dir(w.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("out"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "nothing of the export is left");
+    assert_eq!(w.db_bytes(), before, "the workspace is unchanged");
+}
