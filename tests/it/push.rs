@@ -603,3 +603,22 @@ fn the_tenant_names_the_endpoint() {
     let users = emulator.holds_exactly_once("fieldsquared", "ExternalId", &keys(2));
     assert_eq!(users[0]["Workspace"], "acme");
 }
+
+/// After a push, the plan's report shows what the vendor accepted and which users it
+/// rejected, with its message.
+#[test]
+fn a_report_after_a_push_shows_what_the_vendor_took() {
+    let w = planned(6, &[4]);
+    let emulator = Emulator::start(&["--reject-email-domain", "blocked.example"]);
+    let pushed = push(&w, &emulator, "servicepower", &[]);
+    assert_eq!(pushed.status, 4, "{}", pushed.stderr);
+    w.ok(&["report", "latest", "--format", "md", "--out", "r.md"]);
+    let md = std::fs::read_to_string(w.path().join("r.md")).unwrap();
+    assert!(md.contains("### servicepower"), "{md}");
+    assert!(md.contains("| 5 | 0 | 1 | 0 |"), "{md}");
+    let rejected = md
+        .lines()
+        .find(|line| line.starts_with("| T0004 | users.csv:5 | rejected |"))
+        .unwrap_or_else(|| panic!("no line for T0004:\n{md}"));
+    assert!(rejected.contains("blocked.example"), "{rejected}");
+}
