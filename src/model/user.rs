@@ -5,8 +5,9 @@
 //! Values are kept as `serde_json::Value` in a normal form per [`FieldKind`], so two users
 //! compare, hash and serialise the same way whatever file format they came from.
 
-use std::collections::BTreeMap;
 use std::fmt;
+
+use enum_map::EnumMap;
 
 use serde_json::{Map, Value};
 
@@ -58,7 +59,7 @@ pub enum FieldKind {
 macro_rules! fields {
     ($($variant:ident => $name:literal, $kind:ident;)*) => {
         /// A canonical user field: what every source maps to and every vendor payload is made from.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, enum_map::Enum)]
         pub enum Field { $($variant),* }
 
         impl Field {
@@ -167,9 +168,12 @@ pub fn nearest_field(name: &str) -> Option<Field> {
 }
 
 /// One canonical user as read from a source: only the fields the source carried.
+///
+/// A slot per field, indexed by the field itself: reading or setting a field is an array
+/// access, and the present fields come out in canonical order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct User {
-    fields: BTreeMap<Field, Value>,
+    fields: EnumMap<Field, Option<Value>>,
 }
 
 impl User {
@@ -187,37 +191,45 @@ impl User {
 
     /// The field's value: `None` when absent, `Some(Null)` when cleared.
     pub fn get(&self, field: Field) -> Option<&Value> {
-        self.fields.get(&field)
+        self.fields[field].as_ref()
     }
 
     /// Sets a field to an already normalised value (`Null` clears it).
     pub fn set(&mut self, field: Field, value: Value) {
-        self.fields.insert(field, value);
+        self.fields[field] = Some(value);
     }
 
     /// Keeps only the fields `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(Field) -> bool) {
-        self.fields.retain(|field, _| keep(*field));
+        for (field, slot) in &mut self.fields {
+            if slot.is_some() && !keep(field) {
+                *slot = None;
+            }
+        }
     }
 
     /// Makes the field absent again.
     pub fn remove(&mut self, field: Field) -> Option<Value> {
-        self.fields.remove(&field)
+        self.fields[field].take()
     }
 
     /// Whether the field is present (set or cleared).
     pub fn has(&self, field: Field) -> bool {
-        self.fields.contains_key(&field)
+        self.fields[field].is_some()
     }
 
     /// The present fields with their values, in canonical order.
     pub fn fields(&self) -> impl Iterator<Item = (Field, &Value)> {
-        self.fields.iter().map(|(f, v)| (*f, v))
+        self.fields
+            .iter()
+            .filter_map(|(field, slot)| slot.as_ref().map(|value| (field, value)))
     }
 
     /// The present fields with their values, taken out of the user.
     pub fn into_fields(self) -> impl Iterator<Item = (Field, Value)> {
-        self.fields.into_iter()
+        self.fields
+            .into_iter()
+            .filter_map(|(field, slot)| slot.map(|value| (field, value)))
     }
 
     /// Fills `name` and `initials` from the first and last names when the source left them out.
@@ -255,8 +267,7 @@ impl User {
 
     /// The user as a JSON object (cleared fields as `null`).
     pub fn to_json(&self) -> Map<String, Value> {
-        self.fields
-            .iter()
+        self.fields()
             .map(|(f, v)| (f.name().to_string(), v.clone()))
             .collect()
     }
