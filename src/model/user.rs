@@ -170,10 +170,11 @@ pub fn nearest_field(name: &str) -> Option<Field> {
 /// One canonical user as read from a source: only the fields the source carried.
 ///
 /// A slot per field, indexed by the field itself: reading or setting a field is an array
-/// access, and the present fields come out in canonical order.
+/// access, and the present fields come out in canonical order. The slots are boxed, so a
+/// user moves between threads and stages as one pointer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct User {
-    fields: EnumMap<Field, Option<Value>>,
+    fields: Box<EnumMap<Field, Option<Value>>>,
 }
 
 impl User {
@@ -201,7 +202,7 @@ impl User {
 
     /// Keeps only the fields `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(Field) -> bool) {
-        for (field, slot) in &mut self.fields {
+        for (field, slot) in self.fields.iter_mut() {
             if slot.is_some() && !keep(field) {
                 *slot = None;
             }
