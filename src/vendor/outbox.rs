@@ -26,7 +26,7 @@ const EXPORT_CHUNK_USERS: usize = 10_000;
 /// Users per chunk when only the partition is wanted (`push`, no bodies): making a chunk is
 /// cheap then, and what stays in memory is the stored changes read ahead, so smaller chunks
 /// keep a push's start under its memory target.
-const PARTITION_CHUNK_USERS: usize = 2_000;
+const PARTITION_CHUNK_USERS: usize = 500;
 
 /// Takes each batch's file name and body as it is made, on the thread that made it.
 pub type Keep<'k> = dyn Fn(&str, &[u8]) -> Result<()> + Sync + 'k;
