@@ -117,11 +117,11 @@ impl Maker<'_> {
                 None => {
                     let user = state::get(conn, &self.plan.tenant, key)?
                         .ok_or_else(|| gone(batch, key))?;
-                    users.push(Unread::Unchanged(ExportUser::unchanged(
+                    users.push(Unread::Unchanged(Box::new(ExportUser::unchanged(
                         key,
                         user.record,
                         user.platform_ids,
-                    )));
+                    ))));
                 }
             }
         }
@@ -146,7 +146,7 @@ impl Maker<'_> {
                     let ids = change.decode("platform_ids", &change.platform_ids)?;
                     Ok(ExportUser::unchanged(&change.key, before, ids))
                 }
-                Unread::Unchanged(user) => Ok(user),
+                Unread::Unchanged(user) => Ok(*user),
             })
             .collect::<Result<Vec<ExportUser>>>()?;
         let made = self.outbox.remake(&users, unmade.seq)?;
@@ -196,7 +196,7 @@ enum Unread {
     /// Left out of an eSystems `DeleteNotExists` request that must list it: sent as it was.
     AsBefore(StoredChange),
     /// A user of the state the plan leaves alone.
-    Unchanged(ExportUser),
+    Unchanged(Box<ExportUser>),
 }
 
 fn gone(batch: &JournalBatch, key: &str) -> Error {
