@@ -97,8 +97,9 @@ impl Maker<'_> {
         Ok(changes)
     }
 
-    /// The batch as it is sent now.
-    pub(super) fn make(&self, conn: &Connection, batch: &JournalBatch) -> Result<Outgoing> {
+    /// What the batch is made of now, read from the plan and the state (on the thread that
+    /// owns the connection); [`Maker::make`] turns it into the request on any thread.
+    pub(super) fn read(&self, conn: &Connection, batch: &JournalBatch) -> Result<Unmade> {
         let mut changes = self.changes_of(conn, batch)?;
         let mut users = Vec::with_capacity(batch.keys.len() + batch.deleted.len());
         for key in batch.keys.iter().chain(&batch.deleted) {
@@ -108,26 +109,51 @@ impl Maker<'_> {
                     let change = changes.remove(seq).ok_or_else(|| gone(batch, key))?;
                     if !removed {
                         let password = self.outbox.secrets.get(key).cloned();
-                        users.push(ExportUser::from_stored(change, password)?);
+                        users.push(Unread::Changed(change, password));
                     } else if self.lists_whole_location() && change.action == Action::Update {
-                        let before: Record =
-                            change.decode("before", &change.before)?.unwrap_or_default();
-                        let ids = change.decode("platform_ids", &change.platform_ids)?;
-                        users.push(ExportUser::unchanged(key, before, ids));
+                        users.push(Unread::AsBefore(change));
                     }
                 }
                 None => {
                     let user = state::get(conn, &self.plan.tenant, key)?
                         .ok_or_else(|| gone(batch, key))?;
-                    users.push(ExportUser::unchanged(key, user.record, user.platform_ids));
+                    users.push(Unread::Unchanged(Box::new(ExportUser::unchanged(
+                        key,
+                        user.record,
+                        user.platform_ids,
+                    ))));
                 }
             }
         }
-        let made = self.outbox.remake(&users, batch.seq)?;
-        if made.path != batch.path {
+        Ok(Unmade {
+            users,
+            seq: batch.seq,
+            file: batch.file.clone(),
+            path: batch.path.clone(),
+        })
+    }
+
+    /// The batch as it is sent now, from what [`Maker::read`] read.
+    pub(super) fn make(&self, unmade: Unmade) -> Result<Outgoing> {
+        let users = unmade
+            .users
+            .into_iter()
+            .map(|user| match user {
+                Unread::Changed(change, password) => ExportUser::from_stored(change, password),
+                Unread::AsBefore(change) => {
+                    let before: Record =
+                        change.decode("before", &change.before)?.unwrap_or_default();
+                    let ids = change.decode("platform_ids", &change.platform_ids)?;
+                    Ok(ExportUser::unchanged(&change.key, before, ids))
+                }
+                Unread::Unchanged(user) => Ok(*user),
+            })
+            .collect::<Result<Vec<ExportUser>>>()?;
+        let made = self.outbox.remake(&users, unmade.seq)?;
+        if made.path != unmade.path {
             return Err(Error::refused(RefusedKind::PushDiverged, format!(
                 "batch `{}` of plan {} is now addressed to `{}`, not `{}` as when the push began; plan again",
-                batch.file, self.plan.id, made.path, batch.path
+                unmade.file, self.plan.id, made.path, unmade.path
             )));
         }
         let by_key: HashMap<&str, &ExportUser> =
@@ -152,6 +178,25 @@ impl Maker<'_> {
             sources,
         })
     }
+}
+
+/// A batch's users as read, not decoded yet: decoding them and making the body is most of
+/// the work of sending a batch, and needs no connection.
+pub(super) struct Unmade {
+    users: Vec<Unread>,
+    seq: usize,
+    file: String,
+    path: String,
+}
+
+/// One user of an [`Unmade`] batch.
+enum Unread {
+    /// Sent as the plan changes it, with its password if the plan still holds it.
+    Changed(StoredChange, Option<String>),
+    /// Left out of an eSystems `DeleteNotExists` request that must list it: sent as it was.
+    AsBefore(StoredChange),
+    /// A user of the state the plan leaves alone.
+    Unchanged(Box<ExportUser>),
 }
 
 fn gone(batch: &JournalBatch, key: &str) -> Error {

@@ -11,10 +11,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc;
 use std::sync::Mutex;
 
+use rayon::prelude::*;
 use rusqlite::Connection;
 
 use super::form::Form;
-use super::outgoing::Maker;
+use super::outgoing::{Maker, Outgoing};
 use super::send::{Delivery, Done, Job, Sender};
 use super::verdict::{verdict, Sent, Verdict};
 use crate::error::Result;
@@ -108,8 +109,10 @@ impl Run<'_> {
                     let mut leaving = Vec::new();
                     if ran.refused.is_none() {
                         let room = self.window().saturating_sub(flying.len());
-                        for index in self.pick(&mut queue, batches, &flying, room) {
-                            leaving.extend(self.prepare(&tx, &mut batches[index], &mut flying)?);
+                        let picked = self.pick(&mut queue, batches, &flying, room);
+                        for (index, outgoing) in self.make(&tx, batches, picked)? {
+                            let batch = &mut batches[index];
+                            leaving.push(self.prepare(&tx, batch, outgoing, &mut flying)?);
                         }
                     }
                     tx.commit()?;
@@ -173,21 +176,40 @@ impl Run<'_> {
         picked
     }
 
-    /// Makes a batch again and marks it in flight (in the caller's transaction); `None` when
-    /// nothing is left to send in it.
+    /// Makes the picked batches again: each is read from the plan here, and their bodies are
+    /// made on the worker threads at once. A batch with nothing left to send is acknowledged
+    /// (in the caller's transaction) and not returned.
+    fn make(
+        &self,
+        conn: &Connection,
+        batches: &mut [JournalBatch],
+        picked: Vec<usize>,
+    ) -> Result<Vec<(usize, Outgoing)>> {
+        let mut unmade = Vec::with_capacity(picked.len());
+        for index in picked {
+            let batch = &mut batches[index];
+            let left = batch.keys.iter().any(|k| !batch.removed.contains_key(k));
+            if !left && batch.deleted.is_empty() {
+                batch.status = BatchStatus::Acknowledged;
+                push_journal::update(conn, self.push, batch)?;
+            } else {
+                unmade.push((index, self.maker.read(conn, batch)?));
+            }
+        }
+        unmade
+            .into_par_iter()
+            .map(|(index, unmade)| Ok((index, self.maker.make(unmade)?)))
+            .collect()
+    }
+
+    /// Marks a batch made again in flight (in the caller's transaction) and gives its job.
     fn prepare(
         &self,
         conn: &Connection,
         batch: &mut JournalBatch,
+        outgoing: Outgoing,
         flying: &mut HashMap<usize, Flying>,
-    ) -> Result<Option<Job>> {
-        let left = batch.keys.iter().any(|k| !batch.removed.contains_key(k));
-        if !left && batch.deleted.is_empty() {
-            batch.status = BatchStatus::Acknowledged;
-            push_journal::update(conn, self.push, batch)?;
-            return Ok(None);
-        }
-        let outgoing = self.maker.make(conn, batch)?;
+    ) -> Result<Job> {
         // A batch still in flight from an earlier run may have reached the vendor.
         if batch.status == BatchStatus::InFlight {
             batch.maybe_delivered = true;
@@ -208,14 +230,14 @@ impl Run<'_> {
                 sources: outgoing.sources,
             },
         );
-        Ok(Some(Job {
+        Ok(Job {
             index: batch.seq,
             method: batch.method.clone(),
             url: format!("{}{}", self.endpoint, batch.path),
             body: form.first(outgoing.batch.body),
             form,
             maybe_delivered: batch.maybe_delivered,
-        }))
+        })
     }
 
     /// Records what a sender's report decides, in the caller's transaction; whether the batch

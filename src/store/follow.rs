@@ -59,12 +59,12 @@ pub fn follow(
     // Changes of the apply's counts: created, updated, deleted.
     let mut counts = [0i64; 3];
     let verdicts: Vec<(i64, bool)> = verdicts.into_iter().collect();
-    let mut changes = changes_at(conn, plan_id, verdicts.iter().map(|v| v.0))?;
+    let mut changes = changes_at(conn, plan_id, tenant, verdicts.iter().map(|v| v.0))?;
     for (seq, loaded) in verdicts {
-        let Some(change) = changes.remove(&seq) else {
+        let Some(mut change) = changes.remove(&seq) else {
             continue;
         };
-        let current = current(conn, tenant, &change.key)?;
+        let current = change.current.take();
         let (target, other) = if loaded {
             (&change.after, &change.before)
         } else {
@@ -135,7 +135,7 @@ pub fn follow(
     Ok(followed)
 }
 
-/// One change of a plan, its records as stored.
+/// One change of a plan, its records as stored, with its user as the state holds it now.
 struct StoredRecords {
     action: Action,
     key: String,
@@ -143,15 +143,24 @@ struct StoredRecords {
     after: Option<String>,
     platform_ids: Option<String>,
     fingerprint: Option<Vec<u8>>,
+    /// The state's record (as text) and platform ids of the user, if it holds it.
+    current: Option<(String, Option<String>)>,
 }
 
-/// The plan's changes at the places `seqs`, by place: read in one range when they sit
-/// together in the plan (the users of one batch mostly do), else one by one.
+/// The plan's changes at the places `seqs`, by place, each with its user's current record in
+/// the same read: one range when they sit together in the plan (the users of one batch
+/// mostly do), else one by one. A plan changes each user once, so the records read here stay
+/// current while the changes are followed one after the other.
 fn changes_at(
     conn: &Connection,
     plan_id: i64,
+    tenant: &str,
     seqs: impl Iterator<Item = i64> + Clone,
 ) -> Result<HashMap<i64, StoredRecords>> {
+    const COLUMNS: &str = "SELECT c.action, c.external_id, c.before, c.after, c.platform_ids,
+                                  c.source_fingerprint, u.record, u.platform_ids, c.seq
+                           FROM plan_changes c
+                           LEFT JOIN users u ON u.tenant = ?2 AND u.external_id = c.external_id";
     let count = seqs.clone().count() as i64;
     let mut changes = HashMap::with_capacity(count as usize);
     let (Some(first), Some(last)) = (seqs.clone().min(), seqs.clone().max()) else {
@@ -159,25 +168,22 @@ fn changes_at(
     };
     if last - first < 2 * count {
         let wanted: HashSet<i64> = seqs.collect();
-        let mut stmt = conn.prepare_cached(
-            "SELECT action, external_id, before, after, platform_ids, source_fingerprint, seq
-             FROM plan_changes WHERE plan_id = ?1 AND seq BETWEEN ?2 AND ?3",
-        )?;
-        let mut rows = stmt.query(params![plan_id, first, last])?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{COLUMNS} WHERE c.plan_id = ?1 AND c.seq BETWEEN ?3 AND ?4"
+        ))?;
+        let mut rows = stmt.query(params![plan_id, tenant, first, last])?;
         while let Some(row) = rows.next()? {
-            let seq = row.get(6)?;
+            let seq = row.get(8)?;
             if wanted.contains(&seq) {
                 changes.insert(seq, stored_records(row)?);
             }
         }
     } else {
-        let mut stmt = conn.prepare_cached(
-            "SELECT action, external_id, before, after, platform_ids, source_fingerprint
-             FROM plan_changes WHERE plan_id = ?1 AND seq = ?2",
-        )?;
+        let mut stmt =
+            conn.prepare_cached(&format!("{COLUMNS} WHERE c.plan_id = ?1 AND c.seq = ?3"))?;
         for seq in seqs {
             if let Some(change) = stmt
-                .query_row(params![plan_id, seq], stored_records)
+                .query_row(params![plan_id, tenant, seq], stored_records)
                 .optional()?
             {
                 changes.insert(seq, change);
@@ -188,6 +194,7 @@ fn changes_at(
 }
 
 fn stored_records(r: &rusqlite::Row) -> rusqlite::Result<StoredRecords> {
+    let record: Option<String> = r.get(6)?;
     Ok(StoredRecords {
         action: Action::parse(&r.get::<_, String>(0)?).unwrap_or(Action::Update),
         key: r.get(1)?,
@@ -195,17 +202,11 @@ fn stored_records(r: &rusqlite::Row) -> rusqlite::Result<StoredRecords> {
         after: r.get(3)?,
         platform_ids: r.get(4)?,
         fingerprint: r.get(5)?,
+        current: match record {
+            Some(record) => Some((record, r.get(7)?)),
+            None => None,
+        },
     })
-}
-
-/// The stored record (as text) and platform ids of a user, if the state holds it.
-fn current(conn: &Connection, tenant: &str, key: &str) -> Result<Option<(String, Option<String>)>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT record, platform_ids FROM users WHERE tenant = ?1 AND external_id = ?2",
-        )?
-        .query_row(params![tenant, key], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
 }
 
 /// Whether the state's record is the change's record (both absent counts): as text, else as

@@ -457,6 +457,9 @@ pub struct StateWriter<'c> {
     digest: u128,
     count: i64,
     now: String,
+    /// The statement of [`StateWriter::put`], prepared at its first call and kept: users
+    /// are put one after the other by the thousand.
+    upsert: Option<rusqlite::CachedStatement<'c>>,
 }
 
 impl<'c> StateWriter<'c> {
@@ -469,6 +472,7 @@ impl<'c> StateWriter<'c> {
             digest,
             count: count as i64,
             now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            upsert: None,
         })
     }
 
@@ -483,16 +487,26 @@ impl<'c> StateWriter<'c> {
         fingerprint: Option<&[u8]>,
     ) -> Result<()> {
         let hash = user_hash(key, after);
-        self.conn
-            .prepare_cached(
+        let upsert = match &mut self.upsert {
+            Some(upsert) => upsert,
+            None => self.upsert.insert(self.conn.prepare_cached(
                 "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (tenant, external_id) DO UPDATE SET
                    record = excluded.record, record_hash = excluded.record_hash,
                    platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
                    source_fingerprint = excluded.source_fingerprint",
-            )?
-            .execute(params![self.tenant, key, after, digest_hex(hash), ids, self.now, fingerprint])?;
+            )?),
+        };
+        upsert.execute(params![
+            self.tenant,
+            key,
+            after,
+            digest_hex(hash),
+            ids,
+            self.now,
+            fingerprint
+        ])?;
         match before {
             Some(before) => self.digest ^= user_hash(key, before),
             None => self.count += 1,

@@ -43,6 +43,10 @@ pub struct ResultCounts {
     pub failed: u64,
 }
 
+/// Results written by one statement: a batch's hundreds of users go in a few statements,
+/// not one each.
+const ROWS_PER_INSERT: usize = 32;
+
 /// Records results (inside the caller's transaction), replacing earlier ones for the same
 /// batch and user.
 pub fn record(
@@ -52,23 +56,73 @@ pub fn record(
     results: &[VendorResult],
 ) -> Result<()> {
     let now = plans::now();
-    let mut insert = conn.prepare_cached(
+    let mut chunks = results.chunks_exact(ROWS_PER_INSERT);
+    if chunks.len() > 0 {
+        let mut insert = conn.prepare_cached(&insert_sql(ROWS_PER_INSERT))?;
+        for chunk in chunks.by_ref() {
+            insert_rows(&mut insert, plan_id, vendor, &now, chunk)?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut insert = conn.prepare_cached(&insert_sql(1))?;
+        for result in rest {
+            insert_rows(
+                &mut insert,
+                plan_id,
+                vendor,
+                &now,
+                std::slice::from_ref(result),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The statement recording `rows` results: the plan, vendor and time are `?1`..`?3`, and
+/// each row's batch file, key, status, message and path the next five.
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let p = 4 + 5 * row;
+            format!(
+                "(?1, ?2, ?{}, ?{}, ?{}, ?{}, ?{}, ?3)",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            )
+        })
+        .collect();
+    format!(
         "INSERT OR REPLACE INTO vendor_results
            (plan_id, vendor, batch_file, external_id, status, message, path, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for r in results {
-        insert.execute(params![
-            plan_id,
-            vendor.name(),
-            r.batch_file,
-            r.key,
-            r.status.as_str(),
-            r.message,
-            r.path,
-            now
-        ])?;
+         VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Runs an [`insert_sql`] statement made for `results.len()` rows.
+fn insert_rows(
+    insert: &mut rusqlite::Statement,
+    plan_id: i64,
+    vendor: Vendor,
+    now: &str,
+    results: &[VendorResult],
+) -> Result<()> {
+    insert.raw_bind_parameter(1, plan_id)?;
+    insert.raw_bind_parameter(2, vendor.name())?;
+    insert.raw_bind_parameter(3, now)?;
+    for (row, r) in results.iter().enumerate() {
+        let p = 4 + 5 * row;
+        insert.raw_bind_parameter(p, &r.batch_file)?;
+        insert.raw_bind_parameter(p + 1, &r.key)?;
+        insert.raw_bind_parameter(p + 2, r.status.as_str())?;
+        insert.raw_bind_parameter(p + 3, &r.message)?;
+        insert.raw_bind_parameter(p + 4, &r.path)?;
     }
+    insert.raw_execute()?;
     Ok(())
 }
 

@@ -23,6 +23,11 @@ use crate::store::state;
 /// million-user export in tens of megabytes.
 const EXPORT_CHUNK_USERS: usize = 10_000;
 
+/// Users per chunk when only the partition is wanted (`push`, no bodies): making a chunk is
+/// cheap then, and what stays in memory is the stored changes read ahead, so smaller chunks
+/// keep a push's start under its memory target.
+const PARTITION_CHUNK_USERS: usize = 500;
+
 /// Takes each batch's file name and body as it is made, on the thread that made it.
 pub type Keep<'k> = dyn Fn(&str, &[u8]) -> Result<()> + Sync + 'k;
 
@@ -154,7 +159,12 @@ fn make_in_chunks(
     record: &mut dyn FnMut(Written),
 ) -> Result<()> {
     let batch_size = maker.outbox.context.batch_size;
-    let files_per_chunk = (EXPORT_CHUNK_USERS / batch_size).max(1);
+    let chunk_users = if maker.outbox.context.bodies {
+        EXPORT_CHUNK_USERS
+    } else {
+        PARTITION_CHUNK_USERS
+    };
+    let files_per_chunk = (chunk_users / batch_size).max(1);
     let chunk_size = batch_size * files_per_chunk;
     let round_size = rayon::current_num_threads().max(1);
     std::thread::scope(|scope| -> Result<()> {
