@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use roster::generate::{self, Spec, LOCATIONS};
+use roster::model::vendor::Vendor;
 use roster::plan::planner::PlanRequest;
 use roster::progress::Progress;
 use roster::read::{self, ReadOptions, Row};
@@ -18,7 +19,7 @@ use roster::rules::{RefTable, RefTables, RulePack};
 use roster::store::planning;
 use roster::store::plans::PlanKind;
 use roster::store::{applies, plans, Workspace};
-use roster::vendor::{self, Context, ExportUser, Vendor};
+use roster::vendor::{self, Context, ExportUser};
 
 /// The sizes measured: both under `cargo bench`, the small one only under `cargo test`.
 fn sizes() -> Vec<u64> {

@@ -7,7 +7,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 
 use crate::read::Format;
 
-use crate::vendor::Vendor;
+use crate::model::vendor::Vendor;
 
 /// Plan, check and load bulk user imports for field-service platforms.
 #[derive(Debug, Parser)]

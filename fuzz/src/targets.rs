@@ -7,9 +7,10 @@
 //! The readers' targets take the first byte as the read options (see [`options_from`]) and
 //! the rest as the file, so the fuzzer explores delimiters and encodings too.
 
+use roster::model::vendor::Vendor;
 use roster::read::{self, Encoding, Format, ReadOptions, Row};
 use roster::rules::{parse_validation, Settings};
-use roster::vendor::{Vendor, VendorReading};
+use roster::vendor::VendorReading;
 use roster::Error;
 
 /// The CSV reader, with the delimiter and encoding chosen by the first byte.

@@ -13,6 +13,7 @@ use tempfile::TempDir;
 use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{ExportArgs, Globals};
 use crate::error::{Error, Result};
+use crate::model::vendor::Vendor;
 use crate::progress::Progress;
 use crate::render::table::stdout_error;
 use crate::rules::RefTables;
@@ -21,7 +22,7 @@ use crate::store::refs;
 use crate::store::standing::{plan_standing, Standing};
 use crate::vendor::manifest::{Manifest, ManifestFile};
 use crate::vendor::outbox::{Outbox, Written};
-use crate::vendor::{self, Context, Counts, Vendor};
+use crate::vendor::{self, Context, Counts};
 
 pub(super) fn run(globals: &Globals, args: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let vendor = args.vendor;

@@ -23,12 +23,13 @@ use std::sync::Arc;
 
 use crate::cli::{Cli, Command, Globals, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
+use crate::model::vendor::Vendor;
 use crate::read::{Format, ReadOptions};
 use crate::render::terminal::{paint, Terminal, ERROR};
 use crate::rules::{RefTable, RulePack, Settings};
 use crate::store::Workspace;
 use crate::vendor::esystems::LocationField;
-use crate::vendor::{Vendor, VendorReading};
+use crate::vendor::VendorReading;
 
 /// Runs roster on a command line, as the `roster` binary does: parses it, runs the command,
 /// prints an error, and returns the exit status.

@@ -9,12 +9,12 @@ use std::time::Duration;
 use super::{load_pack, location_field, open_existing, Hint};
 use crate::cli::{Globals, Output, PushArgs};
 use crate::error::{Error, RefusedKind, Result};
+use crate::model::vendor::Vendor;
 use crate::progress::Progress;
 use crate::push::auth::AuthFailure;
 use crate::push::{self, Authorizer, Client, ClientOptions, Credentials, Report, RetryPolicy};
 use crate::render::table::{self, stdout_error};
 use crate::store::{plans, refs};
-use crate::vendor::Vendor;
 
 /// The exit status of a push some of whose users the vendor rejected.
 const EXIT_REJECTED: i32 = 4;

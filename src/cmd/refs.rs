@@ -6,11 +6,9 @@ use std::path::Path;
 use super::{open_existing, open_workspace, Hint};
 use crate::cli::{Globals, RefLoadArgs, RefShowArgs};
 use crate::error::{Error, NotFoundKind, Result};
+use crate::model::record::cell;
 use crate::read::{self, ReadOptions};
-use crate::render::{
-    cell,
-    table::{self, stdout_error},
-};
+use crate::render::table::{self, stdout_error};
 use crate::rules::{RefTable, RulePack};
 use crate::store::refs;
 

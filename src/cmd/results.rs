@@ -13,12 +13,13 @@ use serde_json::Value;
 use super::{open_existing, Hint};
 use crate::cli::{Globals, Output, ResultsArgs};
 use crate::error::{Error, NotFoundKind, Result};
+use crate::model::vendor::{Status, Vendor};
 use crate::render::table::{self, stdout_error};
 use crate::store::vendor_results::{self, VendorResult};
 use crate::store::{follow, plans};
 use crate::vendor::manifest::Manifest;
-use crate::vendor::results::{Outcome, Status};
-use crate::vendor::{esystems, fieldsquared, servicepower, Vendor};
+use crate::vendor::results::Outcome;
+use crate::vendor::{esystems, fieldsquared, servicepower};
 
 /// The suffix that makes a batch file's name a response file's name.
 const RESPONSE_SUFFIX: &str = ".response.json";

@@ -9,21 +9,20 @@ use std::sync::Arc;
 
 use crate::cli::{Globals, Output, StateLoadArgs, StateOutput, StateShowArgs};
 use crate::error::{Error, RefusedKind, Result};
+use crate::model::record::{cell, Record};
 use crate::model::user::Field;
+use crate::model::vendor::Vendor;
 use crate::plan::planner::PlanRequest;
 use crate::progress::Progress;
 use crate::read::{Format, ReadOptions};
-use crate::render::{
-    cell,
-    table::{self, stdout_error},
-};
+use crate::render::table::{self, stdout_error};
 use crate::rules::{RefTables, RulePack};
 use crate::secret;
 use crate::store::applies;
 use crate::store::planning;
 use crate::store::plans::{self, PlanKind};
-use crate::store::state::{self, Record};
-use crate::vendor::{servicepower, Vendor};
+use crate::store::state;
+use crate::vendor::servicepower;
 
 pub(super) fn show(globals: &Globals, args: &StateShowArgs, out: &mut dyn Write) -> Result<i32> {
     let workspace = super::open_existing(globals)?;

@@ -3,8 +3,8 @@
 //! `Display`, and its `Debug` is `(sensitive)`.
 
 use crate::error::{Error, Result};
+use crate::model::vendor::Vendor;
 use crate::secret::MASK;
-use crate::vendor::Vendor;
 
 /// A credential's value.
 #[derive(Clone, PartialEq, Eq)]

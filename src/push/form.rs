@@ -9,7 +9,8 @@
 
 use serde_json::Value;
 
-use crate::vendor::{fieldsquared, pretty, Vendor};
+use crate::model::vendor::Vendor;
+use crate::vendor::{fieldsquared, pretty};
 
 /// What decides a batch's form.
 #[derive(Debug, Clone, Copy)]

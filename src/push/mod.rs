@@ -30,6 +30,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, RefusedKind, Result};
+use crate::model::vendor::Vendor;
 use crate::progress::Progress;
 use crate::rules::{RefTables, RulePack};
 use crate::store::plans::{self, PlanHeader, PlanKind};
@@ -39,7 +40,7 @@ use crate::store::vendor_results::{self, VendorResult};
 use crate::store::{applies, refs, Workspace};
 use crate::vendor::esystems::LocationField;
 use crate::vendor::outbox::Outbox;
-use crate::vendor::{Context, Vendor};
+use crate::vendor::Context;
 
 pub use auth::Authorizer;
 pub use client::{Client, ClientOptions};

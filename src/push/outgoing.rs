@@ -8,11 +8,13 @@ use rusqlite::Connection;
 
 use crate::error::{Error, RefusedKind, Result};
 use crate::model::change::Action;
+use crate::model::record::Record;
+use crate::model::vendor::Vendor;
 use crate::store::plans::{self, PlanHeader, StoredChange};
 use crate::store::push_journal::JournalBatch;
-use crate::store::state::{self, Record};
+use crate::store::state;
 use crate::vendor::outbox::Outbox;
-use crate::vendor::{Batch, ExportUser, Operation, Vendor};
+use crate::vendor::{Batch, ExportUser, Operation};
 
 /// A batch as it is sent now.
 pub(super) struct Outgoing {

@@ -19,13 +19,13 @@ use super::outgoing::{Maker, Outgoing};
 use super::send::{Delivery, Done, Job, Sender};
 use super::verdict::{verdict, Sent, Verdict};
 use crate::error::Result;
+use crate::model::vendor::{Status, Vendor};
 use crate::store::follow;
 use crate::store::plans;
 use crate::store::push_journal::{self, BatchStatus, JournalBatch, Push, Removal};
 use crate::store::vendor_results::{self, VendorResult};
 use crate::store::Workspace;
-use crate::vendor::results::{Outcome, Status};
-use crate::vendor::Vendor;
+use crate::vendor::results::Outcome;
 
 /// What one run sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

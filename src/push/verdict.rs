@@ -5,8 +5,9 @@
 
 use serde_json::Value;
 
-use crate::vendor::results::{Outcome, Status};
-use crate::vendor::{esystems, fieldsquared, servicepower, Vendor};
+use crate::model::vendor::{Status, Vendor};
+use crate::vendor::results::Outcome;
+use crate::vendor::{esystems, fieldsquared, servicepower};
 
 /// What an answer decides.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,5 +8,3 @@ pub mod rejects;
 pub mod report;
 pub mod table;
 pub mod terminal;
-
-pub use crate::model::record::cell;

@@ -5,11 +5,11 @@ use std::io::Write;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::cell;
 use super::fit::fit;
 use super::terminal::{self, paint_first_column, Terminal};
 use crate::error::Result;
 use crate::model::change::{Action, Change};
+use crate::model::record::cell;
 use crate::model::user::Field;
 use crate::secret;
 use crate::store::applies::ApplyRecord;

@@ -4,10 +4,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, NotFoundKind, Result};
+use crate::model::record::digest_hex;
 use crate::progress::Progress;
 use crate::store::plans::{self, PlanHeader};
 use crate::store::standing::plan_standing;
-use crate::store::state::{self, digest_hex, StateWriter};
+use crate::store::state::{self, StateWriter};
 
 /// The counts of one apply.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -17,8 +17,9 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::change::Action;
+use crate::model::record::digest_hex;
 use crate::store::plans;
-use crate::store::state::{self, digest_hex, StateWriter};
+use crate::store::state::{self, StateWriter};
 
 /// What following the vendor did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

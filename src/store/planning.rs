@@ -8,12 +8,13 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::model::record::digest_hex;
 use crate::model::record::Record;
 use crate::plan::planner::{self, PlanRequest, Planned};
 use crate::plan::revert;
 use crate::rules::{RefTables, RulePack};
 use crate::store::plans::{PlanKind, PlanWriter, Summary};
-use crate::store::state::{self, digest_hex, TenantState};
+use crate::store::state::{self, TenantState};
 
 /// Makes and stores a plan inside the caller's transaction.
 pub fn plan(

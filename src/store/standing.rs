@@ -62,7 +62,7 @@ pub fn plan_standing(conn: &Connection, plan: &PlanHeader, rules_digest: &str) -
         None => Some(plan.state_digest.clone()),
         Some(apply) => state_after(conn, apply)?,
     };
-    let current_state = state::digest_hex(state::summary(conn, &plan.tenant)?.0);
+    let current_state = crate::model::record::digest_hex(state::summary(conn, &plan.tenant)?.0);
     let moved = if expected_state.as_deref() != Some(current_state.as_str()) {
         Some(Moved::State)
     } else if rules_digest != plan.rules_digest {

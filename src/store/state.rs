@@ -16,7 +16,7 @@ use crate::plan::stored::StoredState;
 use crate::store::db;
 use crate::store::sql_functions;
 
-pub use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
+use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
 
 /// The stored user `key` from its record and platform ids (JSON texts); a text that is not
 /// JSON is a damaged workspace, named by table, row and column.

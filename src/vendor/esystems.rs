@@ -21,13 +21,14 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use super::results::{self, Outcome, Status};
+use super::results::{self, Outcome};
 use super::{
     boolean, column, items_in_batches, percent_encode, put, text_or_null, Batch, Context,
     ExportUser, Hook, Operation, Text, Vendor,
 };
 use crate::error::{Error, RefusedKind, Result, RuleError};
 use crate::model::user::Field;
+use crate::model::vendor::Status;
 use crate::rules::RefTable;
 
 /// The HTTP method of the endpoint.

@@ -384,7 +384,7 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
 mod tests {
     use super::*;
     use crate::model::change::{Action, Change};
-    use crate::vendor::results::Status;
+    use crate::model::vendor::Status;
 
     fn create(after: Value) -> ExportUser {
         let change = Change {

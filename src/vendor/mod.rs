@@ -2,8 +2,8 @@
 //! batched and named in a manifest; and vendor user objects read back as canonical columns.
 //!
 //! One file per vendor holds its property names (`docs/architecture.md` describes the
-//! APIs); this module holds what they share: the [`Vendor`] itself, the [`ExportUser`] each payload item is made from, and the
-//! batching.
+//! APIs); this module holds what they share: the [`ExportUser`] each payload item is made
+//! from, and the batching. The [`Vendor`] enum itself lives in [`crate::model::vendor`].
 
 pub mod esystems;
 pub mod fieldsquared;
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-pub use crate::model::vendor::Vendor;
+use crate::model::vendor::Vendor;
 use crate::rules::Settings;
 
 /// A vendor's user object as canonical columns, read as the tenant's settings say.

@@ -1,7 +1,7 @@
 //! What a vendor said about each user of an exported batch, whatever the vendor's response
 //! shape: the per-vendor parsers produce [`Outcome`]s, one per key of the batch.
 
-pub use crate::model::vendor::Status;
+use crate::model::vendor::Status;
 
 /// The vendor's word on one item of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -377,7 +377,7 @@ pub fn outcomes(response: &Value, keys: &[String]) -> Vec<Outcome> {
 mod tests {
     use super::*;
     use crate::model::change::{Action, Change};
-    use crate::vendor::results::Status;
+    use crate::model::vendor::Status;
     use serde_json::json;
 
     fn json_item(user: &ExportUser) -> Value {

@@ -11,8 +11,8 @@ use super::chart::{self, Chart};
 use crate::error::Result;
 use crate::model::change::{Action, Change};
 use crate::model::problem::Severity;
+use crate::model::record::{cell, digest_hex};
 use crate::model::user::Field;
-use crate::render::cell;
 use crate::secret;
 use crate::store::figures::{self, Grouping};
 use crate::store::plans::{Guard, Input, PlanHeader, PlanKind, StoredProblem, Summary};
@@ -237,7 +237,7 @@ fn status(conn: &Connection, plan: &PlanHeader) -> Result<String> {
         return Ok(format!("applied to the state by apply {apply} at {at}"));
     }
     let (digest, _) = state::summary(conn, &plan.tenant)?;
-    Ok(match state::digest_hex(digest) == plan.state_digest {
+    Ok(match digest_hex(digest) == plan.state_digest {
         true => "not applied yet; the state is as when the plan was made".to_string(),
         false => "not applied; the state has changed since the plan was made, so it must be planned again before it can be applied".to_string(),
     })
