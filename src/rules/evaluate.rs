@@ -114,24 +114,38 @@ impl Evaluator {
         checks::apply_defaults(&compiled.rules, &mut out.user);
         checks::apply_lookups(&compiled.rules, &self.refs, &mut out.user, &mut problems);
         checks::check(&compiled.rules, separator, &out.user, &mut problems);
-        if compiled.scripts.iter().any(|s| s.validate) {
+        let validators: Vec<&Script> = compiled.scripts.iter().filter(|s| s.validate).collect();
+        if let Some((last, others)) = validators.split_last() {
+            // Hooks get their arguments by value: the last one takes the map, not a copy.
             let user = user_to_dynamic(&out.user);
-            for script in compiled.scripts.iter().filter(|s| s.validate) {
-                match script.call(
-                    &self.engine,
-                    &self.clock,
-                    &mut self.scope,
-                    "validate",
-                    (user.clone(),),
-                ) {
-                    Ok(found) => read_problems(script, found, &mut problems),
-                    Err(Failure::Row(message)) => problems.push(Problem::error("Script", message)),
-                    Err(Failure::Pack(e)) => return Err(e),
-                }
+            for script in others {
+                self.run_validate_hook(script, user.clone(), &mut problems)?;
             }
+            self.run_validate_hook(last, user, &mut problems)?;
         }
         out.problems = place(problems, &position, out.user.key());
         Ok(out)
+    }
+
+    /// Runs one `validate` hook and adds what it found (or its failure) to the row's problems.
+    fn run_validate_hook(
+        &mut self,
+        script: &Script,
+        user: Dynamic,
+        problems: &mut Vec<Problem>,
+    ) -> Result<()> {
+        match script.call(
+            &self.engine,
+            &self.clock,
+            &mut self.scope,
+            "validate",
+            (user,),
+        ) {
+            Ok(found) => read_problems(script, found, problems),
+            Err(Failure::Row(message)) => problems.push(Problem::error("Script", message)),
+            Err(Failure::Pack(e)) => return Err(e),
+        }
+        Ok(())
     }
 
     /// Chains the map hooks; `None` when one of them failed on this row.
