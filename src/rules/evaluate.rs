@@ -11,6 +11,7 @@ use super::engine::{self, Clock};
 use super::lookup::Missing;
 use super::lookup::RefTables;
 use super::pack::{Compiled, RulePack};
+use super::row_map::RowMaps;
 use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
@@ -41,6 +42,7 @@ pub struct Evaluator {
     engine: Engine,
     clock: Clock,
     scope: Scope<'static>,
+    row_maps: RowMaps,
 }
 
 /// Evaluators for the rayon worker threads: each thread takes the one of its slot, so two
@@ -67,6 +69,7 @@ impl Evaluator {
             engine,
             clock,
             scope: Scope::new(),
+            row_maps: RowMaps::default(),
         }
     }
 
@@ -155,12 +158,7 @@ impl Evaluator {
         columns: &[(Arc<str>, Value)],
         problems: &mut Vec<Problem>,
     ) -> Result<Option<Map>> {
-        let mut value = Dynamic::from_map(
-            columns
-                .iter()
-                .map(|(k, v)| (k.as_ref().into(), to_dynamic(v)))
-                .collect::<Map>(),
-        );
+        let mut value = Dynamic::from_map(self.row_maps.build(columns));
         for script in scripts.iter().filter(|s| s.map) {
             match script.call(&self.engine, &self.clock, &mut self.scope, "map", (value,)) {
                 Ok(next) if next.is_map() => value = next,
