@@ -17,7 +17,7 @@ use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
 use crate::map::map_columns;
 use crate::model::problem::{Problem, Severity};
-use crate::model::user::{nearest_field, Op, User};
+use crate::model::user::{nearest_field, Field, Op, User};
 use crate::read::{Position, Row};
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
@@ -271,10 +271,14 @@ fn read_problems(script: &Script, found: Dynamic, problems: &mut Vec<Problem>) {
     }
 }
 
-/// The user as hooks see it: a map of its fields (cleared ones as `()`).
+/// The user as hooks see it: a map of its fields (cleared ones as `()`). The fields are put
+/// in name order first, so that building the map finds them sorted.
 fn user_to_dynamic(user: &User) -> Dynamic {
+    let mut fields: Vec<(Field, &Value)> = user.fields().collect();
+    fields.sort_unstable_by_key(|(field, _)| field.name());
     Dynamic::from_map(
-        user.fields()
+        fields
+            .into_iter()
             .map(|(field, value)| (field.name().into(), to_dynamic(value)))
             .collect::<Map>(),
     )
@@ -327,7 +331,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::user::Field;
     use crate::rules::{RefTable, RulePack};
 
     /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.
