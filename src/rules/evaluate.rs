@@ -11,12 +11,13 @@ use super::engine::{self, Clock};
 use super::lookup::Missing;
 use super::lookup::RefTables;
 use super::pack::{Compiled, RulePack};
+use super::row_map::RowMaps;
 use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
 use crate::map::map_columns;
 use crate::model::problem::{Problem, Severity};
-use crate::model::user::{nearest_field, Op, User};
+use crate::model::user::{nearest_field, Field, Op, User};
 use crate::read::{Position, Row};
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
@@ -41,6 +42,7 @@ pub struct Evaluator {
     engine: Engine,
     clock: Clock,
     scope: Scope<'static>,
+    row_maps: RowMaps,
 }
 
 /// Evaluators for the rayon worker threads: each thread takes the one of its slot, so two
@@ -67,6 +69,7 @@ impl Evaluator {
             engine,
             clock,
             scope: Scope::new(),
+            row_maps: RowMaps::default(),
         }
     }
 
@@ -114,24 +117,38 @@ impl Evaluator {
         checks::apply_defaults(&compiled.rules, &mut out.user);
         checks::apply_lookups(&compiled.rules, &self.refs, &mut out.user, &mut problems);
         checks::check(&compiled.rules, separator, &out.user, &mut problems);
-        if compiled.scripts.iter().any(|s| s.validate) {
+        let validators: Vec<&Script> = compiled.scripts.iter().filter(|s| s.validate).collect();
+        if let Some((last, others)) = validators.split_last() {
+            // Hooks get their arguments by value: the last one takes the map, not a copy.
             let user = user_to_dynamic(&out.user);
-            for script in compiled.scripts.iter().filter(|s| s.validate) {
-                match script.call(
-                    &self.engine,
-                    &self.clock,
-                    &mut self.scope,
-                    "validate",
-                    (user.clone(),),
-                ) {
-                    Ok(found) => read_problems(script, found, &mut problems),
-                    Err(Failure::Row(message)) => problems.push(Problem::error("Script", message)),
-                    Err(Failure::Pack(e)) => return Err(e),
-                }
+            for script in others {
+                self.run_validate_hook(script, user.clone(), &mut problems)?;
             }
+            self.run_validate_hook(last, user, &mut problems)?;
         }
         out.problems = place(problems, &position, out.user.key());
         Ok(out)
+    }
+
+    /// Runs one `validate` hook and adds what it found (or its failure) to the row's problems.
+    fn run_validate_hook(
+        &mut self,
+        script: &Script,
+        user: Dynamic,
+        problems: &mut Vec<Problem>,
+    ) -> Result<()> {
+        match script.call(
+            &self.engine,
+            &self.clock,
+            &mut self.scope,
+            "validate",
+            (user,),
+        ) {
+            Ok(found) => read_problems(script, found, problems),
+            Err(Failure::Row(message)) => problems.push(Problem::error("Script", message)),
+            Err(Failure::Pack(e)) => return Err(e),
+        }
+        Ok(())
     }
 
     /// Chains the map hooks; `None` when one of them failed on this row.
@@ -141,12 +158,7 @@ impl Evaluator {
         columns: &[(Arc<str>, Value)],
         problems: &mut Vec<Problem>,
     ) -> Result<Option<Map>> {
-        let mut value = Dynamic::from_map(
-            columns
-                .iter()
-                .map(|(k, v)| (k.as_ref().into(), to_dynamic(v)))
-                .collect::<Map>(),
-        );
+        let mut value = Dynamic::from_map(self.row_maps.build(columns));
         for script in scripts.iter().filter(|s| s.map) {
             match script.call(&self.engine, &self.clock, &mut self.scope, "map", (value,)) {
                 Ok(next) if next.is_map() => value = next,
@@ -259,10 +271,14 @@ fn read_problems(script: &Script, found: Dynamic, problems: &mut Vec<Problem>) {
     }
 }
 
-/// The user as hooks see it: a map of its fields (cleared ones as `()`).
+/// The user as hooks see it: a map of its fields (cleared ones as `()`). The fields are put
+/// in name order first, so that building the map finds them sorted.
 fn user_to_dynamic(user: &User) -> Dynamic {
+    let mut fields: Vec<(Field, &Value)> = user.fields().collect();
+    fields.sort_unstable_by_key(|(field, _)| field.name());
     Dynamic::from_map(
-        user.fields()
+        fields
+            .into_iter()
             .map(|(field, value)| (field.name().into(), to_dynamic(value)))
             .collect::<Map>(),
     )
@@ -315,7 +331,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::user::Field;
     use crate::rules::{RefTable, RulePack};
 
     /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.

@@ -13,6 +13,7 @@ mod examples;
 mod helpers;
 mod lookup;
 mod pack;
+mod row_map;
 mod script;
 mod settings;
 mod validation;

@@ -12,7 +12,7 @@ pub(super) fn to_dynamic(value: &Value) -> Dynamic {
             Some(i) => Dynamic::from_int(i),
             None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) => Dynamic::from(s.clone()),
+        Value::String(s) => s.as_str().into(),
         Value::Array(items) => Dynamic::from_array(items.iter().map(to_dynamic).collect::<Array>()),
         Value::Object(object) => Dynamic::from_map(
             object
