@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use roster::generate::{self, Spec, LOCATIONS};
+use roster::model::reference::RefTable;
 use roster::model::vendor::Vendor;
 use roster::plan::planner::PlanRequest;
 use roster::progress::Progress;
 use roster::read::{self, ReadOptions, Row};
-use roster::rules::{RefTable, RefTables, RulePack};
+use roster::rules::{RefTables, RulePack};
 use roster::store::planning;
 use roster::store::plans::PlanKind;
 use roster::store::{applies, plans, Workspace};

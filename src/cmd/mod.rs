@@ -23,10 +23,11 @@ use std::sync::Arc;
 
 use crate::cli::{Cli, Command, Globals, ReadArgs, RefCommand, RulesCommand, StateCommand};
 use crate::error::{Error, Result};
+use crate::model::reference::RefTable;
 use crate::model::vendor::Vendor;
 use crate::read::{Format, ReadOptions};
 use crate::render::terminal::{paint, Terminal, ERROR};
-use crate::rules::{RefTable, RulePack, Settings};
+use crate::rules::{RulePack, Settings};
 use crate::store::Workspace;
 use crate::vendor::esystems::LocationField;
 use crate::vendor::VendorReading;

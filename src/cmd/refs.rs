@@ -7,9 +7,10 @@ use super::{open_existing, open_workspace, Hint};
 use crate::cli::{Globals, RefLoadArgs, RefShowArgs};
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::record::cell;
+use crate::model::reference::RefTable;
 use crate::read::{self, ReadOptions};
 use crate::render::table::{self, stdout_error};
-use crate::rules::{RefTable, RulePack};
+use crate::rules::RulePack;
 use crate::store::refs;
 
 /// Loads (replaces) a table from a CSV or JSON file.

@@ -8,13 +8,14 @@ use super::{file_names, open_existing, read_options};
 use crate::cli::{Globals, Output, RulesCheckArgs};
 use crate::error::{Error, RefusedKind, Result, RuleError};
 use crate::model::problem::Problem;
+use crate::model::reference::RefTable;
 use crate::plan::outlet::{Changes, Outlet};
 use crate::plan::planner::{self, Checked};
 use crate::plan::reject::RejectedRow;
 use crate::progress::Progress;
 use crate::render::json::CheckDocument;
 use crate::render::table::{stdout_error, ProblemTable};
-use crate::rules::{read_table_csv, run_examples, RefTable, RefTables, RulePack};
+use crate::rules::{read_table_csv, run_examples, RefTables, RulePack};
 use crate::store::plans::{StoredProblem, StoredReject};
 use crate::store::refs;
 

@@ -116,7 +116,7 @@ fn feed_text(bytes: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Position;
+    use crate::model::position::Position;
     use serde_json::json;
     use std::sync::Arc;
 

@@ -11,13 +11,14 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::Hash128;
+use crate::model::position::Position;
 use crate::model::user::{self, Field};
 use crate::overlap::Overlap;
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::reject::ChunkCells;
 use crate::plan::summary::Input;
 use crate::progress::Progress;
-use crate::read::{self, Cells, Position, ReadOptions, Row};
+use crate::read::{self, Cells, ReadOptions, Row};
 use crate::rules::{Evaluated, Evaluators};
 
 /// Rows evaluated together; big enough to keep every core busy, small enough to bound memory

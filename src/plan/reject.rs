@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
 use crate::model::user::Field;
-use crate::read::Position;
 
 /// One rejected source row: its cells as they came, and the errors that rejected it.
 #[derive(Debug, Clone, PartialEq)]

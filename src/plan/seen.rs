@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::hash::{Hash128, HashedMap};
-use crate::read::Position;
+use crate::model::position::Position;
 
 /// Texts (keys, unique values) by hash, with the place of the first row that carried each.
 /// A place is a file number and a line packed in 8 bytes (see [`pack_place`]), not a

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::hash::{FrozenMap, Hash128};
 use crate::map::PLATFORM_ID;
 use crate::model::change::{self, Action, Change, FieldChange};
+use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
 use crate::model::record::{user_hash, StoredUser};
 use crate::model::user::{self, Field, Op, User};
@@ -19,7 +20,6 @@ use crate::plan::seen::FirstSeen;
 use crate::plan::stored::StoredState;
 use crate::plan::summary::Summary;
 use crate::plan::unique::UniqueIndex;
-use crate::read::Position;
 use crate::rules::Evaluated;
 
 /// Settles evaluated rows in input order: keys, uniqueness, the diff, and storing.

@@ -2,11 +2,11 @@
 
 use crate::error::Result;
 use crate::hash::{FrozenMap, Hash128};
+use crate::model::position::Position;
 use crate::model::record::unique_text;
 use crate::model::user::{Field, User};
 use crate::plan::seen::FirstSeen;
 use crate::plan::stored::{StoredState, NO_SLOT};
-use crate::read::Position;
 
 /// `Unique` checks: the first row carrying a value keeps it; later rows and values held by
 /// another stored user are errors.

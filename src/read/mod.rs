@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub use crate::model::position::Position;
+use crate::model::position::Position;
 
 /// One source row: column name → value, in the source's column order.
 /// CSV cells are strings; JSON values keep their type.

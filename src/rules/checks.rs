@@ -249,7 +249,7 @@ fn full_validation(user: &User, list_separator: char, problems: &mut Vec<Problem
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::lookup::RefTable;
+    use crate::model::reference::RefTable;
     use crate::rules::validation::parse;
     use serde_json::json;
 

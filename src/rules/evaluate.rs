@@ -16,9 +16,10 @@ use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
 use crate::map::map_columns;
+use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
 use crate::model::user::{nearest_field, Field, Op, User};
-use crate::read::{Position, Row};
+use crate::read::Row;
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
 #[derive(Debug, Clone, Default)]
@@ -331,7 +332,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::rules::{RefTable, RulePack};
+    use crate::model::reference::RefTable;
+    use crate::rules::RulePack;
 
     /// A pack in a scratch folder: (relative path, text) pairs under `rules/`.
     fn pack(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<RulePack>) {

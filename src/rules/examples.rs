@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 use super::lookup::RefTables;
 use super::pack::RulePack;
 use crate::error::{Error, Result, RuleError};
+use crate::model::position::Position;
 use crate::model::user::nearest;
-use crate::read::{Position, Row};
+use crate::read::Row;
 
 /// The outcome of one example.
 #[derive(Debug, Clone, PartialEq)]

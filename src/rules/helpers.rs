@@ -307,7 +307,7 @@ pub(super) fn stable_id(namespace: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::lookup::RefTable;
+    use crate::model::reference::RefTable;
 
     fn eval(script: &str) -> Dynamic {
         let refs = RefTables::new(vec![RefTable {

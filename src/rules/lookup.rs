@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::hash::Hash128;
 use crate::read::{self, Format, ReadOptions, Row};
 
-pub use crate::model::reference::RefTable;
+use crate::model::reference::RefTable;
 
 /// Reads a CSV file with a header row into a reference table named `name`, through the same
 /// reader as every source (so encodings, byte-order marks and error places match).

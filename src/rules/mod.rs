@@ -21,7 +21,7 @@ mod value;
 
 pub use evaluate::{Evaluated, Evaluator, Evaluators};
 pub use examples::{run_examples, ExampleResult};
-pub use lookup::{read_table_csv, RefTable, RefTables};
+pub use lookup::{read_table_csv, RefTables};
 pub use pack::{RulePack, COMMON, DEFAULT_TENANT};
 pub use settings::{DeletePolicy, Settings};
 pub use validation::{parse as parse_validation, Bound, FieldRule};

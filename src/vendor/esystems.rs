@@ -27,9 +27,9 @@ use super::{
     ExportUser, Hook, Operation, Text, Vendor,
 };
 use crate::error::{Error, RefusedKind, Result, RuleError};
+use crate::model::reference::RefTable;
 use crate::model::user::Field;
 use crate::model::vendor::Status;
-use crate::rules::RefTable;
 
 /// The HTTP method of the endpoint.
 pub const METHOD: &str = "PATCH";
