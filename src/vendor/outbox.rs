@@ -272,7 +272,7 @@ impl Maker<'_, '_> {
                 if changed.contains(key) {
                     return Ok(());
                 }
-                visit(ExportUser::unchanged_from_text(key, record, ids))
+                visit(ExportUser::unchanged_from_text(key, record, ids)?)
             })
         };
         let outbox = self.outbox;

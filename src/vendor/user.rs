@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::model::change::{Action, Change, FieldChange};
 use crate::model::record::Record;
 use crate::model::user::Field;
+use crate::store::db::decode_json;
 use crate::store::plans::StoredChange;
 
 /// What an exported item does to the user on the platform.
@@ -121,11 +122,19 @@ impl ExportUser {
     }
 
     /// A stored user the plan leaves alone, its record read straight from the stored text
-    /// into field slots (as [`ExportUser::unchanged`] of the text decoded).
-    pub fn unchanged_from_text(key: &str, record: &str, platform_ids: Option<&str>) -> ExportUser {
-        let values = serde_json::from_str(record).unwrap_or_default();
-        let ids = platform_ids.and_then(|ids| serde_json::from_str(ids).ok());
-        ExportUser::unchanged_values(key, values, ids)
+    /// into field slots (as [`ExportUser::unchanged`] of the text decoded). A text that is
+    /// not JSON is a damaged workspace, named by table, row and column.
+    pub fn unchanged_from_text(
+        key: &str,
+        record: &str,
+        platform_ids: Option<&str>,
+    ) -> Result<ExportUser> {
+        let row = format_args!("external_id `{key}`");
+        let values = decode_json("users", row, "record", record)?;
+        let ids = platform_ids
+            .map(|ids| decode_json("users", row, "platform_ids", ids))
+            .transpose()?;
+        Ok(ExportUser::unchanged_values(key, values, ids))
     }
 
     fn unchanged_values(

@@ -286,3 +286,28 @@ fn a_damaged_planned_change_is_named() {
     );
     assert_eq!(w.db_bytes(), before);
 }
+
+/// The eSystems `--sync` export reads every user the plan leaves alone straight from the
+/// state: a damaged record there is named too, and no folder is left.
+#[test]
+fn a_damaged_record_the_sync_export_reads_is_named() {
+    let w = Workdir::new();
+    w.write(
+        "in.csv",
+        "external_id,email,location\nu1,a@x,Oslo\nu2,b@x,Oslo\n",
+    );
+    w.ok(&["plan", "in.csv"]);
+    w.ok(&["apply", "latest"]);
+    w.write(
+        "next.csv",
+        "external_id,email,location\nu1,a2@x,Oslo\nu2,b@x,Oslo\n",
+    );
+    w.ok(&["plan", "next.csv", "--sync"]);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    conn.execute("UPDATE users SET record = '{' WHERE external_id = 'u2'", [])
+        .unwrap();
+    drop(conn);
+    let error = w.fails(&["export", "latest", "--vendor", "esystems", "--out", "out"]);
+    assert_eq!(error, DAMAGED_U2);
+    assert!(!w.path().join("out").exists());
+}
