@@ -133,6 +133,9 @@ impl RulePack {
                 steps.push(format!("{name} hook {}", s.file));
             }
         };
+        if let Some(declarative) = &c.settings.map {
+            steps.push(declarative.describe());
+        }
         hooks(&mut steps, "map", |s| s.map);
         if !c.scripts.iter().any(|s| s.map) {
             steps.push("map source columns by their canonical names".into());
