@@ -97,7 +97,7 @@ impl WrittenMap {
         };
         let mut renames = BTreeMap::new();
         let mut targets: BTreeMap<String, &str> = BTreeMap::new();
-        for (column, target) in &self.columns {
+        for (column, target) in &in_file_order(self.columns) {
             let Some(canonical) = target_name(target.get_ref()) else {
                 return Err(fail(
                     target.span(),
@@ -116,7 +116,7 @@ impl WrittenMap {
             renames.insert(column.get_ref().clone(), Arc::from(canonical));
         }
         let mut case = Vec::new();
-        for (name, written) in &self.case {
+        for (name, written) in &in_file_order(self.case) {
             let Some(kind) = Case::parse(written.get_ref()) else {
                 let hint = nearest(written.get_ref(), Case::NAMES.iter().copied())
                     .map(|near| format!("did you mean \"{near}\"? "))
@@ -132,11 +132,11 @@ impl WrittenMap {
             case.push((field(name, "case")?, kind));
         }
         let mut copy = Vec::new();
-        for (to, from) in &self.copy {
+        for (to, from) in &in_file_order(self.copy) {
             copy.push((field(to, "copy")?, field(from, "copy")?));
         }
         let mut defaults = Vec::new();
-        for (name, value) in &self.defaults {
+        for (name, value) in &in_file_order(self.defaults) {
             let constant = match value.get_ref() {
                 toml::Value::String(s) => Value::from(s.as_str()),
                 toml::Value::Integer(i) => Value::from(*i),
@@ -162,6 +162,14 @@ impl WrittenMap {
             defaults,
         })
     }
+}
+
+/// A table's entries in the order the file has them (a later entry wins, and errors name
+/// the later of two entries).
+fn in_file_order<V>(table: BTreeMap<Spanned<String>, V>) -> Vec<(Spanned<String>, V)> {
+    let mut entries: Vec<_> = table.into_iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    entries
 }
 
 /// The canonical name a column may be mapped to: a field, or a dotted `address`/`attributes`
@@ -232,6 +240,17 @@ impl DeclarativeMap {
             }
         }
         columns
+    }
+
+    /// A source column's name after the renames.
+    pub fn renamed<'a>(&'a self, column: &'a str) -> &'a str {
+        self.renames.get(column).map_or(column, |name| name)
+    }
+
+    /// Whether a copy or a default sets `field` whatever the source columns.
+    pub fn fills(&self, field: Field) -> bool {
+        self.copy.iter().any(|(to, _)| *to == field)
+            || self.defaults.iter().any(|(f, _)| *f == field)
     }
 
     /// What the mapping does, for `rules check`.
@@ -434,7 +453,7 @@ language = "en"
     fn describe_names_every_step() {
         assert_eq!(
             parse(ACME).unwrap().describe(),
-            "tenant.toml [map]: rename 3 column(s), trim text, email lower, external_id upper, \
+            "tenant.toml [map]: rename 3 column(s), trim text, external_id upper, email lower, \
              first_name title, username = email, language defaults to \"en\""
         );
     }
