@@ -1,7 +1,7 @@
 //! `tenant.toml`'s `[map]` table: the mapping most tenants need, without a `map` hook.
 //!
 //! It renames source columns to canonical fields, trims text, changes case, copies a field
-//! to another and fills constant defaults, in that order, before any `map` hook (which then
+//! to another, splits one and fills constant defaults, in that order, before any `map` hook (which then
 //! receives the row so changed). The keys are documented in `docs/rules.md`.
 
 use std::collections::BTreeMap;
@@ -56,10 +56,30 @@ pub struct DeclarativeMap {
     renames: BTreeMap<String, Arc<str>>,
     /// Fields whose text changes case.
     case: Vec<(Field, Case)>,
-    /// `(to, from)`: the field set to another's value, after case.
+    /// `(to, from)`: the field set to another's value (after the case of both).
     copy: Vec<(Field, Field)>,
+    /// Fields set to one part of another field's text.
+    splits: Vec<Split>,
     /// Constants for fields the row leaves empty.
     defaults: Vec<(Field, Value)>,
+}
+
+/// `[map.split]`: `to` is the `part`th (1-based) piece of `from` split at `separator`.
+#[derive(Debug, Clone, PartialEq)]
+struct Split {
+    to: Arc<str>,
+    from: Field,
+    separator: String,
+    part: usize,
+}
+
+/// A `[map.split]` entry as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenSplit {
+    from: Spanned<String>,
+    separator: Spanned<String>,
+    part: Spanned<i64>,
 }
 
 /// `[map]` as written, with the places of its keys and values for errors.
@@ -70,12 +90,13 @@ pub(super) struct WrittenMap {
     columns: BTreeMap<Spanned<String>, Spanned<String>>,
     case: BTreeMap<Spanned<String>, Spanned<String>>,
     copy: BTreeMap<Spanned<String>, Spanned<String>>,
+    split: BTreeMap<Spanned<String>, WrittenSplit>,
     defaults: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
 impl WrittenMap {
     /// The keys of `[map]`, for "did you mean" hints.
-    pub(super) const KEYS: &[&str] = &["trim", "columns", "case", "copy", "defaults"];
+    pub(super) const KEYS: &[&str] = &["trim", "columns", "case", "copy", "split", "defaults"];
 
     /// Checks every name and value; `file` and `source` place the error.
     pub(super) fn check(self, file: &str, source: &str) -> Result<DeclarativeMap> {
@@ -135,6 +156,26 @@ impl WrittenMap {
         for (to, from) in &in_file_order(self.copy) {
             copy.push((field(to, "copy")?, field(from, "copy")?));
         }
+        let mut splits = Vec::new();
+        for (to, written) in in_file_order(self.split) {
+            let Some(target) = target_name(to.get_ref()) else {
+                return Err(fail(to.span(), unknown_field(to.get_ref(), "[map.split]")));
+            };
+            if written.separator.get_ref().is_empty() {
+                let message = "`separator` must be non-empty text, e.g. \"@\"".to_string();
+                return Err(fail(written.separator.span(), message));
+            }
+            let Ok(part @ 1..) = usize::try_from(*written.part.get_ref()) else {
+                let message = "`part` counts from 1: 1 is the text before the first separator";
+                return Err(fail(written.part.span(), message.to_string()));
+            };
+            splits.push(Split {
+                to: Arc::from(target),
+                from: field(&written.from, "split")?,
+                separator: written.separator.into_inner(),
+                part,
+            });
+        }
         let mut defaults = Vec::new();
         for (name, value) in &in_file_order(self.defaults) {
             let constant = match value.get_ref() {
@@ -159,6 +200,7 @@ impl WrittenMap {
             renames,
             case,
             copy,
+            splits,
             defaults,
         })
     }
@@ -207,7 +249,11 @@ impl DeclarativeMap {
                 }
             })
             .collect();
-        if self.case.is_empty() && self.copy.is_empty() && self.defaults.is_empty() {
+        if self.case.is_empty()
+            && self.copy.is_empty()
+            && self.splits.is_empty()
+            && self.defaults.is_empty()
+        {
             return columns;
         }
         let mut fields: Vec<Option<Field>> =
@@ -226,8 +272,24 @@ impl DeclarativeMap {
                 .iter()
                 .rposition(|f| *f == Some(from))
                 .map(|i| columns[i].1.clone());
-            if let Some(value) = value {
-                set(&mut columns, &mut fields, to, value);
+            if let Some(mut value) = value {
+                if let (Some((_, case)), Value::String(text)) =
+                    (self.case.iter().find(|(f, _)| *f == to), &mut value)
+                {
+                    *text = case.apply(text);
+                }
+                set(&mut columns, &mut fields, &Arc::from(to.name()), value);
+            }
+        }
+        for split in &self.splits {
+            let part = fields
+                .iter()
+                .rposition(|f| *f == Some(split.from))
+                .and_then(|i| columns[i].1.as_str())
+                .and_then(|text| text.split(split.separator.as_str()).nth(split.part - 1))
+                .map(Value::from);
+            if let Some(part) = part {
+                set(&mut columns, &mut fields, &split.to, part);
             }
         }
         for (field, constant) in &self.defaults {
@@ -236,7 +298,8 @@ impl DeclarativeMap {
                 .zip(&columns)
                 .any(|(f, (_, value))| *f == Some(*field) && !user::is_empty(value));
             if !given {
-                set(&mut columns, &mut fields, *field, constant.clone());
+                let name = Arc::from(field.name());
+                set(&mut columns, &mut fields, &name, constant.clone());
             }
         }
         columns
@@ -268,6 +331,12 @@ impl DeclarativeMap {
         for (to, from) in &self.copy {
             parts.push(format!("{to} = {from}"));
         }
+        for split in &self.splits {
+            parts.push(format!(
+                "{} = part {} of {} split at {:?}",
+                split.to, split.part, split.from, split.separator
+            ));
+        }
         for (field, constant) in &self.defaults {
             let shown = if field.is_secret() {
                 crate::secret::MASK.to_string()
@@ -280,24 +349,25 @@ impl DeclarativeMap {
     }
 }
 
-/// Sets a field, replacing every column that carried it.
+/// Sets a field (or a dotted entry), replacing every column that carried it.
 fn set(
     columns: &mut Vec<(Arc<str>, Value)>,
     fields: &mut Vec<Option<Field>>,
-    to: Field,
+    to: &Arc<str>,
     value: Value,
 ) {
+    let field = Field::parse(to);
     let mut i = 0;
     while i < columns.len() {
-        if fields[i] == Some(to) {
+        if (field.is_some() && fields[i] == field) || columns[i].0 == *to {
             columns.remove(i);
             fields.remove(i);
         } else {
             i += 1;
         }
     }
-    columns.push((Arc::from(to.name()), value));
-    fields.push(Some(to));
+    columns.push((to.clone(), value));
+    fields.push(field);
 }
 
 #[cfg(test)]
@@ -339,6 +409,8 @@ email = "lower"
 first_name = "title"
 [map.copy]
 username = "email"
+[map.split]
+"attributes.email_domain" = { from = "email", separator = "@", part = 2 }
 [map.defaults]
 language = "en"
 "#;
@@ -362,6 +434,7 @@ language = "en"
                 ("attributes.cost_center", &json!("cc-1")),
                 ("Shoe size", &json!(44)),
                 ("username", &json!("ada@example.com")),
+                ("attributes.email_domain", &json!("example.com")),
                 ("language", &json!("en")),
             ]
         );
@@ -374,6 +447,19 @@ language = "en"
         assert_eq!(named(&given), vec![("Language", &json!("nb"))]);
         let blank = map.apply(row(&[("Language", json!("  "))]));
         assert_eq!(named(&blank), vec![("language", &json!("en"))]);
+    }
+
+    #[test]
+    fn a_copy_takes_its_own_case_after_the_source_s() {
+        let map = parse(
+            "[map.case]\nexternal_id = \"upper\"\nusername = \"lower\"\n[map.copy]\nusername = \"external_id\"\n",
+        )
+        .unwrap();
+        let out = map.apply(row(&[("external_id", json!("u1"))]));
+        assert_eq!(
+            named(&out),
+            vec![("external_id", &json!("U1")), ("username", &json!("u1"))]
+        );
     }
 
     #[test]
@@ -450,11 +536,33 @@ language = "en"
     }
 
     #[test]
+    fn a_split_without_the_part_leaves_the_field_unset() {
+        let map =
+            parse("[map.split]\nlast_name = { from = \"name\", separator = \" \", part = 2 }\n")
+                .unwrap();
+        let out = map.apply(row(&[("name", json!("Ada"))]));
+        assert_eq!(named(&out), vec![("name", &json!("Ada"))]);
+        let out = map.apply(row(&[("name", json!("Ada Lovelace"))]));
+        assert_eq!(out[1], ("last_name".into(), json!("Lovelace")));
+    }
+
+    #[test]
+    fn a_split_part_counts_from_one() {
+        let err =
+            error("[map.split]\nlast_name = { from = \"name\", separator = \" \", part = 0 }\n");
+        assert!(
+            err.starts_with("t.toml:2:54: `part` counts from 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn describe_names_every_step() {
         assert_eq!(
             parse(ACME).unwrap().describe(),
             "tenant.toml [map]: rename 3 column(s), trim text, external_id upper, email lower, \
-             first_name title, username = email, language defaults to \"en\""
+             first_name title, username = email, attributes.email_domain = part 2 of email split at \"@\", \
+             language defaults to \"en\""
         );
     }
 }
