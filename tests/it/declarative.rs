@@ -151,3 +151,35 @@ fn rules_check_lists_the_declarative_step_before_the_hooks() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(declarative < out.find("validate hook").unwrap(), "{out}");
 }
+
+#[test]
+fn the_declarative_bench_pack_plans_the_same_as_the_bench_map_hook() {
+    let w = Workdir::new();
+    let benches = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rules");
+    crate::common::copy_dir(&benches, &w.path().join("rules"));
+    w.ok(&["generate", "--users", "300", "--base", "base.csv"]);
+    w.write(
+        "locations.csv",
+        "id,code\nL0,OSL\nL1,BER\nL2,CHI\nL3,LYO\nL4,MAD\n",
+    );
+    let mut plans = Vec::new();
+    for tenant in ["bench", "bench-declarative"] {
+        w.ok(&[
+            "ref",
+            "load",
+            "location",
+            "locations.csv",
+            "--tenant",
+            tenant,
+        ]);
+        plans.push(w.plan_json(&["base.csv", "--tenant", tenant]));
+    }
+    assert!(counts(&plans[0])[0] > 250, "{}", plans[0]["summary"]);
+    assert!(
+        counts(&plans[0])[4] > 0,
+        "the data has dirt the rules reject"
+    );
+    assert_eq!(plans[0]["summary"], plans[1]["summary"]);
+    assert_eq!(plans[0]["changes"], plans[1]["changes"]);
+    assert_eq!(plans[0]["problems"], plans[1]["problems"]);
+}
