@@ -255,10 +255,10 @@ fn check_canonical_columns<'n>(at: &str, names: impl Iterator<Item = &'n str>) -
         .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
         .map(|c| {
             format!(
-                "; is `{c}` the key? rename it to `external_id`, or map it in a rules `map` hook"
+                "; is `{c}` the key? rename it to `external_id`, or map it in tenant.toml's `[map.columns]` (`\"{c}\" = \"external_id\"`)"
             )
         })
-        .unwrap_or_else(|| "; add one, or map the key in a rules `map` hook".to_string());
+        .unwrap_or_else(|| "; add one, or map the key in tenant.toml's `[map.columns]` or a rules `map` hook".to_string());
     Err(Error::input(
         at,
         format!(

@@ -17,7 +17,7 @@ use crate::model::user::{self, nearest, nearest_field, Field, FieldKind};
 
 /// How `[map.case]` changes a field's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Case {
+pub(super) enum Case {
     /// `"upper"`.
     Upper,
     /// `"lower"`.

@@ -20,7 +20,7 @@ mod settings;
 mod validation;
 mod value;
 
-pub use declarative::{Case, DeclarativeMap};
+pub use declarative::DeclarativeMap;
 pub use evaluate::{Evaluated, Evaluator, Evaluators};
 pub use examples::{run_examples, ExampleResult};
 pub use lookup::{read_table_csv, RefTables};
