@@ -1,8 +1,9 @@
 //! `tenant.toml`'s `[map]` table: the mapping most tenants need, without a `map` hook.
 //!
 //! It renames source columns to canonical fields, trims text, changes case, copies a field
-//! to another, splits one and fills constant defaults, in that order, before any `map` hook (which then
-//! receives the row so changed). The keys are documented in `docs/rules.md`.
+//! to another, splits one and fills constant defaults, in that order, before any `map`
+//! hook (which then receives the row so changed). The keys are documented in
+//! `docs/rules.md`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
