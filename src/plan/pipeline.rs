@@ -19,7 +19,7 @@ use crate::plan::reject::ChunkCells;
 use crate::plan::summary::Input;
 use crate::progress::Progress;
 use crate::read::{self, Cells, ReadOptions, Row};
-use crate::rules::{Evaluated, Evaluators};
+use crate::rules::{Evaluated, Evaluators, RulePack};
 
 /// Rows evaluated together; big enough to keep every core busy, small enough to bound memory
 /// (about six chunks of evaluated users are in flight at once).
@@ -41,8 +41,9 @@ pub(super) struct Sources<'a> {
     pub(super) inputs: &'a [String],
     pub(super) read: &'a ReadOptions,
     pub(super) progress: &'a Progress,
-    /// Whether the first row's columns must be canonical fields (no `map` hook).
-    pub(super) check_columns: bool,
+    /// The pack the first row's columns are checked against, as its `[map]` renames them
+    /// (none with a `map` hook, whose result is checked instead).
+    pub(super) check_columns: Option<&'a RulePack>,
     /// The fingerprints rows are recognised by (none for a check).
     pub(super) fingerprints: Option<&'a Fingerprints>,
 }
@@ -124,7 +125,7 @@ struct Chunk {
 
 /// The reader thread's sink: each row fingerprinted, sent on in chunks.
 struct Arrivals<'a> {
-    check_columns: bool,
+    check_columns: Option<&'a RulePack>,
     fingerprints: Option<&'a Fingerprints>,
     chunks: SyncSender<Chunk>,
     progress: &'a Progress,
@@ -144,16 +145,17 @@ impl Arrivals<'_> {
     /// Checks the current file's columns once: those of its header, or else those of its
     /// first row (a JSON object's keys).
     fn check_columns_once(&mut self, first_row: Option<&Row>) -> Result<()> {
-        if !self.check_columns || self.columns_checked {
+        let Some(pack) = self.check_columns.filter(|_| !self.columns_checked) else {
             return Ok(());
-        }
+        };
         if let Some((at, names)) = self.header.take() {
             self.columns_checked = true;
-            return check_canonical_columns(&at, names.iter().map(|name| &**name));
+            let names = names.iter().map(|name| pack.column_name(name));
+            return check_canonical_columns(&at, names);
         }
         if let Some(row) = first_row {
             self.columns_checked = true;
-            let names = row.columns.iter().map(|(name, _)| &**name);
+            let names = row.columns.iter().map(|(name, _)| pack.column_name(name));
             return check_canonical_columns(&row.position.to_string(), names);
         }
         Ok(())
@@ -188,7 +190,7 @@ impl Arrivals<'_> {
 
 impl read::Sink for Arrivals<'_> {
     fn header(&mut self, at: &str, names: &[Arc<str>]) -> Result<()> {
-        if self.check_columns {
+        if self.check_columns.is_some() {
             self.header = Some((at.to_string(), names.to_vec()));
         }
         Ok(())
@@ -253,10 +255,10 @@ fn check_canonical_columns<'n>(at: &str, names: impl Iterator<Item = &'n str>) -
         .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
         .map(|c| {
             format!(
-                "; is `{c}` the key? rename it to `external_id`, or map it in a rules `map` hook"
+                "; is `{c}` the key? rename it to `external_id`, or map it in tenant.toml's `[map.columns]` (`\"{c}\" = \"external_id\"`)"
             )
         })
-        .unwrap_or_else(|| "; add one, or map the key in a rules `map` hook".to_string());
+        .unwrap_or_else(|| "; add one, or map the key in tenant.toml's `[map.columns]` or a rules `map` hook".to_string());
     Err(Error::input(
         at,
         format!(

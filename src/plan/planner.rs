@@ -106,7 +106,7 @@ pub fn settle_plan(
         inputs: request.inputs,
         read: &request.read,
         progress: &request.progress,
-        check_columns: !pack.has_map_hook(),
+        check_columns: pack.checks_columns().then_some(pack),
         fingerprints: Some(&fingerprints),
     };
     let inputs = settle_all(&sources, &evaluators, None, |done| settle.chunk(done))?;
@@ -176,7 +176,7 @@ pub fn check(
         inputs,
         read,
         progress,
-        check_columns: !pack.has_map_hook(),
+        check_columns: pack.checks_columns().then_some(pack),
         fingerprints: None,
     };
     // The password only to withhold it from a rejected row's cells.

@@ -1,4 +1,4 @@
-//! One row through the pack: map hooks → DefaultValue → lookups → declarative checks →
+//! One row through the pack: the declarative `[map]` → map hooks → DefaultValue → lookups → declarative checks →
 //! validate hooks. Every problem of the row is collected, each placed at the row.
 
 use std::sync::{Arc, Mutex};
@@ -82,6 +82,10 @@ impl Evaluator {
         let separator = compiled.settings.list_separator;
         let mut problems = Vec::new();
         let mut out = Evaluated::default();
+        let columns = match &compiled.settings.map {
+            Some(declarative) => declarative.apply(columns),
+            None => columns,
+        };
         let mapped = if compiled.scripts.iter().any(|s| s.map) {
             let Some(map) = self.run_map_hooks(&compiled.scripts, &columns, &mut problems)? else {
                 out.problems = place(problems, &position, None);

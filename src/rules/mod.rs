@@ -6,6 +6,7 @@
 //! fatal; only a bug in the pack itself (a runaway script) ends the run. See `docs/rules.md`.
 
 mod checks;
+mod declarative;
 mod diag;
 mod engine;
 mod evaluate;
@@ -19,6 +20,7 @@ mod settings;
 mod validation;
 mod value;
 
+pub use declarative::DeclarativeMap;
 pub use evaluate::{Evaluated, Evaluator, Evaluators};
 pub use examples::{run_examples, ExampleResult};
 pub use lookup::{read_table_csv, RefTables};

@@ -110,6 +110,26 @@ impl RulePack {
         self.compiled.scripts.iter().any(|s| s.map)
     }
 
+    /// Whether a source file's columns are checked before its rows (its key column present,
+    /// one column per field): without a `map` hook, unless `[map]` copies or defaults the key.
+    pub fn checks_columns(&self) -> bool {
+        !self.has_map_hook()
+            && self
+                .compiled
+                .settings
+                .map
+                .as_ref()
+                .is_none_or(|map| !map.fills(Field::ExternalId))
+    }
+
+    /// A source column's name after `[map]` renames it.
+    pub fn column_name<'a>(&'a self, name: &'a str) -> &'a str {
+        match &self.compiled.settings.map {
+            Some(map) => map.renamed(name),
+            None => name,
+        }
+    }
+
     /// The fields with `Unique: true`, checked by the planner across rows and the state.
     pub fn unique_fields(&self) -> Vec<Field> {
         let mut fields: Vec<Field> = self
@@ -133,6 +153,9 @@ impl RulePack {
                 steps.push(format!("{name} hook {}", s.file));
             }
         };
+        if let Some(declarative) = &c.settings.map {
+            steps.push(declarative.describe());
+        }
         hooks(&mut steps, "map", |s| s.map);
         if !c.scripts.iter().any(|s| s.map) {
             steps.push("map source columns by their canonical names".into());

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
+use super::declarative::{DeclarativeMap, WrittenMap};
 use super::diag::{pack_error, Span};
 use crate::error::Result;
 use crate::model::user::nearest;
@@ -49,6 +50,8 @@ pub struct Settings {
     /// (`esystems_max_request_mb`): a `--sync` file holds a whole location, however large
     /// (`DeleteNotExists` needs it in one request).
     pub esystems_max_request_bytes: u64,
+    /// The declarative mapping (`[map]`), run on every row before any `map` hook.
+    pub map: Option<DeclarativeMap>,
 }
 
 /// `esystems_max_request_mb` when `tenant.toml` sets none.
@@ -68,6 +71,7 @@ impl Default for Settings {
             servicepower_key_extension: None,
             esystems_location_field: None,
             esystems_max_request_bytes: (DEFAULT_ESYSTEMS_MAX_REQUEST_MB * MIB) as u64,
+            map: None,
         }
     }
 }
@@ -76,15 +80,23 @@ impl Settings {
     /// Parses `tenant.toml`; `file` is the name errors show, at the place of the key or value
     /// at fault.
     pub fn parse(file: &str, source: &str) -> Result<Settings> {
-        let written: Written = toml::from_str(source).map_err(|e| {
+        let mut written: Written = toml::from_str(source).map_err(|e| {
             let span = e.span().map(|s| Span::of_offset(source, s.start));
             let message = match unknown_key(e.message()) {
+                Some(key) if e.message().contains(MAP_KEYS_EXPECTED) => unknown_map_key(key),
                 Some(key) => unknown_setting(key),
                 None => e.message().to_string(),
             };
             pack_error(file, source, span, &message)
         })?;
-        Ok(written.into_settings())
+        let map = match written.map.take() {
+            Some(map) => Some(map.check(file, source)?),
+            None => None,
+        };
+        Ok(Settings {
+            map,
+            ..written.into_settings()
+        })
     }
 }
 
@@ -117,6 +129,7 @@ struct Written {
     esystems_location_field: Option<String>,
     #[serde(deserialize_with = "esystems_max_request_mb")]
     esystems_max_request_mb: Option<f64>,
+    map: Option<WrittenMap>,
 }
 
 impl Written {
@@ -147,6 +160,7 @@ impl Written {
                 .map_or(defaults.esystems_max_request_bytes, |mib| {
                     (mib * MIB) as u64
                 }),
+            map: None,
         }
     }
 }
@@ -166,6 +180,19 @@ fn unknown_setting(key: &str) -> String {
     format!("unknown setting `{key}`{hint}")
 }
 
+/// How serde's "unknown field" error of `[map]` lists the keys it expected.
+const MAP_KEYS_EXPECTED: &str = "expected one of `trim`";
+
+/// An unknown key of `[map]`, with the nearest known one (or all of them).
+fn unknown_map_key(key: &str) -> String {
+    let known = WrittenMap::KEYS;
+    let hint = match nearest(key, known.iter().copied()) {
+        Some(near) => format!("; did you mean `{near}`?"),
+        None => format!("; known keys: {}", known.join(", ")),
+    };
+    format!("unknown key `{key}` in [map]{hint}")
+}
+
 impl Written {
     /// Every key, in the order `docs/rules.md` lists them.
     const KEYS: &[&str] = &[
@@ -181,6 +208,7 @@ impl Written {
         "servicepower_key_field",
         "esystems_location_field",
         "esystems_max_request_mb",
+        "map",
     ];
 }
 

@@ -11,6 +11,7 @@ mod apply;
 mod bad_inputs;
 mod browser;
 mod cli_help;
+mod declarative;
 mod esystems_location;
 mod export;
 mod export_standing;

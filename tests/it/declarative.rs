@@ -1,0 +1,185 @@
+//! `tenant.toml`'s declarative `[map]` seen from the command line.
+
+use serde_json::{Map, Value};
+
+use crate::common::{counts, Workdir};
+
+const TENANT_TOML: &str = r#"
+[map]
+trim = true
+[map.columns]
+"Employee ID" = "external_id"
+"Work Email" = "email"
+"First Name" = "first_name"
+"Cost Center" = "attributes.cost_center"
+[map.case]
+external_id = "upper"
+email = "lower"
+first_name = "title"
+[map.copy]
+username = "email"
+[map.defaults]
+language = "en"
+"#;
+
+/// The same mapping as [`TENANT_TOML`], written as a `map` hook.
+const MAP_HOOK: &str = r#"
+fn map(row) {
+    let email = lower(trim(row["Work Email"]));
+    let user = #{
+        external_id: upper(trim(row["Employee ID"])),
+        email: email,
+        username: email,
+        first_name: title_case(trim(row["First Name"])),
+        attributes: #{ cost_center: trim(row["Cost Center"]) },
+        language: trim(row["Language"]),
+    };
+    if user.language == () || user.language == "" { user.language = "en"; }
+    user
+}
+"#;
+
+const EMPLOYEES: &str = "Employee ID,Work Email,First Name,Cost Center,Language\n\
+    e1 , Ada@Example.COM,aDA,CC-1,\n\
+    e2,bob@example.com ,bob ,CC-2,nb\n";
+
+/// The fields of the plan's `index`th change, by name.
+fn fields(plan: &Value, index: usize) -> Map<String, Value> {
+    plan["changes"][index]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap().to_string(), f["after"].clone()))
+        .collect()
+}
+
+#[test]
+fn a_declarative_only_tenant_maps_its_columns_without_a_hook() {
+    let w = Workdir::new();
+    w.write("rules/t/tenant.toml", TENANT_TOML);
+    w.write("in.csv", EMPLOYEES);
+    let plan = w.plan_json(&["in.csv", "--tenant", "t"]);
+    assert_eq!(counts(&plan), [2, 0, 0, 0, 0, 0], "{plan}");
+    let ada = fields(&plan, 0);
+    assert_eq!(ada["external_id"], "E1");
+    assert_eq!(ada["email"], "ada@example.com");
+    assert_eq!(ada["username"], "ada@example.com");
+    assert_eq!(ada["first_name"], "Ada");
+    assert_eq!(ada["language"], "en");
+    assert_eq!(ada["attributes"]["cost_center"], "CC-1");
+    let bob = fields(&plan, 1);
+    assert_eq!(bob["first_name"], "Bob");
+    assert_eq!(bob["language"], "nb", "a given value is kept");
+}
+
+#[test]
+fn the_declarative_form_plans_the_same_as_the_equivalent_map_hook() {
+    let w = Workdir::new();
+    w.write("rules/declarative/tenant.toml", TENANT_TOML);
+    w.write("rules/hook/10_map.rhai", MAP_HOOK);
+    w.write("in.csv", EMPLOYEES);
+    let declarative = w.plan_json(&["in.csv", "--tenant", "declarative"]);
+    let hook = w.plan_json(&["in.csv", "--tenant", "hook"]);
+    assert_eq!(declarative["summary"], hook["summary"]);
+    assert_eq!(declarative["changes"], hook["changes"]);
+    assert_eq!(declarative["problems"], hook["problems"]);
+}
+
+#[test]
+fn a_map_hook_receives_the_declaratively_mapped_row() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/tenant.toml",
+        "[map]\ntrim = true\n[map.columns]\nId = \"external_id\"\n",
+    );
+    w.write(
+        "rules/t/10_map.rhai",
+        r#"fn map(row) { #{ external_id: row.external_id, last_name: `<${row.Name}>` } }"#,
+    );
+    w.write("in.csv", "Id,Name\n u1 , Lovelace \n");
+    let plan = w.plan_json(&["in.csv", "--tenant", "t"]);
+    let user = fields(&plan, 0);
+    assert_eq!(user["external_id"], "u1");
+    assert_eq!(user["last_name"], "<Lovelace>");
+}
+
+#[test]
+fn a_bad_map_table_is_one_placed_error_and_no_workspace() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/tenant.toml",
+        "[map.columns]\n\"Work Email\" = \"email\"\n\"Private Email\" = \"email\"\n",
+    );
+    w.write("in.csv", "Work Email\na@x.example\n");
+    let error = w.fails(&["plan", "in.csv", "--tenant", "t"]);
+    assert!(
+        error.contains("rules/t/tenant.toml:3:19: columns `Work Email` and `Private Email` are both mapped to `email`; map one column to each field"),
+        "{error}"
+    );
+    assert!(!w.db().exists(), "nothing is created");
+}
+
+#[test]
+fn changing_the_map_table_re_evaluates_applied_rows() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/tenant.toml",
+        "[map.columns]\nId = \"external_id\"\nMail = \"email\"\n",
+    );
+    w.write("in.csv", "Id,Mail\nu1,Ada@X.example\n");
+    w.ok(&["plan", "in.csv", "--tenant", "t"]);
+    w.ok(&["apply", "latest", "--tenant", "t"]);
+    let again = w.plan_json(&["in.csv", "--tenant", "t"]);
+    assert_eq!(counts(&again), [0, 0, 0, 1, 0, 0]);
+    w.write(
+        "rules/t/tenant.toml",
+        "[map.columns]\nId = \"external_id\"\nMail = \"email\"\n[map.case]\nemail = \"lower\"\n",
+    );
+    let changed = w.plan_json(&["in.csv", "--tenant", "t"]);
+    assert_eq!(counts(&changed), [0, 1, 0, 0, 0, 0], "{changed}");
+    assert_eq!(fields(&changed, 0)["email"], "ada@x.example");
+}
+
+#[test]
+fn rules_check_lists_the_declarative_step_before_the_hooks() {
+    let w = Workdir::new();
+    w.write("rules/t/tenant.toml", TENANT_TOML);
+    w.write("rules/t/20_v.rhai", "fn validate(user) { [] }");
+    let out = w.ok(&["rules", "check", "--tenant", "t"]).stdout;
+    let declarative = out
+        .find("1. tenant.toml [map]: rename 4 column(s), trim text")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(declarative < out.find("validate hook").unwrap(), "{out}");
+}
+
+#[test]
+fn the_declarative_bench_pack_plans_the_same_as_the_bench_map_hook() {
+    let w = Workdir::new();
+    let benches = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rules");
+    crate::common::copy_dir(&benches, &w.path().join("rules"));
+    w.ok(&["generate", "--users", "300", "--base", "base.csv"]);
+    w.write(
+        "locations.csv",
+        "id,code\nL0,OSL\nL1,BER\nL2,CHI\nL3,LYO\nL4,MAD\n",
+    );
+    let mut plans = Vec::new();
+    for tenant in ["bench", "bench-declarative"] {
+        w.ok(&[
+            "ref",
+            "load",
+            "location",
+            "locations.csv",
+            "--tenant",
+            tenant,
+        ]);
+        plans.push(w.plan_json(&["base.csv", "--tenant", tenant]));
+    }
+    assert!(counts(&plans[0])[0] > 250, "{}", plans[0]["summary"]);
+    assert!(
+        counts(&plans[0])[4] > 0,
+        "the data has dirt the rules reject"
+    );
+    assert_eq!(plans[0]["summary"], plans[1]["summary"]);
+    assert_eq!(plans[0]["changes"], plans[1]["changes"]);
+    assert_eq!(plans[0]["problems"], plans[1]["problems"]);
+}
