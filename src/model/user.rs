@@ -3,13 +3,19 @@
 //! A [`User`] holds only the fields a source row carried. A field that is absent leaves the
 //! stored value alone; a field present as `Value::Null` clears it; any other value sets it.
 //! Values are kept as `serde_json::Value` in a normal form per [`FieldKind`], so two users
-//! compare, hash and serialise the same way whatever file format they came from.
+//! compare, hash and serialise the same way whatever file format they came from. The
+//! structured fields read typed ([`User::phones`], [`User::address`], [`User::work_week`]):
+//! their shapes are the types of [`super::structured`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use enum_map::EnumMap;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use super::structured::{self, Address, Phone, WorkDay, WorkWeek};
 
 /// The operation a source row asks for (the vendors' `CUD`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,11 +50,11 @@ pub enum FieldKind {
     Bool,
     /// A list of strings; text is split on the tenant's list separator.
     List,
-    /// A list of `{number, type}`.
+    /// A list of [`Phone`]s.
     Phones,
-    /// `{street, unit, city, state, zip, country, lat, lon}`.
+    /// An [`Address`].
     Address,
-    /// A list of `{day, start, end, lunch}`.
+    /// A [`WorkWeek`]: a list of [`WorkDay`]s.
     WorkWeek,
     /// A map of string to string.
     Attributes,
@@ -112,14 +118,6 @@ fields! {
 
 /// The name of the column or map key that carries the operation.
 pub const CUD: &str = "cud";
-
-/// The keys an address object may hold.
-pub const ADDRESS_KEYS: &[&str] = &[
-    "street", "unit", "city", "state", "zip", "country", "lat", "lon",
-];
-
-/// The keys a work-week day may hold.
-pub const WORK_DAY_KEYS: &[&str] = &["day", "start", "end", "lunch"];
 
 impl Field {
     /// Finds a field by its canonical name, ignoring case and treating spaces and dashes
@@ -266,6 +264,30 @@ impl User {
         }
     }
 
+    /// The phones: `None` when absent, empty when cleared.
+    pub fn phones(&self) -> Result<Option<Vec<Phone<'_>>>, ValueError> {
+        self.typed(Field::Phones)
+    }
+
+    /// The address: `None` when absent, empty when cleared.
+    pub fn address(&self) -> Result<Option<Address<'_>>, ValueError> {
+        self.typed(Field::Address)
+    }
+
+    /// The work week: `None` when absent, empty when cleared.
+    pub fn work_week(&self) -> Result<Option<WorkWeek<'_>>, ValueError> {
+        self.typed(Field::WorkWeek)
+    }
+
+    fn typed<'a, T: Deserialize<'a> + Default>(
+        &'a self,
+        field: Field,
+    ) -> Result<Option<T>, ValueError> {
+        self.get(field)
+            .map(|value| read_typed(field, value))
+            .transpose()
+    }
+
     /// The user as a JSON object (cleared fields as `null`).
     pub fn to_json(&self) -> Map<String, Value> {
         self.fields()
@@ -291,6 +313,16 @@ impl fmt::Display for ValueError {
     }
 }
 
+/// Reads a structured field's value (see [`structured::read`]). Values [`normalize`] made
+/// always read; any other value is refused, naming the field.
+pub fn read_typed<'a, T: Deserialize<'a> + Default>(
+    field: Field,
+    value: &'a Value,
+) -> Result<T, ValueError> {
+    structured::read(value)
+        .map_err(|e| ValueError(format!("`{field}` is not shaped as roster stores it ({e})")))
+}
+
 /// Turns a raw value (a CSV string, or any JSON value) into the field's normal form.
 /// Empty strings, empty lists and `null` become `Null` (clear the field). Text that needs no
 /// trimming is moved, not copied.
@@ -308,7 +340,7 @@ pub fn normalize(field: Field, raw: Value, list_separator: char) -> Result<Value
         FieldKind::Bool => parse_bool_value(&raw).map(Value::Bool),
         FieldKind::List => normalize_list(&raw, list_separator),
         FieldKind::Phones => normalize_phones(&raw, list_separator),
-        FieldKind::Address => normalize_object(&raw, ADDRESS_KEYS, "address"),
+        FieldKind::Address => normalize_object(&raw, Address::keys(), "address"),
         FieldKind::WorkWeek => normalize_work_week(&raw),
         FieldKind::Attributes => normalize_attributes(&raw),
     }
@@ -429,7 +461,7 @@ fn normalize_list(raw: &Value, separator: char) -> Result<Value, ValueError> {
 
 /// Phones in text are `type:number` or `number`, separated by the list separator.
 fn normalize_phones(raw: &Value, separator: char) -> Result<Value, ValueError> {
-    let phones: Vec<Value> = match structured(raw)?.as_ref().unwrap_or(raw) {
+    let phones: Vec<Phone> = match structured(raw)?.as_ref().unwrap_or(raw) {
         Value::String(s) => split_list(s, separator)
             .map(|item| match item.split_once(':') {
                 Some((kind, number)) if !kind.trim().starts_with('+') => {
@@ -442,19 +474,7 @@ fn normalize_phones(raw: &Value, separator: char) -> Result<Value, ValueError> {
             .iter()
             .map(|item| match item {
                 Value::String(s) => Ok(phone(s.trim(), None)),
-                Value::Object(o) => {
-                    let number = o
-                        .get("number")
-                        .and_then(scalar_text)
-                        .ok_or_else(|| ValueError("a phone needs a `number`".to_string()))?;
-                    let kind = o.get("type").and_then(scalar_text);
-                    if let Some(extra) = o.keys().find(|k| *k != "number" && *k != "type") {
-                        return Err(ValueError(format!(
-                            "unknown phone key `{extra}` (phones have `number` and `type`)"
-                        )));
-                    }
-                    Ok(phone(number.trim(), kind.as_deref().map(str::trim)))
-                }
+                Value::Object(o) => phone_of_object(o),
                 other => Err(ValueError(format!(
                     "a phone must be text or {{number, type}}, found {}",
                     describe(other)
@@ -471,17 +491,34 @@ fn normalize_phones(raw: &Value, separator: char) -> Result<Value, ValueError> {
     Ok(if phones.is_empty() {
         Value::Null
     } else {
-        Value::Array(phones)
+        structured::write(&phones)
     })
 }
 
-fn phone(number: &str, kind: Option<&str>) -> Value {
-    let mut map = Map::new();
-    map.insert("number".into(), Value::String(number.to_string()));
-    if let Some(kind) = kind.filter(|k| !k.is_empty()) {
-        map.insert("type".into(), Value::String(kind.to_string()));
+/// A phone given as an object: its `number` (text or a number) and optional `type`.
+fn phone_of_object(object: &Map<String, Value>) -> Result<Phone<'static>, ValueError> {
+    // `Phone`'s keys in declared order: the number's, then the type's.
+    let (number_key, kind_key) = (Phone::keys()[0], Phone::keys()[1]);
+    let number = object
+        .get(number_key)
+        .and_then(scalar_text)
+        .ok_or_else(|| ValueError(format!("a phone needs a `{number_key}`")))?;
+    let kind = object.get(kind_key).and_then(scalar_text);
+    if let Some(extra) = object.keys().find(|k| !Phone::keys().contains(&k.as_str())) {
+        return Err(ValueError(format!(
+            "unknown phone key `{extra}` (phones have `{number_key}` and `{kind_key}`)"
+        )));
     }
-    Value::Object(map)
+    Ok(phone(number.trim(), kind.as_deref().map(str::trim)))
+}
+
+fn phone(number: &str, kind: Option<&str>) -> Phone<'static> {
+    Phone {
+        number: Cow::Owned(number.to_string()),
+        kind: kind
+            .filter(|k| !k.is_empty())
+            .map(|k| Cow::Owned(k.to_string())),
+    }
 }
 
 fn normalize_object(raw: &Value, keys: &[&str], what: &str) -> Result<Value, ValueError> {
@@ -528,7 +565,7 @@ fn normalize_work_week(raw: &Value) -> Result<Value, ValueError> {
     };
     let days = days
         .iter()
-        .map(|day| normalize_object(day, WORK_DAY_KEYS, "work-week day"))
+        .map(|day| normalize_object(day, WorkDay::keys(), "work-week day"))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Array(days))
 }
@@ -641,6 +678,56 @@ mod tests {
     }
 
     #[test]
+    fn structured_values_refuse_unknown_keys_with_todays_messages() {
+        let message = |field, raw| normalize(field, raw, ';').unwrap_err().0;
+        assert_eq!(
+            message(Field::WorkWeek, json!([{"strat": "08:00"}])),
+            "unknown work-week day key `strat` (did you mean `start`?)"
+        );
+        assert_eq!(
+            message(Field::Phones, json!([{"number": "555", "kind": "work"}])),
+            "unknown phone key `kind` (phones have `number` and `type`)"
+        );
+        assert_eq!(
+            message(Field::Phones, json!([{"type": "work"}])),
+            "a phone needs a `number`"
+        );
+    }
+
+    #[test]
+    fn coordinates_given_as_numbers_are_kept_as_text() {
+        let value = normalize(Field::Address, json!({"LAT": 59.91, "lon": -10}), ';').unwrap();
+        assert_eq!(value, json!({"lat": "59.91", "lon": "-10"}));
+        let mut user = User::new();
+        user.set(Field::Address, value);
+        let address = user.address().unwrap().unwrap();
+        assert_eq!(address.lat.as_deref(), Some("59.91"));
+        assert_eq!(address.lon.as_deref(), Some("-10"));
+    }
+
+    #[test]
+    fn the_structured_fields_read_typed_absent_cleared_or_set() {
+        let mut user = User::new();
+        assert_eq!(user.phones(), Ok(None));
+        user.set(Field::Phones, Value::Null);
+        user.set(Field::WorkWeek, Value::Null);
+        assert_eq!(user.phones(), Ok(Some(Vec::new())));
+        assert_eq!(user.work_week(), Ok(Some(Vec::new())));
+        let phones = normalize(Field::Phones, json!("work:+47 22 00 00 00"), ';').unwrap();
+        user.set(Field::Phones, phones);
+        let phones = user.phones().unwrap().unwrap();
+        assert_eq!(phones[0].number, "+47 22 00 00 00");
+        assert_eq!(phones[0].kind.as_deref(), Some("work"));
+        user.set(Field::Address, json!("not an address"));
+        let err = user.address().unwrap_err();
+        assert!(
+            err.0
+                .starts_with("`address` is not shaped as roster stores it"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn names_and_initials_are_derived_when_absent() {
         let mut user = User::new();
         user.set(Field::FirstName, json!("Ada"));
@@ -656,5 +743,121 @@ mod tests {
         assert_eq!(Op::parse("Update"), Some(Op::Upsert));
         assert_eq!(Op::parse("3"), Some(Op::Delete));
         assert_eq!(Op::parse("7"), None);
+    }
+
+    mod structured_round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text with the characters the phone and list syntax cares about, and blanks.
+        fn text() -> impl Strategy<Value = String> {
+            "[ a-zA-Z0-9+:;.-]{0,10}"
+        }
+
+        fn scalar() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                4 => text().prop_map(Value::String),
+                1 => any::<i32>().prop_map(Value::from),
+                1 => (-180.0..180.0f64).prop_map(Value::from),
+                1 => any::<bool>().prop_map(Value::Bool),
+                1 => Just(Value::Null),
+            ]
+        }
+
+        /// An object of some of `keys`, each in one of the spellings a source may use.
+        fn object(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
+            proptest::collection::vec(
+                (proptest::sample::select(keys), any::<bool>(), scalar()),
+                0..5,
+            )
+            .prop_map(|parts| {
+                let parts = parts.into_iter().map(|(key, upper, value)| {
+                    let key = if upper {
+                        key.to_uppercase()
+                    } else {
+                        key.to_string()
+                    };
+                    (key, value)
+                });
+                Value::Object(parts.collect())
+            })
+        }
+
+        fn phones() -> impl Strategy<Value = Value> {
+            let item = prop_oneof![
+                text().prop_map(Value::String),
+                (scalar(), proptest::option::of(scalar())).prop_map(|(number, kind)| {
+                    let mut phone = Map::new();
+                    phone.insert("number".into(), number);
+                    if let Some(kind) = kind {
+                        phone.insert("type".into(), kind);
+                    }
+                    Value::Object(phone)
+                }),
+            ];
+            prop_oneof![
+                text().prop_map(Value::String),
+                proptest::collection::vec(item, 0..4).prop_map(Value::Array),
+            ]
+        }
+
+        fn address() -> impl Strategy<Value = Value> {
+            object(Address::keys())
+        }
+
+        fn work_week() -> impl Strategy<Value = Value> {
+            proptest::collection::vec(object(WorkDay::keys()), 0..4).prop_map(Value::Array)
+        }
+
+        /// The raw value, or the same as JSON text in a flat file's cell.
+        fn raw(value: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+            (value, any::<bool>()).prop_map(|(value, as_text)| match value {
+                Value::Array(_) | Value::Object(_) if as_text => Value::String(value.to_string()),
+                value => value,
+            })
+        }
+
+        /// Normalises `raw`, then reads the normal form typed and writes it back (`rewrite`);
+        /// `null` (cleared) is no typed value, and the raw values that do not fit are the
+        /// normaliser's tests.
+        fn round_trip(
+            field: Field,
+            raw: Value,
+            rewrite: impl Fn(&Value) -> Result<Value, ValueError>,
+        ) -> Result<(), TestCaseError> {
+            let normal = match normalize(field, raw, ';') {
+                Ok(Value::Null) | Err(_) => return Ok(()),
+                Ok(normal) => normal,
+            };
+            let written = rewrite(&normal).map_err(|e| TestCaseError::fail(e.0))?;
+            prop_assert_eq!(written, normal);
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn phones_read_typed_and_write_back_the_same(raw in raw(phones())) {
+                round_trip(Field::Phones, raw, |normal| {
+                    let phones: Vec<Phone> = read_typed(Field::Phones, normal)?;
+                    Ok(structured::write(&phones))
+                })?;
+            }
+
+            #[test]
+            fn an_address_reads_typed_and_writes_back_the_same(raw in raw(address())) {
+                round_trip(Field::Address, raw, |normal| {
+                    let address: Address = read_typed(Field::Address, normal)?;
+                    Ok(structured::write(&address))
+                })?;
+            }
+
+            #[test]
+            fn a_work_week_reads_typed_and_writes_back_the_same(raw in raw(work_week())) {
+                round_trip(Field::WorkWeek, raw, |normal| {
+                    let week: WorkWeek = read_typed(Field::WorkWeek, normal)?;
+                    Ok(structured::write(&week))
+                })?;
+            }
+        }
     }
 }
