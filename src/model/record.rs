@@ -3,6 +3,8 @@
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::structured::{self, Phone};
+
 /// A stored user: canonical field name → value (no nulls; the password hashed).
 pub type Record = Map<String, Value>;
 
@@ -48,18 +50,32 @@ pub fn cell(value: &Value) -> String {
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join("; "),
-        Value::Array(items) if items.iter().all(|i| i.get("number").is_some()) => {
-            items.iter().map(phone).collect::<Vec<_>>().join("; ")
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            match structured::read::<Vec<Phone>>(value) {
+                Ok(phones) => phones
+                    .iter()
+                    .map(Phone::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                Err(_) => value.to_string(),
+            }
         }
         other => other.to_string(),
     }
 }
 
-/// A phone as its text form in CSV: `type:number`, or the number alone.
-fn phone(item: &Value) -> String {
-    let number = item["number"].as_str().unwrap_or_default();
-    match item.get("type").and_then(Value::as_str) {
-        Some(kind) => format!("{kind}:{number}"),
-        None => number.to_string(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn phones_show_as_their_text_form_and_other_lists_as_json() {
+        let phones = json!([{"number": "+47 22 00 00 00", "type": "work"}, {"number": "555"}]);
+        assert_eq!(cell(&phones), "work:+47 22 00 00 00; 555");
+        assert_eq!(cell(&json!(["tech", "lead"])), "tech; lead");
+        let week = json!([{"day": "monday", "start": "08:00"}]);
+        assert_eq!(cell(&week), week.to_string());
+        assert_eq!(cell(&Value::Null), "(none)");
     }
 }

@@ -9,9 +9,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::Row;
+use crate::model::structured::{self, Phone};
 use crate::model::user::Field;
 
 /// The array a SCIM `ListResponse` keeps its resources in (RFC 7644 §3.4.2).
@@ -139,20 +140,19 @@ fn email(emails: Option<&Value>) -> Value {
 
 /// Every phone number with its type, the primary first.
 fn phones(numbers: Option<&Value>) -> Value {
-    let phones: Vec<Value> = by_primary(numbers)
+    let phones: Vec<Phone> = by_primary(numbers)
         .into_iter()
         .filter_map(|item| {
-            let number = member(item, "value")?.as_str()?;
-            Some(match member(item, "type").and_then(Value::as_str) {
-                Some(kind) => json!({ "number": number, "type": kind }),
-                None => json!({ "number": number }),
+            Some(Phone {
+                number: member(item, "value")?.as_str()?.into(),
+                kind: member(item, "type").and_then(Value::as_str).map(Into::into),
             })
         })
         .collect();
     if phones.is_empty() {
         Value::Null
     } else {
-        Value::Array(phones)
+        structured::write(&phones)
     }
 }
 

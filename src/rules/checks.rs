@@ -203,44 +203,51 @@ fn full_validation(user: &User, list_separator: char, problems: &mut Vec<Problem
                     }
                 }
             }
-            FieldKind::Phones => {
-                for phone in value.as_array().into_iter().flatten() {
-                    let number = phone
-                        .get("number")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let digits = number.chars().filter(char::is_ascii_digit).count();
-                    let clean = number
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-                    if !clean || !(5..=15).contains(&digits) {
-                        bad(field, format!("`{number}` is not a phone number"));
-                    }
-                }
-            }
-            FieldKind::Address => {
-                for key in ["lat", "lon"] {
-                    if let Some(v) = value.get(key).and_then(Value::as_str) {
-                        if v.parse::<f64>().is_err() {
-                            bad(field, format!("`address.{key}` `{v}` is not a number"));
+            FieldKind::Phones => match user.phones() {
+                Ok(phones) => {
+                    for phone in phones.into_iter().flatten() {
+                        let number = &phone.number;
+                        let digits = number.chars().filter(char::is_ascii_digit).count();
+                        let clean = number
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+                        if !clean || !(5..=15).contains(&digits) {
+                            bad(field, format!("`{number}` is not a phone number"));
                         }
                     }
                 }
-            }
-            FieldKind::WorkWeek => {
-                for day in value.as_array().into_iter().flatten() {
-                    for key in ["start", "end"] {
-                        if let Some(v) = day.get(key).and_then(Value::as_str) {
-                            if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
-                                bad(
-                                    field,
-                                    format!("`work_week` {key} `{v}` is not a time (HH:MM)"),
-                                );
+                Err(e) => bad(field, e.0),
+            },
+            FieldKind::Address => match user.address() {
+                Ok(address) => {
+                    let address = address.unwrap_or_default();
+                    for (key, part) in [("lat", &address.lat), ("lon", &address.lon)] {
+                        if let Some(v) = part.as_deref() {
+                            if v.parse::<f64>().is_err() {
+                                bad(field, format!("`address.{key}` `{v}` is not a number"));
                             }
                         }
                     }
                 }
-            }
+                Err(e) => bad(field, e.0),
+            },
+            FieldKind::WorkWeek => match user.work_week() {
+                Ok(week) => {
+                    for day in week.into_iter().flatten().flatten() {
+                        for (key, time) in [("start", &day.start), ("end", &day.end)] {
+                            if let Some(v) = time.as_deref() {
+                                if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
+                                    bad(
+                                        field,
+                                        format!("`work_week` {key} `{v}` is not a time (HH:MM)"),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => bad(field, e.0),
+            },
             FieldKind::Attributes => {}
         }
     }
@@ -410,5 +417,38 @@ mod tests {
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p.iter().all(|(rule, _)| rule == "Type"));
         assert!(problems(r, &user(&[(Field::Email, json!("ok@example.com"))])).is_empty());
+    }
+
+    #[test]
+    fn full_validation_reads_coordinates_and_times_from_the_typed_values() {
+        let r = r#"[{"Name": "external_id", "IsFullValidation": true}]"#;
+        let u = user(&[
+            (Field::ExternalId, json!("u1")),
+            (
+                Field::Address,
+                json!({"city": "Oslo", "lat": "north", "lon": "10.7"}),
+            ),
+            (
+                Field::WorkWeek,
+                json!([null, {"day": "monday", "start": "8am", "end": "16:00"}]),
+            ),
+        ]);
+        let messages: Vec<String> = problems(r, &u).into_iter().map(|(_, m)| m).collect();
+        assert_eq!(
+            messages,
+            [
+                "`address.lat` `north` is not a number",
+                "`work_week` start `8am` is not a time (HH:MM)"
+            ]
+        );
+        let shapeless = user(&[(Field::Address, json!("Oslo"))]);
+        let p = problems(r, &shapeless);
+        assert!(
+            p.len() == 1
+                && p[0]
+                    .1
+                    .starts_with("`address` is not shaped as roster stores it"),
+            "{p:?}"
+        );
     }
 }

@@ -28,6 +28,7 @@ use super::{
 };
 use crate::error::{Error, RefusedKind, Result, RuleError};
 use crate::model::reference::RefTable;
+use crate::model::structured::{self, Phone};
 use crate::model::user::Field;
 use crate::model::vendor::Status;
 
@@ -383,7 +384,8 @@ pub fn item(user: &ExportUser, key_field: &str, locations: &LocationField) -> Re
     put(
         &mut item,
         "MobilePhone",
-        user.get(Field::Phones).map(mobile),
+        user.phones()?
+            .map(|phones| mobile(&phones).map(str::to_string)),
     );
     put(
         &mut item,
@@ -408,19 +410,18 @@ pub fn item(user: &ExportUser, key_field: &str, locations: &LocationField) -> Re
     Ok(Value::Object(item))
 }
 
-/// The mobile phone: the first of type `mobile`, else the first; `null` when cleared.
-fn mobile(phones: &Value) -> Value {
-    let phones = phones.as_array().map(Vec::as_slice).unwrap_or_default();
+/// The mobile phone's number: the first of type `mobile`, else the first; none when the
+/// phones are cleared.
+fn mobile<'p>(phones: &'p [Phone]) -> Option<&'p str> {
     phones
         .iter()
         .find(|p| {
-            p.get("type")
-                .and_then(Value::as_str)
+            p.kind
+                .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case("mobile"))
         })
         .or(phones.first())
-        .map(|p| p["number"].clone())
-        .unwrap_or(Value::Null)
+        .map(|p| &*p.number)
 }
 
 /// An eSystems user record (a response's `Data` item, or a request's `Users` item) as
@@ -440,9 +441,10 @@ pub fn esystems_columns(
             "Email" => columns.push(column(Field::Email.name(), value)),
             "MobilePhone" => {
                 let phones = match value {
-                    Value::String(n) if !n.trim().is_empty() => {
-                        json!([{"number": n, "type": "mobile"}])
-                    }
+                    Value::String(n) if !n.trim().is_empty() => structured::write(&[Phone {
+                        number: n.into(),
+                        kind: Some("mobile".into()),
+                    }]),
                     _ => Value::Null,
                 };
                 columns.push((Field::Phones.name().into(), phones));

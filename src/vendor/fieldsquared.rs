@@ -11,6 +11,8 @@
 //! - `WorkWeek` days are 0–6 (Sunday 0, as .NET's `DayOfWeek`) or day names; times are
 //!   minutes after midnight, given as a number or `HH:MM`.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -20,6 +22,7 @@ use super::{
     ExportUser, Hook, Operation, Vendor,
 };
 use crate::error::{Error, RefusedKind, Result};
+use crate::model::structured::{self, Address, Phone, WorkWeek};
 use crate::model::user::Field;
 use crate::rules::DeletePolicy;
 
@@ -137,7 +140,8 @@ pub fn item(user: &ExportUser) -> Result<Value> {
     put(
         &mut item,
         "Phone",
-        user.get(Field::Phones).map(|p| p[0]["number"].clone()),
+        user.phones()?
+            .map(|phones| phones.into_iter().next().map(|phone| phone.number)),
     );
     put(&mut item, "Email", text_or_null(user.get(Field::Email)));
     put(
@@ -154,10 +158,10 @@ pub fn item(user: &ExportUser) -> Result<Value> {
     put(&mut item, "Teams", list(user.get(Field::Teams)));
     let enabled = user.get(Field::Active).and_then(Value::as_bool);
     item.insert("Enabled".into(), Value::Bool(enabled.unwrap_or(true)));
-    put(&mut item, "Address", user.get(Field::Address).map(address));
+    put(&mut item, "Address", user.address()?.map(|a| address(&a)));
     put(&mut item, "Data", attributes(user.get(Field::Attributes)));
-    if let Some(days) = user.get(Field::WorkWeek) {
-        item.insert("WorkWeek".into(), work_week(user, days)?);
+    if let Some(days) = user.work_week()? {
+        item.insert("WorkWeek".into(), work_week(user, &days)?);
     }
     if let Some(password) = &user.password {
         item.insert("Password".into(), Value::String(password.clone()));
@@ -165,35 +169,32 @@ pub fn item(user: &ExportUser) -> Result<Value> {
     Ok(Value::Object(item))
 }
 
-fn address(value: &Value) -> Value {
-    let Some(address) = value.as_object() else {
+/// The address as an `Address` DTO, its coordinates as `Location`; `null` when cleared.
+fn address(address: &Address) -> Value {
+    if address.is_empty() {
         return Value::Null;
-    };
-    let mut out = Map::new();
-    for (from, to) in [
-        ("street", "Street"),
-        ("unit", "Unit"),
-        ("city", "City"),
-        ("state", "State"),
-        ("zip", "Zip"),
-        ("country", "Country"),
-    ] {
-        put(&mut out, to, address.get(from).cloned());
     }
-    let coordinate = |key: &str| {
-        address
-            .get(key)
-            .and_then(Value::as_str)
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    };
-    if let (Some(lat), Some(lon)) = (coordinate("lat"), coordinate("lon")) {
+    let mut out = Map::new();
+    for (to, part) in [
+        ("Street", &address.street),
+        ("Unit", &address.unit),
+        ("City", &address.city),
+        ("State", &address.state),
+        ("Zip", &address.zip),
+        ("Country", &address.country),
+    ] {
+        put(&mut out, to, part.as_deref());
+    }
+    let coordinate = |part: &Option<Cow<str>>| part.as_deref()?.trim().parse::<f64>().ok();
+    if let (Some(lat), Some(lon)) = (coordinate(&address.lat), coordinate(&address.lon)) {
         out.insert("Location".into(), json!({"y": lat, "x": lon}));
     }
     Value::Object(out)
 }
 
-fn work_week(user: &ExportUser, value: &Value) -> Result<Value> {
-    let days = value.as_array().map(Vec::as_slice).unwrap_or_default();
+/// The work week as `WorkWeek` DTOs: days 0–6, times in minutes. A day given with nothing in
+/// it is `{}`.
+fn work_week(user: &ExportUser, days: &WorkWeek) -> Result<Value> {
     let refuse = |what: &str, text: &str| {
         Error::refused(
             RefusedKind::Vendor,
@@ -211,14 +212,21 @@ fn work_week(user: &ExportUser, value: &Value) -> Result<Value> {
     days.iter()
         .map(|day| {
             let mut out = Map::new();
-            if let Some(text) = day.get("day").and_then(Value::as_str) {
+            let Some(day) = day else {
+                return Ok(Value::Object(out));
+            };
+            if let Some(text) = day.day.as_deref() {
                 out.insert(
                     "DayOfWeek".into(),
                     day_number(text).ok_or_else(|| refuse("day", text))?.into(),
                 );
             }
-            for (from, to) in [("start", "Start"), ("end", "End"), ("lunch", "Lunch")] {
-                if let Some(text) = day.get(from).and_then(Value::as_str) {
+            for (from, to, time) in [
+                ("start", "Start", &day.start),
+                ("end", "End", &day.end),
+                ("lunch", "Lunch", &day.lunch),
+            ] {
+                if let Some(text) = time.as_deref() {
                     out.insert(
                         to.into(),
                         minutes(text).ok_or_else(|| refuse(from, text))?.into(),
@@ -276,7 +284,10 @@ pub fn fieldsquared_columns(item: &Map<String, Value>) -> Vec<(String, Value)> {
             "Data" => Field::Attributes.name(),
             "Phone" => {
                 let phones = match value {
-                    Value::String(n) if !n.trim().is_empty() => json!([{ "number": n }]),
+                    Value::String(n) if !n.trim().is_empty() => structured::write(&[Phone {
+                        number: n.into(),
+                        kind: None,
+                    }]),
                     _ => Value::Null,
                 };
                 columns.push((Field::Phones.name().into(), phones));
@@ -419,6 +430,24 @@ mod tests {
                 "Password": "pw"
             })
         );
+    }
+
+    #[test]
+    fn a_stored_value_roster_did_not_make_stops_the_export_naming_it() {
+        for (field, value) in [
+            ("address", json!("Oslo")),
+            ("phones", json!([{"number": "555", "ext": "1"}])),
+            ("work_week", json!({"day": "monday"})),
+        ] {
+            let user = create(json!({"external_id": "T1", field: value}));
+            let error = item(&user).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!(
+                    "cannot export user `T1` (in.csv:2): `{field}` is not shaped as roster stores it"
+                )) && error.ends_with("restore it from a backup"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

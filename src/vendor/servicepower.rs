@@ -17,6 +17,7 @@ use super::{
     ExportUser, Hook, Operation, OrEmpty, PayloadItem, Text,
 };
 use crate::error::{Error, RefusedKind, Result};
+use crate::model::structured::Phone;
 use crate::model::user::{Field, CUD};
 
 /// The HTTP method of the bulk endpoint.
@@ -44,7 +45,7 @@ pub fn batches(
         )));
     }
     let key = context.settings.servicepower_key_extension.as_deref();
-    let batches = items_in_batches(users, context.batch_size, hook, &mut |u| Ok(item(u, key)))?;
+    let batches = items_in_batches(users, context.batch_size, hook, &mut |u| item(u, key))?;
     Ok(batches
         .into_iter()
         .map(|items| {
@@ -107,7 +108,7 @@ impl PayloadItem for UserObject<'_> {
 
 /// One User Object with its `CUD`: 1 create, 2 update, 3 delete (`UserID` and `CUD` only).
 /// `key_extension` names the `Extensions` entry that carries roster's key, if any.
-pub fn item<'a>(user: &'a ExportUser, key_extension: Option<&'a str>) -> UserObject<'a> {
+pub fn item<'a>(user: &'a ExportUser, key_extension: Option<&'a str>) -> Result<UserObject<'a>> {
     let user_id = user
         .text(Field::Username)
         .filter(|u| !u.is_empty())
@@ -135,12 +136,12 @@ pub fn item<'a>(user: &'a ExportUser, key_extension: Option<&'a str>) -> UserObj
         service_team_id: None,
     };
     if user.operation == Operation::Delete {
-        return item;
+        return Ok(item);
     }
     item.first_name = text_or_null(user.get(Field::FirstName));
     item.last_name = text_or_null(user.get(Field::LastName));
     item.email = text_or_null(user.get(Field::Email));
-    item.phones = user.get(Field::Phones).map(Phones);
+    item.phones = user.phones()?.map(Phones);
     item.service_team_id = user.get(Field::Teams).map(|teams| {
         const NULL: &Value = &Value::Null;
         teams.as_array().and_then(|t| t.first()).unwrap_or(NULL)
@@ -163,7 +164,7 @@ pub fn item<'a>(user: &'a ExportUser, key_extension: Option<&'a str>) -> UserObj
         item.reset_password = boolean(user.get(Field::ResetPassword));
     }
     item.password = user.password.as_deref().filter(|_| !reset);
-    item
+    Ok(item)
 }
 
 /// `Extensions`: the attributes, plus roster's key under the tenant's `servicepower_key_field`.
@@ -206,27 +207,26 @@ impl Serialize for Extensions<'_> {
 
 /// The canonical phones as ServicePower's `[{"PhoneNum", "PhoneType"}]`.
 #[derive(Debug)]
-pub struct Phones<'a>(&'a Value);
+pub struct Phones<'a>(Vec<Phone<'a>>);
 
 impl Serialize for Phones<'_> {
     fn serialize<S: serde::Serializer>(
         &self,
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        let phones = self.0.as_array().map(Vec::as_slice).unwrap_or_default();
-        serializer.collect_seq(phones.iter().map(|phone| Phone {
-            number: &phone["number"],
-            kind: phone.get("type"),
+        serializer.collect_seq(self.0.iter().map(|phone| PhoneObject {
+            number: &phone.number,
+            kind: phone.kind.as_deref(),
         }))
     }
 }
 
 #[derive(Serialize)]
-struct Phone<'a> {
+struct PhoneObject<'a> {
     #[serde(rename = "PhoneNum")]
-    number: &'a Value,
+    number: &'a str,
     #[serde(rename = "PhoneType", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'a Value>,
+    kind: Option<&'a str>,
 }
 
 /// A User Object (from a vendor file given as input) as canonical columns: `UserID` fills
@@ -381,7 +381,7 @@ mod tests {
     use serde_json::json;
 
     fn json_item(user: &ExportUser) -> Value {
-        serde_json::to_value(item(user, None)).unwrap()
+        serde_json::to_value(item(user, None).unwrap()).unwrap()
     }
 
     fn user(action: Action, after: Value, password: Option<&str>) -> ExportUser {

@@ -5,10 +5,11 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::Vendor;
-use crate::error::Result;
+use crate::error::{Error, RefusedKind, Result};
 use crate::model::change::{Action, Change, FieldChange};
 use crate::model::record::Record;
-use crate::model::user::Field;
+use crate::model::structured::{Address, Phone, WorkWeek};
+use crate::model::user::{read_typed, Field};
 use crate::store::db::decode_json;
 use crate::store::plans::StoredChange;
 
@@ -168,6 +169,39 @@ impl ExportUser {
     /// The field's text, when it has some.
     pub fn text(&self, field: Field) -> Option<&str> {
         self.values.get(field).and_then(Value::as_str)
+    }
+
+    /// The phones: `None` when the user has none, empty when the update clears them.
+    pub fn phones(&self) -> Result<Option<Vec<Phone<'_>>>> {
+        self.typed(Field::Phones)
+    }
+
+    /// The address: `None` when the user has none, empty when the update clears it.
+    pub fn address(&self) -> Result<Option<Address<'_>>> {
+        self.typed(Field::Address)
+    }
+
+    /// The work week: `None` when the user has none, empty when the update clears it.
+    pub fn work_week(&self) -> Result<Option<WorkWeek<'_>>> {
+        self.typed(Field::WorkWeek)
+    }
+
+    /// A structured field read typed. The plan and the state hold what `normalize` made, so
+    /// a value that does not read was damaged or edited by hand: the export stops, naming it.
+    fn typed<'a, T: Deserialize<'a> + Default>(&'a self, field: Field) -> Result<Option<T>> {
+        self.get(field)
+            .map(|value| {
+                read_typed(field, value).map_err(|e| {
+                    Error::refused(
+                        RefusedKind::Vendor,
+                        format!(
+                            "cannot export user {}: {e}; the workspace was damaged or edited by hand: restore it from a backup",
+                            self.describe()
+                        ),
+                    )
+                })
+            })
+            .transpose()
     }
 
     /// Whether the plan sets or clears this field (rather than carrying a stored value).
