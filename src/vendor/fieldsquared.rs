@@ -11,8 +11,6 @@
 //! - `WorkWeek` days are 0–6 (Sunday 0, as .NET's `DayOfWeek`) or day names; times are
 //!   minutes after midnight, given as a number or `HH:MM`.
 
-use std::borrow::Cow;
-
 use serde_json::{json, Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -185,8 +183,9 @@ fn address(address: &Address) -> Value {
     ] {
         put(&mut out, to, part.as_deref());
     }
-    let coordinate = |part: &Option<Cow<str>>| part.as_deref()?.trim().parse::<f64>().ok();
-    if let (Some(lat), Some(lon)) = (coordinate(&address.lat), coordinate(&address.lon)) {
+    let coordinate = |part: Option<&str>| part?.trim().parse::<f64>().ok();
+    let (lat, lon) = (address.lat.as_deref(), address.lon.as_deref());
+    if let (Some(lat), Some(lon)) = (coordinate(lat), coordinate(lon)) {
         out.insert("Location".into(), json!({"y": lat, "x": lon}));
     }
     Value::Object(out)
