@@ -263,4 +263,29 @@ CREATE TABLE push_batches (
     FOREIGN KEY (plan_id, vendor) REFERENCES pushes (plan_id, vendor)
 );
 "#,
+    r#"
+-- vendor_results again, now WITHOUT ROWID: rows are small and always found by their key, so
+-- each result is one B-tree entry instead of a row plus an index entry (a push records one
+-- per user; this made recording a 100k-user push's answers cheaper, see BENCHMARKS.md).
+CREATE TABLE vendor_results_by_key (
+    plan_id      INTEGER NOT NULL REFERENCES plans(id),
+    -- `servicepower`, `esystems` or `fieldsquared`.
+    vendor       TEXT NOT NULL,
+    -- The payload file, as named in the export's manifest.json.
+    batch_file   TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    -- `accepted`, `warning`, `rejected` or `failed` (the batch failed as a whole).
+    status       TEXT NOT NULL,
+    -- The vendor's message, and where in the item it points (`Users[3].Email`).
+    message      TEXT NOT NULL,
+    path         TEXT,
+    recorded_at  TEXT NOT NULL,
+    PRIMARY KEY (plan_id, vendor, batch_file, external_id)
+) WITHOUT ROWID;
+INSERT INTO vendor_results_by_key
+SELECT plan_id, vendor, batch_file, external_id, status, message, path, recorded_at
+FROM vendor_results;
+DROP TABLE vendor_results;
+ALTER TABLE vendor_results_by_key RENAME TO vendor_results;
+"#,
 ];

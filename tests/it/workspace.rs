@@ -165,6 +165,50 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     assert_eq!(w.state(), users);
 }
 
+/// Vendor results recorded before they were kept by key alone (a rowid table) are carried
+/// over, unchanged, when the workspace is upgraded.
+#[test]
+fn vendor_results_from_before_the_keyed_table_survive_the_upgrade() {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id,email\nu1,a@x.example\n");
+    w.ok(&["plan", "in.csv", "-q"]);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    // Back to the schema before: vendor_results as a rowid table, holding one answer.
+    conn.execute_batch(&format!(
+        "DROP TABLE vendor_results;
+         CREATE TABLE vendor_results (
+             plan_id INTEGER NOT NULL REFERENCES plans(id), vendor TEXT NOT NULL,
+             batch_file TEXT NOT NULL, external_id TEXT NOT NULL, status TEXT NOT NULL,
+             message TEXT NOT NULL, path TEXT, recorded_at TEXT NOT NULL,
+             PRIMARY KEY (plan_id, vendor, batch_file, external_id));
+         INSERT INTO vendor_results VALUES
+             (1, 'servicepower', 'servicepower-0001.json', 'u1', 'rejected', 'Email is not valid',
+              'Users[0].Email', '2026-01-01T00:00:00Z');
+         PRAGMA user_version = {};",
+        version - 1
+    ))
+    .unwrap();
+    drop(conn);
+    let history = w.ok(&["history", "--output", "json"]).json();
+    assert_eq!(
+        history["vendor_results"],
+        serde_json::json!([{"plan_id": 1, "vendor": "servicepower", "accepted": 0,
+                            "warning": 0, "rejected": 1, "failed": 0}])
+    );
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'vendor_results'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.ends_with("WITHOUT ROWID"), "{sql}");
+}
+
 /// A command that only reads (or acts on something stored) never creates a workspace: it
 /// says there is none, and where it looked.
 #[test]
