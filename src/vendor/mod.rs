@@ -9,6 +9,7 @@ pub mod esystems;
 pub mod fieldsquared;
 pub mod manifest;
 pub mod outbox;
+mod pretty;
 pub mod results;
 pub mod servicepower;
 mod user;
@@ -173,7 +174,7 @@ pub fn pretty(value: &impl Serialize) -> Vec<u8> {
 }
 
 fn pretty_into(mut bytes: Vec<u8>, value: &impl Serialize) -> Vec<u8> {
-    serde_json::to_writer_pretty(&mut bytes, value).expect(JSON_ONLY);
+    pretty::write(&mut bytes, value);
     bytes.push(b'\n');
     bytes
 }
@@ -182,7 +183,8 @@ fn pretty_into(mut bytes: Vec<u8>, value: &impl Serialize) -> Vec<u8> {
 /// line indented too: the bytes [`pretty`] gives it inside an enclosing value.
 fn pretty_indented(out: &mut Vec<u8>, value: &impl Serialize, depth: usize) {
     let indent = 2 * depth;
-    let text = serde_json::to_vec_pretty(value).expect(JSON_ONLY);
+    let mut text = Vec::new();
+    pretty::write(&mut text, value);
     out.reserve(text.len() + text.len() / 8);
     for (number, line) in text.split(|&b| b == b'\n').enumerate() {
         if number > 0 {
