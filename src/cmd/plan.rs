@@ -27,10 +27,10 @@ pub(super) fn run(globals: &Globals, args: &PlanArgs, out: &mut dyn Write) -> Re
     let existed = globals.db.exists();
     let mut workspace = open_workspace(globals)?;
     let tx = workspace.write()?;
-    let (plan_id, summary, reused) = match args.revert {
+    let (plan_id, summary, reused, remembered) = match args.revert {
         Some(apply_id) => {
             let (plan_id, summary) = revert(&tx, globals, pack.digest(), apply_id)?;
-            (plan_id, summary, 0)
+            (plan_id, summary, 0, 0)
         }
         None => {
             let tables = refs::all(&tx, &globals.tenant)?;
@@ -58,12 +58,22 @@ pub(super) fn run(globals: &Globals, args: &PlanArgs, out: &mut dyn Write) -> Re
                 })?;
                 rejects_note(globals, path, written);
             }
-            (planned.id, planned.summary, planned.reused)
+            (
+                planned.id,
+                planned.summary,
+                planned.reused,
+                planned.remembered,
+            )
         }
     };
     if reused > 0 && !globals.quiet {
         eprintln!(
             "note: {reused} row(s) are exactly as when their users were last applied, with the same rules and reference tables; the rules were not run on them again"
+        );
+    }
+    if remembered > 0 && !globals.quiet {
+        eprintln!(
+            "note: {remembered} row(s) are exactly as when the rules last rejected them, with the same rules and reference tables; they are rejected again without running the rules"
         );
     }
     let shown = Shown {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::position::Position;
 
@@ -16,6 +16,7 @@ use crate::model::position::Position;
     PartialOrd,
     Ord,
     Serialize,
+    Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
 )]

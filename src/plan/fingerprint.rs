@@ -6,7 +6,8 @@
 //! fingerprint evaluate to the same user. The apply keeps a row's fingerprint beside the
 //! record it made when that record is exactly the evaluated user: no problems, no fields kept
 //! from before, no password (whose stored hash is salted), no platform ids. A later row with
-//! that fingerprint is then that stored user again, read back instead of evaluated.
+//! that fingerprint is then that stored user again, read back instead of evaluated. A row the
+//! rules rejected on their own is remembered too (see [`crate::plan::rejection`]).
 
 use serde_json::Value;
 use xxhash_rust::xxh3::{xxh3_128, Xxh3Default};
@@ -19,6 +20,9 @@ pub struct Fingerprints {
     salt: [u8; 16],
     /// Fingerprint → the slot of the stored user it made in the state's key index.
     known: FrozenMap<usize>,
+    /// Fingerprint → the rejection the rules made of its row, as JSON text (see
+    /// [`crate::plan::rejection`]).
+    rejected: FrozenMap<Box<str>>,
 }
 
 impl Fingerprints {
@@ -33,6 +37,16 @@ impl Fingerprints {
         Fingerprints {
             salt: hasher.digest128().to_le_bytes(),
             known,
+            rejected: FrozenMap::new(Vec::new()),
+        }
+    }
+
+    /// These fingerprints, also knowing the `rejected` rows' remembered rejections (JSON
+    /// texts, by fingerprint).
+    pub fn with_rejections(self, rejected: Vec<(Hash128, Box<str>)>) -> Fingerprints {
+        Fingerprints {
+            rejected: FrozenMap::new(rejected),
+            ..self
         }
     }
 
@@ -71,6 +85,16 @@ impl Fingerprints {
     /// fingerprint makes.
     pub fn known(&self, fingerprint: Hash128) -> Option<usize> {
         self.known.get(&fingerprint).copied()
+    }
+
+    /// The slot of the remembered rejection of a row with this fingerprint, if any.
+    pub fn rejected(&self, fingerprint: Hash128) -> Option<usize> {
+        self.rejected.slot(&fingerprint)
+    }
+
+    /// The remembered rejection at `slot` (see [`Fingerprints::rejected`]), as JSON text.
+    pub fn rejection_at(&self, slot: usize) -> &str {
+        self.rejected.value_at(slot)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod outlet;
 mod pipeline;
 pub mod planner;
 pub mod reject;
+pub mod rejection;
 pub mod revert;
 mod seen;
 mod settle;

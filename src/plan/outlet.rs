@@ -6,6 +6,7 @@ use crate::hash::Hash128;
 use crate::model::change::Change;
 use crate::model::problem::Problem;
 use crate::plan::reject::RejectedRow;
+use crate::plan::rejection::Rejection;
 
 /// Takes a plan's findings in input order.
 pub trait Outlet {
@@ -29,4 +30,9 @@ pub trait Changes {
 
     /// Takes the password the plan sets for `key`, kept until the export sends it.
     fn secret(&mut self, key: &str, password: &str) -> Result<()>;
+
+    /// Takes the rejection the rules made of a row with `fingerprint`, for later plans to
+    /// reuse (see [`crate::plan::rejection`]); every such row of the plan is given, whether
+    /// its rejection was remembered already or not.
+    fn rejection(&mut self, fingerprint: Hash128, rejection: &Rejection) -> Result<()>;
 }

@@ -1,7 +1,7 @@
 //! The pipeline of a plan or a check: a reader thread reads chunks of rows, the rules
 //! evaluate the next chunks on the worker threads, and the calling thread settles the oldest
-//! in input order. A row whose fingerprint names a stored user skips the rules (see
-//! [`crate::plan::fingerprint`]).
+//! in input order. A row whose fingerprint names a stored user, or a rejection the rules made
+//! of it before, skips the rules (see [`crate::plan::fingerprint`]).
 
 use std::collections::HashMap;
 use std::sync::mpsc::SyncSender;
@@ -16,6 +16,7 @@ use crate::model::user::{self, Field};
 use crate::overlap::Overlap;
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::reject::ChunkCells;
+use crate::plan::rejection::Rejection;
 use crate::plan::summary::Input;
 use crate::progress::Progress;
 use crate::read::{self, Cells, ReadOptions, Row};
@@ -67,7 +68,9 @@ pub(super) fn settle_all(
         let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
         // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
         let mut hand_over = |next: Option<Chunk>| -> Result<bool> {
-            let job = next.map(|rows| move || evaluate(evaluators, settled_fields, rows));
+            let job = next.map(|rows| {
+                move || evaluate(evaluators, sources.fingerprints, settled_fields, rows)
+            });
             match overlap.hand_over(job)? {
                 Some(done) => settle(done).map(|()| true),
                 None => Ok(false),
@@ -216,17 +219,15 @@ impl read::Sink for Arrivals<'_> {
         };
         let columns = || names.iter().map(|name| &**name).zip(cells.iter());
         let fingerprint = fingerprints.of_texts(columns());
-        match fingerprints.known(fingerprint) {
-            Some(slot) => {
-                self.chunk.cells.push_texts(names, cells.iter());
-                self.push(Arrival::Known(position.clone(), slot))
-                    .map(|()| true)
-            }
+        let arrival = match Arrival::recognised(position, fingerprint, fingerprints) {
+            Some(arrival) => arrival,
             None => {
                 self.unknown = Some(fingerprint);
-                Ok(false)
+                return Ok(false);
             }
-        }
+        };
+        self.chunk.cells.push_texts(names, cells.iter());
+        self.push(arrival).map(|()| true)
     }
 }
 
@@ -274,22 +275,41 @@ pub(super) enum Outcome {
     Evaluated(Evaluated, Option<Hash128>),
     /// The slot in the state's key index of the stored user the row makes.
     Known(usize),
+    /// The remembered rejection of a row with this fingerprint, placed at the row.
+    Remembered(Evaluated, Hash128),
 }
 
 /// A row as the reader hands it on: the rules run only on a row whose fingerprint names no
-/// stored user. Of a recognised row only its place goes on (a CSV row is not even built).
+/// stored user and no remembered rejection. Of a recognised row only its place goes on (a
+/// CSV row is not even built).
 enum Arrival {
     Known(Position, usize),
+    /// The fingerprint, and the slot of its remembered rejection.
+    Remembered(Position, Hash128, usize),
     Unknown(Row, Option<Hash128>),
 }
 
 impl Arrival {
     fn of(row: Row, fingerprints: &Fingerprints) -> Arrival {
         let fingerprint = fingerprints.of(&row);
-        match fingerprints.known(fingerprint) {
-            Some(slot) => Arrival::Known(row.position, slot),
+        match Arrival::recognised(&row.position, fingerprint, fingerprints) {
+            Some(arrival) => arrival,
             None => Arrival::Unknown(row, Some(fingerprint)),
         }
+    }
+
+    /// The row at `position` with `fingerprint`, when that names a stored user or a
+    /// remembered rejection.
+    fn recognised(
+        position: &Position,
+        fingerprint: Hash128,
+        fingerprints: &Fingerprints,
+    ) -> Option<Arrival> {
+        if let Some(slot) = fingerprints.known(fingerprint) {
+            return Some(Arrival::Known(position.clone(), slot));
+        }
+        let slot = fingerprints.rejected(fingerprint)?;
+        Some(Arrival::Remembered(position.clone(), fingerprint, slot))
     }
 }
 
@@ -301,11 +321,27 @@ pub(super) struct Evaluations {
 
 fn evaluate(
     evaluators: &Evaluators,
+    fingerprints: Option<&Fingerprints>,
     settled_fields: Option<&[Field]>,
     chunk: Chunk,
 ) -> Result<Evaluations> {
     let run = |arrival| match arrival {
         Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
+        Arrival::Remembered(position, fingerprint, slot) => {
+            let fingerprints = fingerprints.expect("only recognised rows are remembered");
+            let text = fingerprints.rejection_at(slot);
+            let rejection = Rejection::from_json(text).map_err(|e| Error::Damaged {
+                table: "rejected_rows",
+                row: format!(
+                    "fingerprint x'{:032x}'",
+                    u128::from_be_bytes(fingerprint.to_bytes())
+                ),
+                column: "rejection",
+                reason: format!("not the JSON roster wrote ({e})"),
+            })?;
+            let evaluated = rejection.evaluated(&position);
+            Ok((position, Outcome::Remembered(evaluated, fingerprint)))
+        }
         Arrival::Unknown(row, fingerprint) => {
             let position = row.position.clone();
             let mut evaluated = evaluators.with(|evaluator| evaluator.evaluate(row))?;

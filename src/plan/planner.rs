@@ -63,6 +63,9 @@ pub struct Planned {
     pub summary: Summary,
     /// Rows whose fingerprint named a stored user, so the rules did not run on them.
     pub reused: u64,
+    /// Rows whose fingerprint named a rejection the rules made before, so they did not run
+    /// on them.
+    pub remembered: u64,
 }
 
 /// What planning found besides its changes.
@@ -74,6 +77,9 @@ pub struct Settled {
     pub summary: Summary,
     /// Rows whose fingerprint named a stored user, so the rules did not run on them.
     pub reused: u64,
+    /// Rows whose fingerprint named a rejection the rules made before, so they did not run
+    /// on them.
+    pub remembered: u64,
 }
 
 /// Plans `request` against `state`: every change, fingerprint, secret, problem and rejected
@@ -90,7 +96,16 @@ pub fn settle_plan(
     let unique_fields = pack.unique_fields();
     let names: Vec<&str> = unique_fields.iter().map(|f| f.name()).collect();
     let stored = state.indexes(&names)?;
-    let fingerprints = Fingerprints::new(pack.digest(), refs.digest(), stored.fingerprints);
+    let keep_fingerprints = request.kind == PlanKind::Plan;
+    let rejections = match keep_fingerprints {
+        true => state.rejections()?,
+        false => Vec::new(),
+    };
+    let fingerprints = Fingerprints::new(pack.digest(), refs.digest(), stored.fingerprints)
+        .with_rejections(rejections);
+    let rejection_fields = std::iter::once(Field::ExternalId)
+        .chain(unique_fields.iter().copied())
+        .collect();
     let mut settle = Settler {
         state,
         seen: FirstSeen::with_slots(stored.keys.len()),
@@ -99,7 +114,9 @@ pub fn settle_plan(
         warned_columns: HashSet::new(),
         summary: Summary::default(),
         reused: 0,
-        keep_fingerprints: request.kind == PlanKind::Plan,
+        remembered: 0,
+        keep_fingerprints,
+        rejection_fields,
         outlet,
     };
     let sources = Sources {
@@ -118,6 +135,7 @@ pub fn settle_plan(
         inputs,
         summary: settle.summary,
         reused: settle.reused,
+        remembered: settle.remembered,
     })
 }
 
@@ -169,7 +187,9 @@ pub fn check(
         warned_columns: HashSet::new(),
         summary: Summary::default(),
         reused: 0,
+        remembered: 0,
         keep_fingerprints: false,
+        rejection_fields: Vec::new(),
         outlet: report,
     };
     let sources = Sources {

@@ -16,6 +16,7 @@ use crate::model::user::{self, Field, Op, User};
 use crate::plan::outlet::Outlet;
 use crate::plan::pipeline::{Evaluations, Outcome};
 use crate::plan::reject::{RejectedRow, RowCells};
+use crate::plan::rejection::Rejection;
 use crate::plan::seen::FirstSeen;
 use crate::plan::stored::StoredState;
 use crate::plan::summary::Summary;
@@ -34,8 +35,14 @@ pub(super) struct Settler<'a> {
     pub(super) summary: Summary,
     /// Rows settled as the stored user their fingerprint names.
     pub(super) reused: u64,
-    /// Whether the changes keep the fingerprints of their rows (not for a state load).
+    /// Rows settled as the remembered rejection their fingerprint names.
+    pub(super) remembered: u64,
+    /// Whether the changes keep the fingerprints of their rows, and the plan the rejections
+    /// of rows rejected on their own (not for a state load).
     pub(super) keep_fingerprints: bool,
+    /// What a remembered rejection keeps of the user: the fields the checks between rows
+    /// read (the key and the `Unique` fields).
+    pub(super) rejection_fields: Vec<Field>,
     pub(super) outlet: &'a mut dyn Outlet,
 }
 
@@ -58,6 +65,10 @@ impl Settler<'_> {
                     self.row(&position, evaluated, fingerprint, cells.row(n))
                 }
                 Outcome::Known(slot) => self.known_row(&position, slot, cells.row(n)),
+                Outcome::Remembered(evaluated, fingerprint) => {
+                    self.remembered += 1;
+                    self.row(&position, evaluated, Some(fingerprint), cells.row(n))
+                }
             })
     }
 
@@ -96,7 +107,8 @@ impl Settler<'_> {
         self.store_problems(&problems, row)
     }
 
-    /// Settles one row the rules ran on; `fingerprint` is the row's (none in a check).
+    /// Settles one row the rules ran on, or the remembered rejection of one; `fingerprint` is
+    /// the row's (none in a check).
     fn row(
         &mut self,
         position: &Position,
@@ -104,6 +116,9 @@ impl Settler<'_> {
         fingerprint: Option<Hash128>,
         cells: RowCells,
     ) -> Result<()> {
+        if let Some(fingerprint) = fingerprint.filter(|_| self.keep_fingerprints) {
+            self.remember_rejection(fingerprint, &evaluated)?;
+        }
         let Evaluated {
             op,
             user,
@@ -177,6 +192,18 @@ impl Settler<'_> {
             password: password.as_deref(),
         };
         self.store_problems(&problems, row)
+    }
+
+    /// Hands the rejection of a row with `fingerprint` to the plan, when its evaluation alone
+    /// rejects it (see [`crate::plan::rejection`]).
+    fn remember_rejection(&mut self, fingerprint: Hash128, evaluated: &Evaluated) -> Result<()> {
+        let Some(changes) = self.outlet.changes() else {
+            return Ok(());
+        };
+        match Rejection::of(evaluated, &self.rejection_fields) {
+            Some(rejection) => changes.rejection(fingerprint, &rejection),
+            None => Ok(()),
+        }
     }
 
     /// Stores a row's problems; when one is an error, counts the row as rejected and keeps

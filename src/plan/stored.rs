@@ -2,7 +2,7 @@
 //! implements [`StoredState`] over a tenant's users; a check plans against [`NothingStored`].
 
 use crate::error::Result;
-use crate::hash::FrozenMap;
+use crate::hash::{FrozenMap, Hash128};
 use crate::model::record::{Record, StoredUser};
 
 /// The stored users a plan is made against.
@@ -18,6 +18,10 @@ pub trait StoredState {
 
     /// The key and the `fields` of the user at `rowid` (only those fields are read).
     fn fields_at(&self, rowid: i64, fields: &[&str]) -> Result<Option<(String, Record)>>;
+
+    /// The remembered rejections of rows the rules rejected on their own, as JSON texts by
+    /// fingerprint (see [`crate::plan::rejection`]).
+    fn rejections(&self) -> Result<Vec<(Hash128, Box<str>)>>;
 }
 
 /// No stored user: what `rules check --data` plans against.
@@ -45,13 +49,17 @@ impl StoredState for NothingStored {
     fn fields_at(&self, _rowid: i64, _fields: &[&str]) -> Result<Option<(String, Record)>> {
         Ok(None)
     }
+
+    fn rejections(&self) -> Result<Vec<(Hash128, Box<str>)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// What a plan needs to know of the stored users, read in one pass over them. No key text is
 /// held: a million of them would cost tens of megabytes; a rowid finds one
 /// ([`StoredState::key_at`]).
 pub struct Indexes {
-    /// Every key by [`Hash128`](crate::hash::Hash128), with the low word of its record hash
+    /// Every key by [`Hash128`], with the low word of its record hash
     /// (enough to tell an unchanged user: a changed one matches it once in 2^64) and its
     /// rowid.
     pub keys: FrozenMap<(u64, i64)>,

@@ -288,4 +288,21 @@ FROM vendor_results;
 DROP TABLE vendor_results;
 ALTER TABLE vendor_results_by_key RENAME TO vendor_results;
 "#,
+    r#"
+-- Rows that the rules rejected on their own, by their fingerprint (as users.source_fingerprint):
+-- a later plan rejects a row with this fingerprint again without running the rules (see
+-- docs/rules.md, "Rows seen before"). Written with the plan that met the row; each plan of
+-- source files keeps only the fingerprints its own rows had.
+CREATE TABLE rejected_rows (
+    tenant       TEXT NOT NULL,
+    fingerprint  BLOB NOT NULL,
+    -- JSON {"op", "fields": the key and Unique fields the rules made, "problems": [{"severity",
+    -- "key", "field", "rule", "message"}]}: what the rules said, without the row's place.
+    -- Never a password: a row whose rules made one is not kept.
+    rejection    TEXT NOT NULL,
+    -- The newest plan that met a row with this fingerprint.
+    last_plan    INTEGER NOT NULL,
+    PRIMARY KEY (tenant, fingerprint)
+) WITHOUT ROWID;
+"#,
 ];

@@ -10,6 +10,7 @@ pub mod planning;
 pub mod plans;
 pub mod push_journal;
 pub mod refs;
+pub mod rejections;
 pub mod sql_functions;
 pub mod standing;
 pub mod state;

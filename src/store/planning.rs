@@ -14,6 +14,7 @@ use crate::plan::planner::{self, PlanRequest, Planned};
 use crate::plan::revert;
 use crate::rules::{RefTables, RulePack};
 use crate::store::plans::{PlanKind, PlanWriter, Summary};
+use crate::store::rejections;
 use crate::store::state::{self, TenantState};
 
 /// Makes and stores a plan inside the caller's transaction.
@@ -43,10 +44,15 @@ pub fn plan(
     writer.guard(&guard)?;
     let id = writer.id();
     writer.finish(&settled.inputs, &settled.summary)?;
+    if request.kind == PlanKind::Plan {
+        // The rejections of rows this plan did not meet would only grow the workspace.
+        rejections::forget_all_but(conn, request.tenant, id)?;
+    }
     Ok(Planned {
         id,
         summary: settled.summary,
         reused: settled.reused,
+        remembered: settled.remembered,
     })
 }
 

@@ -13,8 +13,10 @@ use crate::model::problem::{Problem, Severity};
 use crate::model::record::Record;
 use crate::plan::outlet::{Changes, Outlet};
 use crate::plan::reject::RejectedRow;
+use crate::plan::rejection::Rejection;
 pub use crate::plan::summary::{Guard, Input, PlanKind, Summary};
 use crate::store::db::decode_json;
+use crate::store::rejections;
 
 /// A stored plan's header.
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ pub struct PlanHeader {
 /// Writes one plan inside the caller's transaction.
 pub struct PlanWriter<'c> {
     conn: &'c Connection,
+    tenant: String,
     id: i64,
     changes: i64,
     problems: i64,
@@ -89,6 +92,7 @@ impl<'c> PlanWriter<'c> {
         ])?;
         Ok(PlanWriter {
             conn,
+            tenant: tenant.to_string(),
             id: conn.last_insert_rowid(),
             changes: 0,
             problems: 0,
@@ -239,6 +243,10 @@ impl Changes for PlanWriter<'_> {
 
     fn secret(&mut self, key: &str, password: &str) -> Result<()> {
         PlanWriter::secret(self, key, password)
+    }
+
+    fn rejection(&mut self, fingerprint: Hash128, rejection: &Rejection) -> Result<()> {
+        rejections::remember(self.conn, &self.tenant, self.id, fingerprint, rejection)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
 use crate::plan::stored::StoredState;
 use crate::store::db;
+use crate::store::rejections;
 use crate::store::sql_functions;
 
 use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
@@ -83,6 +84,10 @@ impl StoredState for TenantState<'_> {
 
     fn fields_at(&self, rowid: i64, fields: &[&str]) -> Result<Option<(String, Record)>> {
         fields_at(self.conn, rowid, fields)
+    }
+
+    fn rejections(&self) -> Result<Vec<(Hash128, Box<str>)>> {
+        rejections::all(self.conn, self.tenant)
     }
 }
 

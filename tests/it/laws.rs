@@ -38,6 +38,52 @@ fn row() -> impl Strategy<Value = (u8, Vec<String>)> {
         })
 }
 
+/// Rules that reject rows on their own in many ways (Required, Pattern, a type, a hook's
+/// error or `throw`), warn about others, and with `unique` check e-mail addresses across rows.
+fn rejecting_rules(unique: bool) -> Vec<(&'static str, &'static str)> {
+    let validation = match unique {
+        true => {
+            r#"[{ "Name": "email", "Required": true, "Unique": true },
+                { "Name": "first_name", "Pattern": "^[a-z ]*$" }]"#
+        }
+        false => {
+            r#"[{ "Name": "email", "Required": true },
+                { "Name": "first_name", "Pattern": "^[a-z ]*$" }]"#
+        }
+    };
+    let hook = r#"
+fn validate(user) {
+    if user.first_name == "b" {
+        return [#{ field: "first_name", message: "b is no name", severity: "warning" }];
+    }
+    if user.email == "a" && user.active == false {
+        throw "an inactive a";
+    }
+    if user.email == "b" {
+        return ["b is no address", #{ field: "email", message: "really", severity: "warning" }];
+    }
+    []
+}
+"#;
+    vec![("validation.json", validation), ("10_hook.rhai", hook)]
+}
+
+/// A CSV file like [`file`]'s whose rows may lack their key.
+fn rejecting_file() -> impl Strategy<Value = String> {
+    (file(), prop::collection::vec(any::<bool>(), 12)).prop_map(|(csv, blank)| {
+        let mut lines = csv.lines();
+        let mut out = format!("{}\n", lines.next().unwrap_or_default());
+        for (line, blank) in lines.zip(blank) {
+            match blank {
+                true => out.push_str(line.trim_start_matches(|c: char| c != ',')),
+                false => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
+    })
+}
+
 /// A CSV file: a subset of the columns (the key always) and some rows.
 fn file() -> impl Strategy<Value = String> {
     (
@@ -77,12 +123,21 @@ impl Scratch {
 
     /// A scratch whose `default` tenant has `validation` as its `validation.json`.
     fn with_rules(validation: Option<&str>) -> Scratch {
+        let files: Vec<_> = validation
+            .map(|text| ("validation.json", text))
+            .into_iter()
+            .collect();
+        Scratch::with_files(&files)
+    }
+
+    /// A scratch whose `default` tenant's rules are these files (name, text).
+    fn with_files(files: &[(&str, &str)]) -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         let workspace = Workspace::open(&dir.path().join("roster.db")).unwrap();
         let rules = dir.path().join("rules");
-        if let Some(validation) = validation {
+        for (name, text) in files {
             std::fs::create_dir_all(rules.join("default")).unwrap();
-            std::fs::write(rules.join("default/validation.json"), validation).unwrap();
+            std::fs::write(rules.join("default").join(name), text).unwrap();
         }
         let pack = RulePack::load(&rules, "default").unwrap();
         Scratch {
@@ -140,12 +195,51 @@ impl Scratch {
         id
     }
 
-    /// Drops every stored fingerprint, so every row goes through the rules.
+    /// Drops every stored fingerprint and remembered rejection, so every row goes through
+    /// the rules.
     fn forget_fingerprints(&mut self) {
         self.workspace
             .conn
             .execute("UPDATE users SET source_fingerprint = NULL", [])
             .unwrap();
+        self.forget_rejections();
+    }
+
+    /// Drops every remembered rejection, so every rejected row goes through the rules.
+    fn forget_rejections(&mut self) {
+        self.workspace
+            .conn
+            .execute("DELETE FROM rejected_rows", [])
+            .unwrap();
+    }
+
+    /// How many rejections the workspace remembers.
+    fn remembered_rejections(&self) -> u64 {
+        self.workspace
+            .conn
+            .query_row("SELECT count(*) FROM rejected_rows", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Everything a stored plan holds that says what it does, as text: its summary, and each
+    /// change, problem and rejected row with all its columns but the plan's id.
+    fn stored_plan(&self, plan_id: i64) -> Vec<String> {
+        let conn = &self.workspace.conn;
+        let mut all = Vec::new();
+        for sql in [
+            "SELECT summary FROM plans WHERE id = ?1",
+            "SELECT json_array(seq, action, external_id, source, fields, before, after, platform_ids, hex(source_fingerprint))
+             FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
+            "SELECT json_array(seq, severity, external_id, source, path, field, rule, message)
+             FROM plan_problems WHERE plan_id = ?1 ORDER BY seq",
+            "SELECT json_array(seq, external_id, source, cells, first_problem, last_problem)
+             FROM plan_rejects WHERE plan_id = ?1 ORDER BY seq",
+        ] {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([plan_id], |r| r.get::<_, String>(0)).unwrap();
+            all.extend(rows.map(Result::unwrap));
+        }
+        all
     }
 
     /// How many changes of a plan keep their row's fingerprint.
@@ -393,6 +487,32 @@ proptest! {
         // fingerprint.
         let kept = remembering.fingerprinted_changes(next_plan);
         prop_assert!(reused[0] >= kept, "{} reused, {kept} fingerprints kept", reused[0]);
+    }
+
+    /// A row the rules rejected on their own is rejected again from its remembered rejection,
+    /// without the rules: the stored plan is the one the rules give, to the byte, whether the
+    /// rejection was remembered from the same file or from another one.
+    #[test]
+    fn a_row_rejected_from_its_remembered_rejection_plans_as_if_the_rules_ran(
+        base in rejecting_file(), next in rejecting_file(), sync in any::<bool>(), unique in any::<bool>()
+    ) {
+        let mut s = Scratch::with_files(&rejecting_rules(unique));
+        let (id, _) = s.plan(&base, false);
+        s.apply(id);
+        s.forget_rejections();
+        let fresh = s.plan_file("again.csv", &next, sync);
+        let kept = s.remembered_rejections();
+        let again = s.plan_file("again.csv", &next, sync);
+        prop_assert_eq!(fresh.remembered, 0);
+        prop_assert!(again.remembered >= kept, "{} remembered, {kept} kept", again.remembered);
+        prop_assert!(again.remembered <= again.summary.error, "{:?}", again.summary);
+        prop_assert_eq!(s.stored_plan(fresh.id), s.stored_plan(again.id));
+        // Another file, with what `next` left remembered and with nothing remembered.
+        let with_memory = s.plan_file("other.csv", &base, sync);
+        s.forget_rejections();
+        let without = s.plan_file("other.csv", &base, sync);
+        prop_assert_eq!(without.remembered, 0);
+        prop_assert_eq!(s.stored_plan(with_memory.id), s.stored_plan(without.id));
     }
 
     #[test]

@@ -352,3 +352,84 @@ fn a_garbled_neutralised_cell_is_one_clear_error() {
     );
     assert!(!w.db().exists());
 }
+
+/// A row the rules rejected on their own is remembered by its fingerprint: planned again, it
+/// is rejected with the same problems and cells without the rules, while its key still counts
+/// for duplicate keys and keeps its stored user from a `--sync` delete. New rules forget it.
+#[test]
+fn rows_rejected_before_are_rejected_again_without_the_rules() {
+    let w = checked();
+    let t = |args: &[&str]| {
+        let mut all = vec!["--tenant", "t"];
+        all.extend_from_slice(args);
+        w.ok(&all)
+    };
+    w.write(
+        "base.csv",
+        "external_id,email\nu1,a@x.example\nu2,b@x.example\n",
+    );
+    t(&["plan", "base.csv", "-q"]);
+    t(&["apply", "latest"]);
+    w.write(
+        "in.csv",
+        "external_id,email,active\n\
+         u1,a@y.example,yes\n\
+         u3,c@x.example,perhaps\n\
+         ,d@x.example,no\n\
+         u3,c@x.example,perhaps\n\
+         u4,e@x.example,yes\n",
+    );
+    let plan = |rejects: &str| {
+        let out = t(&[
+            "plan",
+            "in.csv",
+            "--sync",
+            "--output",
+            "json",
+            "--rejects",
+            rejects,
+        ]);
+        let plan = out.json();
+        let what = serde_json::json!([plan["summary"], plan["changes"], plan["problems"]]);
+        (out.stderr, what)
+    };
+    let remembered = |stderr: &str| {
+        stderr
+            .lines()
+            .filter(|l| l.contains("as when the rules last rejected them"))
+            .find_map(|l| l.strip_prefix("note: "))
+            .map_or(0, |l| l.split(' ').next().unwrap().parse::<u64>().unwrap())
+    };
+    let (first_note, first) = plan("first.csv");
+    assert_eq!(remembered(&first_note), 0, "{first_note}");
+    let (again_note, again) = plan("again.csv");
+    assert_eq!(remembered(&again_note), 4, "{again_note}");
+    assert_eq!(again, first);
+    assert_eq!(lines(&w, "again.csv"), lines(&w, "first.csv"));
+    // u1's rejected row keeps u1; u2 is absent and goes; the second u3 is a duplicate too.
+    let [create, _, delete, _, error, _] =
+        crate::common::counts(&serde_json::json!({ "summary": again[0] }));
+    assert_eq!((create, delete, error), (1, 1, 4), "{}", again[0]);
+    let changes = again[1].to_string();
+    assert!(
+        changes.contains("\"u2\"") && !changes.contains("\"u1\""),
+        "{changes}"
+    );
+    assert!(
+        again[2].to_string().contains("key `u3` appears again"),
+        "{}",
+        again[2]
+    );
+    // New rules: every row goes through them again, and only their rejections are kept.
+    w.write(
+        "rules/t/validation.json",
+        r#"[{"Name": "email", "Pattern": "@x\\.example$"}] "#,
+    );
+    let (note, _) = plan("new.csv");
+    assert_eq!(remembered(&note), 0, "{note}");
+    let kept: i64 = rusqlite::Connection::open(w.db())
+        .unwrap()
+        .query_row("SELECT count(*) FROM rejected_rows", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 3, "u1's, u3's and the keyless row's");
+}

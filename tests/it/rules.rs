@@ -381,6 +381,7 @@ fn a_failed_check_prints_no_half_document() {
 fn reused(stderr: &str) -> u64 {
     stderr
         .lines()
+        .filter(|l| l.contains("when their users were last applied"))
         .find_map(|l| l.strip_prefix("note: "))
         .and_then(|l| l.split(' ').next())
         .map_or(0, |n| n.parse().unwrap())

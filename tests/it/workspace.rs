@@ -144,7 +144,8 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     // Back to the version-2 schema, as a roster before fingerprints left it.
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
+        "DROP TABLE rejected_rows;
+         DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
          ALTER TABLE applies DROP COLUMN via;
          DROP TABLE plan_rejects;
          ALTER TABLE plans DROP COLUMN guard;
@@ -173,12 +174,17 @@ fn vendor_results_from_before_the_keyed_table_survive_the_upgrade() {
     w.write("in.csv", "external_id,email\nu1,a@x.example\n");
     w.ok(&["plan", "in.csv", "-q"]);
     let conn = rusqlite::Connection::open(w.db()).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+    // Migration `i` brings the schema to version `i + 1`: `before` is the version before the
+    // one that keys the table.
+    let before = roster::store::migrations::MIGRATIONS
+        .iter()
+        .position(|sql| sql.contains("vendor_results_by_key"))
         .unwrap();
-    // Back to the schema before: vendor_results as a rowid table, holding one answer.
+    // Back to the schema before (the tables of later migrations dropped): vendor_results as
+    // a rowid table, holding one answer.
     conn.execute_batch(&format!(
-        "DROP TABLE vendor_results;
+        "DROP TABLE rejected_rows;
+         DROP TABLE vendor_results;
          CREATE TABLE vendor_results (
              plan_id INTEGER NOT NULL REFERENCES plans(id), vendor TEXT NOT NULL,
              batch_file TEXT NOT NULL, external_id TEXT NOT NULL, status TEXT NOT NULL,
@@ -187,8 +193,7 @@ fn vendor_results_from_before_the_keyed_table_survive_the_upgrade() {
          INSERT INTO vendor_results VALUES
              (1, 'servicepower', 'servicepower-0001.json', 'u1', 'rejected', 'Email is not valid',
               'Users[0].Email', '2026-01-01T00:00:00Z');
-         PRAGMA user_version = {};",
-        version - 1
+         PRAGMA user_version = {before};"
     ))
     .unwrap();
     drop(conn);
