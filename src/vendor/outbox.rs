@@ -58,6 +58,19 @@ pub struct Written {
     pub wiped_passwords: usize,
 }
 
+/// A plan's batches without their bodies, and what is reported about them.
+#[derive(Debug, Default)]
+pub struct Partition {
+    /// Their manifest entries, in order.
+    pub files: Vec<ManifestFile>,
+    /// What the vendor cannot express that is sent another way.
+    pub warnings: Vec<String>,
+    /// Passwords the plan sets that an earlier export already wiped.
+    pub wiped_passwords: usize,
+    /// The place (`seq`) of each change, by key, when the partition read them on its way.
+    pub seqs: Option<HashMap<String, i64>>,
+}
+
 impl Written {
     /// Adds the batches of the next run of changes.
     fn add(&mut self, next: Written) {
@@ -87,6 +100,31 @@ impl Outbox<'_> {
         } else {
             make_in_chunks(conn, plan, &maker, record)
         }
+    }
+
+    /// The plan's batches without their bodies, in order: the partition `push` fixes when it
+    /// begins, with the same refusals and warnings as [`Outbox::make_all`]. A ServicePower
+    /// plan without an export hook is cut by its keys alone, as its batches are runs of
+    /// `batch_size` changes in order whatever the users hold.
+    pub fn partition(
+        &self,
+        conn: &rusqlite::Connection,
+        plan: &PlanHeader,
+        standing: Standing,
+    ) -> Result<Partition> {
+        let hooked = self
+            .evaluators
+            .with(|evaluator| evaluator.has_export_hook(self.vendor.name()));
+        if self.vendor == Vendor::ServicePower && !hooked {
+            return super::partition::servicepower(self, conn, plan);
+        }
+        let mut partition = Partition::default();
+        self.make_all(conn, plan, standing, &|_, _| Ok(()), &mut |written| {
+            partition.wiped_passwords += written.wiped_passwords;
+            partition.warnings.extend(written.warnings);
+            partition.files.extend(written.files);
+        })?;
+        Ok(partition)
     }
 
     /// Makes batch `seq` of the plan again from its users, in its order, with its body: it
