@@ -99,6 +99,9 @@ pub struct Report {
     /// What the vendor cannot express that was sent another way.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The users recorded `rejected` or `failed`: what [`refused_users`] lists.
+    #[serde(skip)]
+    pub refused_recorded: u64,
 }
 
 /// Batches by how far they got.
@@ -281,11 +284,16 @@ pub fn push(
             })
             .collect(),
         warnings,
+        refused_recorded: counts.rejected + counts.failed,
     })
 }
 
 /// The users the vendor refused, and those of batches not delivered, as recorded.
 pub fn refused_users(workspace: &Workspace, report: &Report) -> Result<Vec<VendorResult>> {
+    // A push the vendor took whole has none to list: no second scan of its results.
+    if report.refused_recorded == 0 {
+        return Ok(Vec::new());
+    }
     vendor_results::of_plan(&workspace.conn, report.plan_id, report.vendor, true)
 }
 

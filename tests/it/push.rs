@@ -434,6 +434,18 @@ fn pushing_an_applied_plan_rolls_back_the_rejected_users() {
     );
     let next = w.plan_json(&["users.csv"]);
     assert_eq!(common::counts(&next)[..4], [1, 0, 0, 5], "{next}");
+    // The table lists the rejected user with its source row; a push the vendor takes whole
+    // lists none.
+    let shown = push(&w, &emulator, "servicepower", &[]);
+    assert!(
+        shown.stdout.contains("rejected") && shown.stdout.contains("users.csv:3"),
+        "{}",
+        shown.stdout
+    );
+    let whole = planned(2, &[]);
+    let pushed = push(&whole, &Emulator::start(&[]), "servicepower", &[]);
+    assert_eq!(pushed.status, 0, "{}", pushed.stderr);
+    assert!(!pushed.stdout.contains("message"), "{}", pushed.stdout);
     // A plan being pushed is the push's to apply.
     let w2 = planned(2, &[]);
     let pushed = push(&w2, &emulator, "fieldsquared", &["--workspace", "w2"]);
