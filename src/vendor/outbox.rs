@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use super::manifest::ManifestFile;
+pub use super::partition::Partition;
 use super::{Batch, Context, ExportUser, Hook, Vendor};
 use crate::error::{Error, RefusedKind, Result};
 use crate::overlap::Overlap;
@@ -58,19 +59,6 @@ pub struct Written {
     pub wiped_passwords: usize,
 }
 
-/// A plan's batches without their bodies, and what is reported about them.
-#[derive(Debug, Default)]
-pub struct Partition {
-    /// Their manifest entries, in order.
-    pub files: Vec<ManifestFile>,
-    /// What the vendor cannot express that is sent another way.
-    pub warnings: Vec<String>,
-    /// Passwords the plan sets that an earlier export already wiped.
-    pub wiped_passwords: usize,
-    /// The place (`seq`) of each change, by key, when the partition read them on its way.
-    pub seqs: Option<HashMap<String, i64>>,
-}
-
 impl Written {
     /// Adds the batches of the next run of changes.
     fn add(&mut self, next: Written) {
@@ -116,7 +104,8 @@ impl Outbox<'_> {
             .evaluators
             .with(|evaluator| evaluator.has_export_hook(self.vendor.name()));
         if self.vendor == Vendor::ServicePower && !hooked {
-            return super::partition::servicepower(self, conn, plan);
+            let size = self.context.batch_size;
+            return super::partition::servicepower(conn, plan, size, self.secrets);
         }
         let mut partition = Partition::default();
         self.make_all(conn, plan, standing, &|_, _| Ok(()), &mut |written| {

@@ -7,24 +7,37 @@
 use std::collections::HashMap;
 
 use super::manifest::ManifestFile;
-use super::outbox::{Outbox, Partition};
-use super::{file_name, servicepower, Counts, ExportUser, Operation};
+use super::{file_name, servicepower, Counts, ExportUser, Operation, Vendor};
 use crate::error::Result;
 use crate::model::change::Action;
 use crate::store::plans::{self, PlanHeader};
 
-/// The batches of a ServicePower plan exported without a hook, as [`Outbox::make_all`] cuts
-/// them, with the same refusals and the passwords already wiped.
+/// A plan's batches without their bodies, and what is reported about them.
+#[derive(Debug, Default)]
+pub struct Partition {
+    /// Their manifest entries, in order.
+    pub files: Vec<ManifestFile>,
+    /// What the vendor cannot express that is sent another way.
+    pub warnings: Vec<String>,
+    /// Passwords the plan sets that an earlier export already wiped.
+    pub wiped_passwords: usize,
+    /// The place (`seq`) of each change, by key, when the partition read them on its way.
+    pub seqs: Option<HashMap<String, i64>>,
+}
+
+/// The batches of a ServicePower plan exported without a hook, `size` users each, as
+/// `Outbox::make_all` cuts them, with the same refusals and the passwords already wiped;
+/// `secrets` are the plain passwords the plan still holds, by key.
 pub(super) fn servicepower(
-    outbox: &Outbox,
     conn: &rusqlite::Connection,
     plan: &PlanHeader,
+    size: usize,
+    secrets: &HashMap<String, String>,
 ) -> Result<Partition> {
-    let size = outbox.context.batch_size;
     let mut partition = Partition::default();
     let mut seqs = HashMap::new();
     plans::for_each_change_outline(conn, plan.id, |change| {
-        let password = outbox.secrets.get(&change.key);
+        let password = secrets.get(&change.key);
         let may_wipe = change.mentions_password && password.is_none();
         if change.action == Action::Update || may_wipe {
             if let Some(stored) = plans::stored_change_at(conn, plan.id, change.seq)? {
@@ -38,7 +51,7 @@ pub(super) fn servicepower(
         let files = &mut partition.files;
         if files.last().is_none_or(|file| file.keys.len() == size) {
             files.push(ManifestFile {
-                file: file_name(outbox.vendor, files.len()),
+                file: file_name(Vendor::ServicePower, files.len()),
                 plan_id: 0,
                 method: servicepower::METHOD.to_string(),
                 path: servicepower::PATH.to_string(),
