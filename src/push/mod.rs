@@ -24,6 +24,7 @@ mod run;
 mod send;
 pub mod verdict;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -98,6 +99,9 @@ pub struct Report {
     /// What the vendor cannot express that was sent another way.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The users recorded `rejected` or `failed`: what [`refused_users`] lists.
+    #[serde(skip)]
+    pub refused_recorded: u64,
 }
 
 /// Batches by how far they got.
@@ -159,7 +163,7 @@ pub fn push(
         secrets: &secrets,
         evaluators: pack.evaluators(refs)?,
     };
-    let (made, warnings, wiped) = partition(&workspace.conn, plan, standing, &outbox)?;
+    let (made, warnings, wiped, seqs) = partition(&workspace.conn, plan, standing, &outbox)?;
     let push = match journal {
         Some(push) => {
             let recorded = push_journal::batches(&workspace.conn, &push)?;
@@ -210,7 +214,10 @@ pub fn push(
     let ran = if open == 0 {
         run::Ran::default()
     } else {
-        let seqs = plans::change_seqs(&workspace.conn, plan.id)?;
+        let seqs = match seqs {
+            Some(seqs) => seqs,
+            None => plans::change_seqs(&workspace.conn, plan.id)?,
+        };
         let maker = outgoing::Maker {
             plan,
             outbox: &outbox,
@@ -277,11 +284,16 @@ pub fn push(
             })
             .collect(),
         warnings,
+        refused_recorded: counts.rejected + counts.failed,
     })
 }
 
 /// The users the vendor refused, and those of batches not delivered, as recorded.
 pub fn refused_users(workspace: &Workspace, report: &Report) -> Result<Vec<VendorResult>> {
+    // A push the vendor took whole has none to list: no second scan of its results.
+    if report.refused_recorded == 0 {
+        return Ok(Vec::new());
+    }
     vendor_results::of_plan(&workspace.conn, report.plan_id, report.vendor, true)
 }
 
@@ -311,31 +323,43 @@ fn resolve(options: &Options, journal: Option<&Push>) -> Result<(usize, Option<S
     Ok((push.batch_size, push.workspace.clone()))
 }
 
-/// The plan's batches as `export` makes them (without their bodies), the warnings, and how many
-/// passwords an earlier export already wiped.
+/// What [`partition`] gives.
+type Partitioned = (
+    Vec<JournalBatch>,
+    Vec<String>,
+    usize,
+    Option<HashMap<String, i64>>,
+);
+
+/// The plan's batches as `export` makes them (without their bodies), the warnings, how many
+/// passwords an earlier export already wiped, and the place of each change by key if the
+/// partition read them.
 fn partition(
     conn: &rusqlite::Connection,
     plan: &PlanHeader,
     standing: Standing,
     outbox: &Outbox,
-) -> Result<(Vec<JournalBatch>, Vec<String>, usize)> {
-    let mut made = Vec::new();
-    let mut warnings = Vec::new();
-    let mut wiped = 0;
-    outbox.make_all(conn, plan, standing, &|_, _| Ok(()), &mut |written| {
-        wiped += written.wiped_passwords;
-        warnings.extend(written.warnings);
-        for file in written.files {
-            let seq = made.len();
-            made.push(JournalBatch::pending(
+) -> Result<Partitioned> {
+    let partition = outbox.partition(conn, plan, standing)?;
+    let made = partition
+        .files
+        .into_iter()
+        .enumerate()
+        .map(|(seq, file)| {
+            JournalBatch::pending(
                 seq,
                 file.file,
                 file.method,
                 file.path,
                 file.keys,
                 file.deleted_by_sync,
-            ));
-        }
-    })?;
-    Ok((made, warnings, wiped))
+            )
+        })
+        .collect();
+    Ok((
+        made,
+        partition.warnings,
+        partition.wiped_passwords,
+        partition.seqs,
+    ))
 }

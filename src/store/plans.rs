@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
@@ -364,6 +365,50 @@ fn first_stored_changes(
     let mut rows = stmt.query(params![plan_id, sql_limit(limit)])?;
     while let Some(row) = rows.next()? {
         visit(stored_change(row)?)?;
+    }
+    Ok(())
+}
+
+/// A change of a plan by its place, action and key, without its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeOutline {
+    /// Its place in the plan.
+    pub seq: i64,
+    /// Create, update or delete.
+    pub action: Action,
+    /// The user's key.
+    pub key: String,
+    /// Whether the record after may set a `password`: its text holds `"password"` (as a
+    /// name, or within a value), or it is not text at all.
+    pub mentions_password: bool,
+}
+
+/// Calls `visit` with the outline of each change of a plan, in order: its records are
+/// neither read out nor parsed, for callers that need only the keys and their order.
+pub fn for_each_change_outline(
+    conn: &Connection,
+    plan_id: i64,
+    mut visit: impl FnMut(ChangeOutline) -> Result<()>,
+) -> Result<()> {
+    let password = memchr::memmem::Finder::new(b"\"password\"");
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, action, external_id, after FROM plan_changes WHERE plan_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([plan_id])?;
+    while let Some(row) = rows.next()? {
+        let after = row.get_ref(3)?;
+        visit(ChangeOutline {
+            seq: row.get(0)?,
+            action: Action::parse(row.get_ref(1)?.as_str().unwrap_or_default())
+                .unwrap_or(Action::Update),
+            key: row.get(2)?,
+            mentions_password: match after {
+                ValueRef::Text(text) | ValueRef::Blob(text) => password.find(text).is_some(),
+                ValueRef::Null => false,
+                // Not a record at all: decoding it names the damage.
+                ValueRef::Integer(_) | ValueRef::Real(_) => true,
+            },
+        })?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod esystems;
 pub mod fieldsquared;
 pub mod manifest;
 pub mod outbox;
+mod partition;
 mod pretty;
 pub mod results;
 pub mod servicepower;

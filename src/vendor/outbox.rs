@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use super::manifest::ManifestFile;
+pub use super::partition::Partition;
 use super::{Batch, Context, ExportUser, Hook, Vendor};
 use crate::error::{Error, RefusedKind, Result};
 use crate::overlap::Overlap;
@@ -87,6 +88,32 @@ impl Outbox<'_> {
         } else {
             make_in_chunks(conn, plan, &maker, record)
         }
+    }
+
+    /// The plan's batches without their bodies, in order: the partition `push` fixes when it
+    /// begins, with the same refusals and warnings as [`Outbox::make_all`]. A ServicePower
+    /// plan without an export hook is cut by its keys alone, as its batches are runs of
+    /// `batch_size` changes in order whatever the users hold.
+    pub fn partition(
+        &self,
+        conn: &rusqlite::Connection,
+        plan: &PlanHeader,
+        standing: Standing,
+    ) -> Result<Partition> {
+        let hooked = self
+            .evaluators
+            .with(|evaluator| evaluator.has_export_hook(self.vendor.name()));
+        if self.vendor == Vendor::ServicePower && !hooked {
+            let size = self.context.batch_size;
+            return super::partition::servicepower(conn, plan, size, self.secrets);
+        }
+        let mut partition = Partition::default();
+        self.make_all(conn, plan, standing, &|_, _| Ok(()), &mut |written| {
+            partition.wiped_passwords += written.wiped_passwords;
+            partition.warnings.extend(written.warnings);
+            partition.files.extend(written.files);
+        })?;
+        Ok(partition)
     }
 
     /// Makes batch `seq` of the plan again from its users, in its order, with its body: it

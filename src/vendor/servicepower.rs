@@ -35,15 +35,7 @@ pub fn batches(
     context: &Context,
     hook: Option<&mut Hook>,
 ) -> Result<Vec<Batch>> {
-    if let Some(user) = users
-        .iter()
-        .find(|u| u.operation == Operation::Update && u.plan_touches(Field::Username))
-    {
-        return Err(Error::refused(RefusedKind::Vendor, format!(
-            "user {} changes `username`, which is its ServicePower `UserID` and cannot be renamed by the bulk API; keep the username, or delete the user and create it again",
-            user.describe()
-        )));
-    }
+    users.iter().try_for_each(refuse_rename)?;
     let key = context.settings.servicepower_key_extension.as_deref();
     let batches = items_in_batches(users, context.batch_size, hook, &mut |u| item(u, key))?;
     Ok(batches
@@ -54,6 +46,18 @@ pub fn batches(
             })
         })
         .collect())
+}
+
+/// Refuses an update that changes a `username`: the username is the `UserID`, and sending
+/// the new one would create a second user rather than rename the first.
+pub(super) fn refuse_rename(user: &ExportUser) -> Result<()> {
+    if user.operation == Operation::Update && user.plan_touches(Field::Username) {
+        return Err(Error::refused(RefusedKind::Vendor, format!(
+            "user {} changes `username`, which is its ServicePower `UserID` and cannot be renamed by the bulk API; keep the username, or delete the user and create it again",
+            user.describe()
+        )));
+    }
+    Ok(())
 }
 
 /// The body of a bulk request.

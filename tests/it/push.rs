@@ -434,6 +434,18 @@ fn pushing_an_applied_plan_rolls_back_the_rejected_users() {
     );
     let next = w.plan_json(&["users.csv"]);
     assert_eq!(common::counts(&next)[..4], [1, 0, 0, 5], "{next}");
+    // The table lists the rejected user with its source row; a push the vendor takes whole
+    // lists none.
+    let shown = push(&w, &emulator, "servicepower", &[]);
+    assert!(
+        shown.stdout.contains("rejected") && shown.stdout.contains("users.csv:3"),
+        "{}",
+        shown.stdout
+    );
+    let whole = planned(2, &[]);
+    let pushed = push(&whole, &Emulator::start(&[]), "servicepower", &[]);
+    assert_eq!(pushed.status, 0, "{}", pushed.stderr);
+    assert!(!pushed.stdout.contains("message"), "{}", pushed.stdout);
     // A plan being pushed is the push's to apply.
     let w2 = planned(2, &[]);
     let pushed = push(&w2, &emulator, "fieldsquared", &["--workspace", "w2"]);
@@ -621,4 +633,115 @@ fn a_report_after_a_push_shows_what_the_vendor_took() {
         .find(|line| line.starts_with("| T0004 | users.csv:5 | rejected |"))
         .unwrap_or_else(|| panic!("no line for T0004:\n{md}"));
     assert!(rejected.contains("blocked.example"), "{rejected}");
+}
+
+/// A ServicePower push fixes the batches `export` writes, creates, updates and deletes
+/// alike, and refuses an update that renames a user before it sends anything.
+#[test]
+fn a_servicepower_push_sends_the_exported_batches_and_refuses_a_rename_first() {
+    let w = Workdir::new();
+    let header = "external_id,username,first_name,last_name,email,location\n";
+    let row = |i: usize, username: &str, last: &str| {
+        format!("T{i:04},{username},First{i},{last},user{i}@ok.example,Oslo\n")
+    };
+    let base: String = (1..=7).map(|i| row(i, &format!("u{i}"), "Last")).collect();
+    w.write("base.csv", format!("{header}{base}"));
+    w.ok(&["plan", "base.csv"]);
+    w.ok(&["apply", "latest"]);
+    // T0001 goes, T0002 and T0005 change, T0008 to T0010 come.
+    let next: String = (2..=10)
+        .map(|i| {
+            row(
+                i,
+                &format!("u{i}"),
+                if i == 2 || i == 5 { "New" } else { "Last" },
+            )
+        })
+        .collect();
+    w.write("next.csv", format!("{header}{next}"));
+    w.ok(&["plan", "next.csv", "--sync"]);
+    w.ok(&[
+        "export",
+        "latest",
+        "--vendor",
+        "servicepower",
+        "--batch-size",
+        "2",
+        "--out",
+        "out",
+    ]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(w.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let exported: Vec<(String, Value)> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap().to_string(), f["keys"].clone()))
+        .collect();
+    assert_eq!(exported.len(), 3, "{manifest}");
+    let emulator = Emulator::start(&[]);
+    let pushed = push(&w, &emulator, "servicepower", &["--batch-size", "2"]);
+    assert_eq!(pushed.status, 0, "{}", pushed.stderr);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let journal: Vec<(String, Value)> = conn
+        .prepare("SELECT file, keys FROM push_batches ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| {
+            let keys: String = r.get(1)?;
+            Ok((r.get(0)?, serde_json::from_str(&keys).unwrap()))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(journal, exported);
+
+    // Twenty users come before the one renamed: a push that found the rename only when it
+    // made its batch would have sent theirs first.
+    let kept: String = (2..=9).map(|i| row(i, &format!("u{i}"), "New")).collect();
+    let created: String = (11..=30)
+        .map(|i| row(i, &format!("u{i}"), "Last"))
+        .collect();
+    let renamed = row(10, "v10", "Last");
+    w.write("renamed.csv", format!("{header}{kept}{created}{renamed}"));
+    w.ok(&["plan", "renamed.csv"]);
+    let before = emulator.requests();
+    let refused = push(&w, &emulator, "servicepower", &["--batch-size", "1"]);
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("changes `username`"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(emulator.requests(), before);
+}
+
+/// A push of a plan whose passwords an export already sent and wiped says so, and counts
+/// only the users whose password the plan sets.
+#[test]
+fn a_push_after_an_export_names_the_passwords_it_leaves_unchanged() {
+    let w = Workdir::new();
+    w.write(
+        "users.csv",
+        "external_id,email,location,password\nu1,a@ok.example,Oslo,first-secret-1\nu2,b@ok.example,Oslo,\nu3,c@ok.example,Oslo,third-secret-3\n",
+    );
+    w.ok(&["plan", "users.csv"]);
+    w.ok(&[
+        "export",
+        "latest",
+        "--vendor",
+        "servicepower",
+        "--out",
+        "out",
+    ]);
+    let emulator = Emulator::start(&[]);
+    let pushed = push(&w, &emulator, "servicepower", &[]);
+    assert_eq!(pushed.status, 0, "{}", pushed.stderr);
+    assert!(
+        pushed
+            .stderr
+            .contains("plan 1 sets 2 password(s) that an earlier export already sent and wiped"),
+        "{}",
+        pushed.stderr
+    );
 }
