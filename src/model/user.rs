@@ -338,7 +338,12 @@ pub fn normalize(field: Field, raw: Value, list_separator: char) -> Result<Value
                 .ok_or_else(|| ValueError(format!("expected text, found {}", describe(&raw)))),
         },
         FieldKind::Bool => parse_bool_value(&raw).map(Value::Bool),
-        FieldKind::List => normalize_list(&raw, list_separator),
+        FieldKind::List => match raw {
+            Value::String(item) if is_one_item(&item, list_separator) => {
+                Ok(Value::Array(vec![Value::String(trimmed(item))]))
+            }
+            raw => normalize_list(&raw, list_separator),
+        },
         FieldKind::Phones => normalize_phones(&raw, list_separator),
         FieldKind::Address => normalize_object(&raw, Address::keys(), "address"),
         FieldKind::WorkWeek => normalize_work_week(&raw),
@@ -440,6 +445,12 @@ fn structured(raw: &Value) -> Result<Option<Value>, ValueError> {
 
 fn split_list(text: &str, separator: char) -> impl Iterator<Item = &str> {
     text.split(separator).map(trim).filter(|s| !s.is_empty())
+}
+
+/// Whether a list given as text is one item (neither JSON nor separated), which then keeps
+/// its buffer. The caller has ruled out blank text.
+fn is_one_item(text: &str, separator: char) -> bool {
+    !text.contains(separator) && !trim(text).starts_with(['[', '{'])
 }
 
 fn normalize_list(raw: &Value, separator: char) -> Result<Value, ValueError> {
@@ -848,6 +859,16 @@ mod tests {
         }
 
         proptest! {
+            #[test]
+            fn a_list_of_one_item_is_what_splitting_makes(text in "[ ;a-z\\[{]{1,6}") {
+                let raw = Value::String(text);
+                let split = match is_empty(&raw) {
+                    true => Ok(Value::Null),
+                    false => normalize_list(&raw, ';'),
+                };
+                prop_assert_eq!(normalize(Field::Roles, raw, ';'), split);
+            }
+
             #[test]
             fn the_quick_trim_is_str_trim(text in "[ \t\u{a0}\u{2003}a-z\u{e9}.]{0,6}") {
                 prop_assert_eq!(trim(&text), text.trim());
