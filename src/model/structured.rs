@@ -40,7 +40,7 @@ impl Phone<'_> {
         keys_of::<Phone<'static>>()
     }
 
-    /// The phone as [`write`] makes it, `{"number": …, "type": …}`, built without a
+    /// The phone as [`write()`] makes it, `{"number": …, "type": …}`, built without a
     /// serializer and moving the owned texts.
     pub fn into_value(self) -> Value {
         let mut object = serde_json::Map::new();
