@@ -135,6 +135,11 @@ impl Outlet for Findings<'_> {
     fn changes(&mut self) -> Option<&mut dyn Changes> {
         None
     }
+
+    /// Only `--rejects` writes the cells of rejected rows.
+    fn wants_cells(&self) -> bool {
+        self.rejects.is_some()
+    }
 }
 
 /// `Checked 3 rows against the rules of tenant `acme`: 1 rejected, 2 warnings.`

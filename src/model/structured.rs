@@ -39,6 +39,20 @@ impl Phone<'_> {
     pub fn keys() -> &'static [&'static str] {
         keys_of::<Phone<'static>>()
     }
+
+    /// The phone as [`write()`] makes it, `{"number": …, "type": …}`, built without a
+    /// serializer and moving the owned texts.
+    pub fn into_value(self) -> Value {
+        let mut object = serde_json::Map::new();
+        object.insert(
+            "number".to_string(),
+            Value::String(self.number.into_owned()),
+        );
+        if let Some(kind) = self.kind {
+            object.insert("type".to_string(), Value::String(kind.into_owned()));
+        }
+        Value::Object(object)
+    }
 }
 
 /// A phone as one text: `type:number`, or the number alone (how a flat file writes it).
@@ -248,6 +262,21 @@ mod tests {
             ["street", "unit", "city", "state", "zip", "country", "lat", "lon"]
         );
         assert_eq!(WorkDay::keys(), ["day", "start", "end", "lunch"]);
+    }
+
+    #[test]
+    fn a_phone_as_a_value_is_what_the_serializer_writes() {
+        let phone = |number: &str, kind: Option<&str>| Phone {
+            number: Cow::Owned(number.to_string()),
+            kind: kind.map(|k| Cow::Owned(k.to_string())),
+        };
+        for phone in [phone("+47 1", Some("mobile")), phone("555", None)] {
+            assert_eq!(phone.clone().into_value(), write(&phone));
+        }
+        assert_eq!(
+            phone("555", Some("work")).into_value(),
+            json!({"number": "555", "type": "work"})
+        );
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub trait Outlet {
     /// Takes one rejected row, whose problems are the last `problems` taken.
     fn rejected(&mut self, row: RejectedRow, problems: usize) -> Result<()>;
 
+    /// Whether the rejected rows given to [`Outlet::rejected`] need their source cells; when
+    /// not, the reader does not keep them and the rows come with none.
+    fn wants_cells(&self) -> bool {
+        true
+    }
+
     /// Where the changes go; `None` for a check, whose rows are then never diffed.
     fn changes(&mut self) -> Option<&mut dyn Changes>;
 }

@@ -47,6 +47,8 @@ pub(super) struct Sources<'a> {
     pub(super) check_columns: Option<&'a RulePack>,
     /// The fingerprints rows are recognised by (none for a check).
     pub(super) fingerprints: Option<&'a Fingerprints>,
+    /// Whether rows keep their source cells (for rejected rows); without, every row has none.
+    pub(super) keep_cells: bool,
 }
 
 /// Reads, evaluates and settles every row of `sources`; says what was read. With
@@ -97,6 +99,7 @@ fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input
     let mut arrivals = Arrivals {
         check_columns: sources.check_columns,
         fingerprints: sources.fingerprints,
+        keep_cells: sources.keep_cells,
         chunks,
         progress: sources.progress,
         chunk: Chunk::default(),
@@ -119,7 +122,8 @@ fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input
     Ok(inputs)
 }
 
-/// Rows as read, with their source cells (kept for the rows that will be rejected).
+/// Rows as read, with their source cells (kept for the rows that will be rejected, unless
+/// nothing wants them).
 #[derive(Default)]
 struct Chunk {
     rows: Vec<Arrival>,
@@ -130,6 +134,7 @@ struct Chunk {
 struct Arrivals<'a> {
     check_columns: Option<&'a RulePack>,
     fingerprints: Option<&'a Fingerprints>,
+    keep_cells: bool,
     chunks: SyncSender<Chunk>,
     progress: &'a Progress,
     chunk: Chunk,
@@ -164,7 +169,7 @@ impl Arrivals<'_> {
         Ok(())
     }
 
-    /// Adds a row, whose cells were just added to `self.chunk.cells`.
+    /// Adds a row, whose cells (when kept) were just added to `self.chunk.cells`.
     fn push(&mut self, arrival: Arrival) -> Result<()> {
         self.chunk.rows.push(arrival);
         if self.chunk.rows.len() == CHUNK_ROWS || self.chunk.cells.text_len() >= CHUNK_TEXT {
@@ -201,7 +206,9 @@ impl read::Sink for Arrivals<'_> {
 
     fn row(&mut self, row: Row) -> Result<()> {
         self.check_columns_once(Some(&row))?;
-        self.chunk.cells.push_values(&row.columns);
+        if self.keep_cells {
+            self.chunk.cells.push_values(&row.columns);
+        }
         let arrival = match (self.unknown.take(), self.fingerprints) {
             (Some(fingerprint), _) => Arrival::Unknown(row, Some(fingerprint)),
             (None, Some(fingerprints)) => Arrival::of(row, fingerprints),
@@ -226,7 +233,9 @@ impl read::Sink for Arrivals<'_> {
                 return Ok(false);
             }
         };
-        self.chunk.cells.push_texts(names, cells.iter());
+        if self.keep_cells {
+            self.chunk.cells.push_texts(names, cells.iter());
+        }
         self.push(arrival).map(|()| true)
     }
 }

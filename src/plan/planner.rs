@@ -125,6 +125,7 @@ pub fn settle_plan(
         progress: &request.progress,
         check_columns: pack.checks_columns().then_some(pack),
         fingerprints: Some(&fingerprints),
+        keep_cells: true,
     };
     let inputs = settle_all(&sources, &evaluators, None, |done| settle.chunk(done))?;
     if request.sync {
@@ -179,6 +180,7 @@ pub fn check(
     let unique_fields = pack.unique_fields();
     let names: Vec<&str> = unique_fields.iter().map(|f| f.name()).collect();
     let stored = NothingStored.indexes(&names)?;
+    let keep_cells = report.wants_cells();
     let mut settle = Settler {
         state: &NothingStored,
         seen: FirstSeen::default(),
@@ -198,6 +200,7 @@ pub fn check(
         progress,
         check_columns: pack.checks_columns().then_some(pack),
         fingerprints: None,
+        keep_cells,
     };
     // The password only to withhold it from a rejected row's cells.
     let settled_fields: Vec<Field> = [Field::ExternalId, Field::Password]

@@ -3,6 +3,8 @@
 //! Every function adds to a list of problems and never stops early: a consultant fixing a
 //! file wants every problem of a row at once. `Unique` is the planner's, not checked here.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::helpers::is_email;
@@ -109,12 +111,12 @@ pub(super) fn check(
 }
 
 /// The value as the texts a pattern is searched in: each item of a list.
-fn texts(value: &Value) -> Vec<String> {
+fn texts(value: &Value) -> Vec<Cow<'_, str>> {
     match value {
-        Value::String(s) => vec![s.clone()],
+        Value::String(s) => vec![Cow::Borrowed(s)],
         Value::Array(items) => items.iter().flat_map(texts).collect(),
-        Value::Object(_) => vec![value.to_string()],
-        other => vec![other.to_string()],
+        Value::Object(_) => vec![Cow::Owned(value.to_string())],
+        other => vec![Cow::Owned(other.to_string())],
     }
 }
 
