@@ -232,7 +232,10 @@ impl read::Sink for Arrivals<'_> {
 
 /// Without a map hook the columns are the fields: a file whose key column is missing, or
 /// with two columns for one field, is refused whole rather than rejected row by row.
-fn check_canonical_columns<'n>(at: &str, names: impl Iterator<Item = &'n str>) -> Result<()> {
+pub(crate) fn check_canonical_columns<'n>(
+    at: &str,
+    names: impl Iterator<Item = &'n str>,
+) -> Result<()> {
     let columns: Vec<&str> = names.collect();
     let mut seen: HashMap<Field, &str> = HashMap::new();
     for &name in &columns {

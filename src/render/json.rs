@@ -105,13 +105,15 @@ impl<'o> CheckDocument<'o> {
         item(self.out, &mut self.first, &value(problem))
     }
 
-    /// Closes the document with the counts.
-    pub fn finish(self, checked: &Checked) -> Result<()> {
+    /// Closes the document with the counts and the `[map]` that could replace the pack's map
+    /// hooks (`null` when none does what they did).
+    pub fn finish(self, checked: &Checked, declarative_map: Option<&str>) -> Result<()> {
         writeln!(
             self.out,
-            "{}],\n  \"checked\": {}\n}}",
+            "{}],\n  \"checked\": {},\n  \"declarative_map\": {}\n}}",
             if self.first { "" } else { "\n  " },
-            value(checked)
+            value(checked),
+            value(&declarative_map)
         )
         .map_err(stdout_error)
     }
