@@ -1,6 +1,6 @@
 //! JSON for programs: `plan --output json` prints one object,
 //! `{"plan_id", "tenant", "summary", "changes", "problems"}`; `rules check --data --output
-//! json` prints `{"tenant", "problems", "checked"}`.
+//! json` prints `{"tenant", "problems", "checked", "declarative_map"}`.
 //!
 //! A plan's document is streamed from the stored plan, one change at a time, so a
 //! million-change plan prints in constant memory.

@@ -12,10 +12,11 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value;
-use xxhash_rust::xxh3::Xxh3Default;
+use xxhash_rust::xxh3::xxh3_128;
 
-use super::declarative::{target_name, Case};
+use super::declarative::{target_name, Case, DeclarativeMap};
 use super::helpers::title_chars;
 use super::settings::Settings;
 use crate::error::Result;
@@ -194,22 +195,7 @@ impl MapProbe {
         let Ok(Some(map)) = Settings::parse("tenant.toml", &text).map(|s| s.map) else {
             return Ok(None);
         };
-        let (mut rows, mut users, mut columns_fit) = (0u64, 0u128, true);
-        for file in files {
-            let mut first = true;
-            let mut sink = |row: Row| {
-                if std::mem::take(&mut first) && !map.fills(Field::ExternalId) {
-                    let names = row.columns.iter().map(|(name, _)| map.renamed(name));
-                    let at = row.position.to_string();
-                    columns_fit &= crate::plan::check_canonical_columns(&at, names).is_ok();
-                }
-                let mapped = map_columns(map.apply(row.columns), separator);
-                users = users.wrapping_add(fingerprint(&row.position, &mapped));
-                rows += 1;
-                Ok(())
-            };
-            read::read_source(file, options, &mut sink)?;
-        }
+        let (rows, users, columns_fit) = made_by(&map, separator, files, options)?;
         let same = columns_fit && rows == self.rows && users == self.users;
         Ok(same.then_some(text))
     }
@@ -308,44 +294,42 @@ impl KeyWays {
             ways,
             seen_at: 0,
         };
-        ways.narrow(Some(value), columns, returned);
+        ways.keep_giving(Some(value), columns, returned);
+        let mut sorted = std::mem::take(&mut ways.ways);
+        sorted.sort_by_key(|way| ways.cost(way));
+        ways.ways = sorted;
         Some(ways)
     }
 
-    /// Keeps the ways that give `value` (`None`: the key left out) on this row.
+    /// Keeps the ways that give `value` (`None`: the key left out) on this row. The way
+    /// `[map]` would take (the first: they are kept cheapest first) is tried alone first: only
+    /// a row it does not explain is tried on the others. This bounds the cost to about one
+    /// way per field and row; a way so spared on a row is still run on it by [`confirm`].
     fn narrow(
         &mut self,
         value: Option<&Value>,
         columns: &[(Arc<str>, Value)],
         returned: &[Returned<'_>],
     ) {
-        // The last column text compared, when it had nothing to trim: (column, case, equal).
-        let mut decided: Option<(usize, Option<Case>, bool)> = None;
-        self.ways.retain_mut(|way| {
-            if let (Some(Value::String(wanted)), Source::Column { case, .. }) = (value, &way.source)
-            {
-                let case = *case;
-                if let Some((at, text)) = way
-                    .source
-                    .text(columns)
-                    .filter(|(_, t)| !t.trim().is_empty())
-                {
-                    let untrimmed = columns[at]
-                        .1
-                        .as_str()
-                        .is_some_and(|raw| raw.len() == text.len());
-                    if let Some((column, c, equal)) = decided.filter(|_| untrimmed) {
-                        if column == at && c == case {
-                            return equal;
-                        }
-                    }
-                    let equal = way.source.cased_equal(text, wanted);
-                    decided = untrimmed.then_some((at, case, equal));
-                    return equal;
-                }
+        let mut decided = None;
+        if let Some(first) = self.ways.first_mut() {
+            if first.gives_fast(value, columns, returned, &mut decided) {
+                return;
             }
-            way.gives(value, columns, returned)
-        });
+        }
+        self.keep_giving(value, columns, returned);
+    }
+
+    /// Keeps the ways that give `value` on this row, trying every one.
+    fn keep_giving(
+        &mut self,
+        value: Option<&Value>,
+        columns: &[(Arc<str>, Value)],
+        returned: &[Returned<'_>],
+    ) {
+        let mut decided = None;
+        self.ways
+            .retain_mut(|way| way.gives_fast(value, columns, returned, &mut decided));
     }
 
     /// Whether `[map]` can write `way` for this key, with `trim` for every text cell.
@@ -391,6 +375,40 @@ impl KeyWays {
 }
 
 impl Way {
+    /// [`Way::gives`], deciding a column's text without building it, and once for both trims
+    /// of a case when the cell has nothing to trim: `decided` holds the last text decided so,
+    /// as (column, case, equal).
+    fn gives_fast(
+        &mut self,
+        value: Option<&Value>,
+        columns: &[(Arc<str>, Value)],
+        returned: &[Returned<'_>],
+        decided: &mut Option<(usize, Option<Case>, bool)>,
+    ) -> bool {
+        if let (Some(Value::String(wanted)), Source::Column { case, .. }) = (value, &self.source) {
+            let case = *case;
+            if let Some((at, text)) = self
+                .source
+                .text(columns)
+                .filter(|(_, t)| !t.trim().is_empty())
+            {
+                let untrimmed = columns[at]
+                    .1
+                    .as_str()
+                    .is_some_and(|raw| raw.len() == text.len());
+                if let Some((column, c, equal)) = decided.filter(|_| untrimmed) {
+                    if column == at && c == case {
+                        return equal;
+                    }
+                }
+                let equal = self.source.cased_equal(text, wanted);
+                *decided = untrimmed.then_some((at, case, equal));
+                return equal;
+            }
+        }
+        self.gives(value, columns, returned)
+    }
+
     /// Whether this way gives `value` on this row (learning the default it needs).
     fn gives(
         &mut self,
@@ -600,51 +618,117 @@ fn splits_giving(text: &str, part: &str) -> Vec<(String, usize)> {
     found
 }
 
+/// Rows read ahead of the threads that map them again.
+const CONFIRM_CHUNK: usize = 2048;
+
+/// What `map` makes of every row of `files`: the rows, the sum of their users' fingerprints,
+/// and whether each file's columns pass the check a plan makes of them. A reader thread reads
+/// chunks of rows while the worker threads map the chunks before.
+fn made_by(
+    map: &DeclarativeMap,
+    separator: char,
+    files: &[String],
+    options: &ReadOptions,
+) -> Result<(u64, u128, bool)> {
+    std::thread::scope(|scope| {
+        let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<Row>>(2);
+        let reader = scope.spawn(move || -> Result<bool> {
+            let mut columns_fit = true;
+            for file in files {
+                let (mut first, mut chunk) = (true, Vec::with_capacity(CONFIRM_CHUNK));
+                let mut sink = |row: Row| {
+                    if std::mem::take(&mut first) && !map.fills(Field::ExternalId) {
+                        let names = row.columns.iter().map(|(name, _)| map.renamed(name));
+                        let at = row.position.to_string();
+                        columns_fit &= crate::plan::check_canonical_columns(&at, names).is_ok();
+                    }
+                    chunk.push(row);
+                    if chunk.len() == CONFIRM_CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CONFIRM_CHUNK));
+                        sender
+                            .send(full)
+                            .map_err(|_| crate::error::Error::Stopped)?;
+                    }
+                    Ok(())
+                };
+                read::read_source(file, options, &mut sink)?;
+                sender
+                    .send(chunk)
+                    .map_err(|_| crate::error::Error::Stopped)?;
+            }
+            Ok(columns_fit)
+        });
+        let (mut rows, mut users) = (0u64, 0u128);
+        for chunk in chunks {
+            rows += chunk.len() as u64;
+            users = users.wrapping_add(
+                chunk
+                    .into_par_iter()
+                    .map(|row| {
+                        let mapped = map_columns(map.apply(row.columns), separator);
+                        fingerprint(&row.position, &mapped)
+                    })
+                    .reduce(|| 0, u128::wrapping_add),
+            );
+        }
+        let columns_fit = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok((rows, users, columns_fit))
+    })
+}
+
 /// The fingerprint of the user made of the row at `position`: its operation, fields and
 /// platform ids. Summed over rows, in any order.
 fn fingerprint(position: &Position, mapped: &Mapped) -> u128 {
-    let mut hasher = Xxh3Default::new();
-    hasher.update(position.file.as_bytes());
-    hasher.update(&position.index.to_le_bytes());
-    hasher.update(&[mapped.op as u8]);
+    let mut bytes = Vec::with_capacity(512);
+    bytes.extend_from_slice(position.file.as_bytes());
+    bytes.extend_from_slice(&position.index.to_le_bytes());
+    bytes.push(mapped.op as u8);
     for (field, value) in mapped.user.fields() {
-        hasher.update(field.name().as_bytes());
-        hash_value(&mut hasher, value);
+        bytes.extend_from_slice(field.name().as_bytes());
+        encode(&mut bytes, value);
     }
     for (vendor, id) in &mapped.platform_ids {
-        hasher.update(vendor.as_bytes());
-        hash_value(&mut hasher, id);
+        encode_text(&mut bytes, vendor);
+        encode(&mut bytes, id);
     }
-    hasher.digest128()
+    xxh3_128(&bytes)
 }
 
-/// Feeds a value to a hash: a tag, then its content with lengths, so that no two values
-/// feed the same bytes.
-fn hash_value(hasher: &mut Xxh3Default, value: &Value) {
-    let text = |hasher: &mut Xxh3Default, tag: u8, text: &str| {
-        hasher.update(&[tag]);
-        hasher.update(&text.len().to_le_bytes());
-        hasher.update(text.as_bytes());
-    };
+/// Appends a value: a tag, then its content with lengths, so that no two values give the
+/// same bytes.
+fn encode(bytes: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::Null => hasher.update(&[0]),
-        Value::Bool(b) => hasher.update(&[1, u8::from(*b)]),
-        Value::Number(n) => text(hasher, 2, &n.to_string()),
-        Value::String(s) => text(hasher, 3, s),
+        Value::Null => bytes.push(0),
+        Value::Bool(b) => bytes.extend_from_slice(&[1, u8::from(*b)]),
+        Value::Number(n) => {
+            bytes.push(2);
+            encode_text(bytes, &n.to_string());
+        }
+        Value::String(s) => {
+            bytes.push(3);
+            encode_text(bytes, s);
+        }
         Value::Array(items) => {
-            hasher.update(&[4]);
-            hasher.update(&items.len().to_le_bytes());
-            items.iter().for_each(|item| hash_value(hasher, item));
+            bytes.push(4);
+            bytes.extend_from_slice(&items.len().to_le_bytes());
+            items.iter().for_each(|item| encode(bytes, item));
         }
         Value::Object(entries) => {
-            hasher.update(&[5]);
-            hasher.update(&entries.len().to_le_bytes());
+            bytes.push(5);
+            bytes.extend_from_slice(&entries.len().to_le_bytes());
             for (key, item) in entries {
-                text(hasher, 3, key);
-                hash_value(hasher, item);
+                encode_text(bytes, key);
+                encode(bytes, item);
             }
         }
     }
+}
+
+fn encode_text(bytes: &mut Vec<u8>, text: &str) {
+    bytes.extend_from_slice(&text.len().to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
 }
 
 /// The chosen ways, grouped as `[map]`'s tables.
@@ -820,5 +904,84 @@ impl Written {
                 .collect(),
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn row(pairs: &[(&str, &str)]) -> Vec<(Arc<str>, Value)> {
+        pairs.iter().map(|(k, v)| ((*k).into(), json!(v))).collect()
+    }
+
+    fn probe() -> MapProbe {
+        MapProbe::new(Arc::default())
+    }
+
+    #[test]
+    fn a_split_is_found_beside_the_part() {
+        assert_eq!(
+            splits_giving("ada@x.example", "x.example"),
+            vec![("@".to_string(), 2)]
+        );
+        assert_eq!(
+            splits_giving("Ada Lovelace", "Ada"),
+            vec![(" ".to_string(), 1)]
+        );
+        assert!(
+            splits_giving("ada", "ada").is_empty(),
+            "the whole text is no split"
+        );
+    }
+
+    #[test]
+    fn rows_narrow_a_field_to_the_ways_that_give_it_on_every_row() {
+        let mut p = probe();
+        p.observe(&row(&[("Id", " u1 ")]), &[("external_id", json!("U1"))]);
+        p.observe(&row(&[("Id", "u2")]), &[("external_id", json!("U2"))]);
+        let toml = p.written(true).unwrap();
+        assert_eq!(
+            toml,
+            "[map]\ntrim = true\n\n[map.columns]\nId = \"external_id\"\n\n[map.case]\nexternal_id = \"upper\"\n"
+        );
+        assert_eq!(p.written(false), None, "the first row needs the trim");
+        assert!(p.probing());
+    }
+
+    #[test]
+    fn a_field_no_way_explains_gives_up_for_every_thread() {
+        let given_up = Arc::default();
+        let (mut a, b) = (
+            MapProbe::new(Arc::clone(&given_up)),
+            MapProbe::new(given_up),
+        );
+        a.observe(&row(&[("Status", "Active")]), &[("active", json!(true))]);
+        a.observe(
+            &row(&[("Status", "Terminated")]),
+            &[("active", json!(false))],
+        );
+        assert!(!a.probing() && !b.probing());
+    }
+
+    #[test]
+    fn merged_probes_keep_the_ways_both_kept() {
+        let (mut a, mut b) = (probe(), probe());
+        a.observe(&row(&[("mail", "ada@x")]), &[("email", json!("ada@x"))]);
+        b.observe(&row(&[("mail", "Bob@x")]), &[("email", json!("bob@x"))]);
+        let merged = a.merge(b);
+        assert_eq!(merged.rows, 2);
+        let toml = merged.written(false).unwrap();
+        assert!(toml.contains("mail = \"email\""), "{toml}");
+        assert!(toml.contains("email = \"lower\""), "{toml}");
+    }
+
+    #[test]
+    fn a_returned_key_that_is_no_field_gives_up() {
+        let mut p = probe();
+        p.observe(&row(&[("a", "x")]), &[("shoe_size", json!("x"))]);
+        assert!(!p.probing());
     }
 }

@@ -290,3 +290,54 @@ fn rules_check_data_suggests_nothing_when_the_mapping_holds_on_some_rows_only() 
         .stdout;
     assert!(!out.contains("does only what"), "{out}");
 }
+
+/// The bench pack's hook (trims, case, a copy, a split into `attributes`) on generated users
+/// with dirt: the suggested `[map]` pasted in place of the `map` hook plans the same.
+#[test]
+fn the_map_suggested_for_the_bench_hook_plans_the_same_as_the_hook() {
+    let w = Workdir::new();
+    let benches = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rules/bench");
+    crate::common::copy_dir(&benches, &w.path().join("rules/bench"));
+    w.ok(&["generate", "--users", "300", "--base", "base.csv"]);
+    w.write(
+        "locations.csv",
+        "id,code\nL0,OSL\nL1,BER\nL2,CHI\nL3,LYO\nL4,MAD\n",
+    );
+    w.ok(&[
+        "ref",
+        "load",
+        "location",
+        "locations.csv",
+        "--tenant",
+        "bench",
+    ]);
+    let out = w.run(&["rules", "check", "--tenant", "bench", "--data", "base.csv"]);
+    assert_eq!(out.status, 4, "the data has dirt the rules reject");
+    let toml = suggested(&out.stdout).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(
+        toml.contains("[map.copy]\nusername = \"external_id\""),
+        "{toml}"
+    );
+    let settings = std::fs::read_to_string(w.path().join("rules/bench/tenant.toml")).unwrap();
+    w.write("rules/pasted/tenant.toml", format!("{settings}\n{toml}\n"));
+    let declarative = benches.with_file_name("bench-declarative");
+    for file in ["validation.json", "20_validate.rhai"] {
+        // The bench hook's `validate`, without its `map`.
+        let to = w.path().join("rules/pasted").join(file);
+        std::fs::copy(declarative.join(file), to).unwrap();
+    }
+    w.ok(&[
+        "ref",
+        "load",
+        "location",
+        "locations.csv",
+        "--tenant",
+        "pasted",
+    ]);
+    let hook = w.plan_json(&["base.csv", "--tenant", "bench"]);
+    let pasted = w.plan_json(&["base.csv", "--tenant", "pasted"]);
+    assert!(counts(&hook)[0] > 250, "{}", hook["summary"]);
+    assert_eq!(pasted["summary"], hook["summary"]);
+    assert_eq!(pasted["changes"], hook["changes"]);
+    assert_eq!(pasted["problems"], hook["problems"]);
+}
