@@ -3,7 +3,6 @@
 pub mod fingerprint;
 pub mod outlet;
 mod pipeline;
-pub(crate) use pipeline::check_canonical_columns;
 pub mod planner;
 pub mod reject;
 pub mod revert;

@@ -20,7 +20,7 @@ use super::declarative::{target_name, Case, DeclarativeMap};
 use super::helpers::title_chars;
 use super::settings::Settings;
 use crate::error::Result;
-use crate::map::{map_columns, Mapped, PLATFORM_ID};
+use crate::map::{check_canonical_columns, map_columns, Mapped, PLATFORM_ID};
 use crate::model::position::Position;
 use crate::model::user::{self, Field, FieldKind, CUD};
 use crate::read::{self, ReadOptions, Row};
@@ -640,7 +640,7 @@ fn made_by(
                     if std::mem::take(&mut first) && !map.fills(Field::ExternalId) {
                         let names = row.columns.iter().map(|(name, _)| map.renamed(name));
                         let at = row.position.to_string();
-                        columns_fit &= crate::plan::check_canonical_columns(&at, names).is_ok();
+                        columns_fit &= check_canonical_columns(&at, names).is_ok();
                     }
                     chunk.push(row);
                     if chunk.len() == CONFIRM_CHUNK {
