@@ -530,8 +530,8 @@ impl Source {
         let Source::Column { case, .. } = self else {
             return false;
         };
-        if text.len() != wanted.len() {
-            return false;
+        if case.is_none() || text.len() != wanted.len() {
+            return text == wanted;
         }
         let mut word_start = true;
         text.iter().zip(wanted).all(|(&t, &w)| {
