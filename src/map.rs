@@ -2,10 +2,14 @@
 //!
 //! Used for tenants without a `map` hook, and to turn the map a `map` hook returns into a
 //! [`User`]. Column names match case-insensitively (`First Name` is `first_name`); dotted
-//! columns fill structured fields (`address.city`, `attributes.cost_center`).
+//! columns fill structured fields (`address.city`, `attributes.cost_center`). A file mapped
+//! so has its columns checked first ([`check_canonical_columns`]).
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::error::{Error, Result};
 use crate::model::problem::Problem;
 use crate::model::user::{self, Field, FieldKind, Op, User, CUD};
 
@@ -121,6 +125,44 @@ fn merge_nested(mapped: &mut Mapped, nested: Vec<(Field, String, Value)>, separa
                 .push(Problem::error("Type", e.0).on_field(field.name())),
         }
     }
+}
+
+/// Without a map hook the columns are the fields: a file whose key column is missing, or
+/// with two columns for one field, is refused whole rather than rejected row by row.
+pub fn check_canonical_columns<'n>(at: &str, names: impl Iterator<Item = &'n str>) -> Result<()> {
+    let columns: Vec<&str> = names.collect();
+    let mut seen: HashMap<Field, &str> = HashMap::new();
+    for &name in &columns {
+        if let Some(field) = Field::parse(name) {
+            if let Some(first) = seen.insert(field, name) {
+                return Err(Error::input(
+                    at,
+                    format!(
+                        "columns `{first}` and `{name}` both fill `{field}`; remove or rename one"
+                    ),
+                ));
+            }
+        }
+    }
+    if seen.contains_key(&Field::ExternalId) {
+        return Ok(());
+    }
+    let hint = columns
+        .iter()
+        .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
+        .map(|c| {
+            format!(
+                "; is `{c}` the key? rename it to `external_id`, or map it in tenant.toml's `[map.columns]` (`\"{c}\" = \"external_id\"`)"
+            )
+        })
+        .unwrap_or_else(|| "; add one, or map the key in tenant.toml's `[map.columns]` or a rules `map` hook".to_string());
+    Err(Error::input(
+        at,
+        format!(
+            "no key column `external_id` (the columns are {}){hint}",
+            columns.join(", ")
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -71,15 +71,28 @@ fn check_data(
             problem,
             rejects: args.rejects.is_some().then_some(&mut rejects),
         };
-        planner::check(pack, refs.clone(), &files, &read, &progress, &mut findings)
+        let (checked, probe) = planner::check(
+            pack,
+            refs.clone(),
+            &files,
+            &read,
+            &progress,
+            &mut findings,
+            true,
+        )?;
+        let declarative = match probe {
+            Some(probe) => probe.confirm(pack.settings().list_separator, &files, &read)?,
+            None => None,
+        };
+        Ok::<_, Error>((checked, declarative))
     };
     let checked = match args.output {
         Output::Json => {
             // Held until the check ends, so that a check that fails prints no half document.
             let mut held = Vec::new();
             let mut document = CheckDocument::begin(&mut held, &globals.tenant)?;
-            let checked = run(&mut |problem| document.problem(&problem.into()))?;
-            document.finish(&checked)?;
+            let (checked, declarative) = run(&mut |problem| document.problem(&problem.into()))?;
+            document.finish(&checked, declarative.as_deref())?;
             out.write_all(&held).map_err(stdout_error)?;
             checked
         }
@@ -89,7 +102,7 @@ fn check_data(
                 limit => limit,
             };
             let (mut listed, mut total) = (Vec::new(), 0);
-            let checked = run(&mut |problem| {
+            let (checked, declarative) = run(&mut |problem| {
                 total += 1;
                 if listed.len() < shown {
                     listed.push(StoredProblem::from(problem));
@@ -100,6 +113,10 @@ fn check_data(
             listed.iter().for_each(|problem| table.push(problem));
             table.write(out)?;
             writeln!(out, "{}", check_line(&globals.tenant, &checked)).map_err(stdout_error)?;
+            if let Some(toml) = declarative {
+                let hint = declarative_hint(&globals.tenant, checked.rows);
+                writeln!(out, "\n{hint}\n\n{}", toml.trim_end()).map_err(stdout_error)?;
+            }
             checked
         }
     };
@@ -150,6 +167,15 @@ fn check_line(tenant: &str, checked: &Checked) -> String {
         plural(checked.rows, "row"),
         checked.rejected,
         plural(checked.warnings, "warning")
+    )
+}
+
+/// Says that the map hooks only did what `[map]` (printed after it) does.
+fn declarative_hint(tenant: &str, rows: u64) -> String {
+    format!(
+        "The map hook of tenant `{tenant}` does only what [map] does on these {rows} row{}; \
+         this in tenant.toml instead skips the interpreter (see docs/rules.md):",
+        if rows == 1 { "" } else { "s" }
     )
 }
 

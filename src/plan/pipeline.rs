@@ -3,7 +3,6 @@
 //! in input order. A row whose fingerprint names a stored user, or a rejection the rules made
 //! of it before, skips the rules (see [`crate::plan::fingerprint`]).
 
-use std::collections::HashMap;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -11,8 +10,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::Hash128;
+use crate::map::check_canonical_columns;
 use crate::model::position::Position;
-use crate::model::user::{self, Field};
+use crate::model::user::Field;
 use crate::overlap::Overlap;
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::reject::ChunkCells;
@@ -238,44 +238,6 @@ impl read::Sink for Arrivals<'_> {
         }
         self.push(arrival).map(|()| true)
     }
-}
-
-/// Without a map hook the columns are the fields: a file whose key column is missing, or
-/// with two columns for one field, is refused whole rather than rejected row by row.
-fn check_canonical_columns<'n>(at: &str, names: impl Iterator<Item = &'n str>) -> Result<()> {
-    let columns: Vec<&str> = names.collect();
-    let mut seen: HashMap<Field, &str> = HashMap::new();
-    for &name in &columns {
-        if let Some(field) = Field::parse(name) {
-            if let Some(first) = seen.insert(field, name) {
-                return Err(Error::input(
-                    at,
-                    format!(
-                        "columns `{first}` and `{name}` both fill `{field}`; remove or rename one"
-                    ),
-                ));
-            }
-        }
-    }
-    if seen.contains_key(&Field::ExternalId) {
-        return Ok(());
-    }
-    let hint = columns
-        .iter()
-        .find(|c| user::nearest_field(c) == Some(Field::ExternalId))
-        .map(|c| {
-            format!(
-                "; is `{c}` the key? rename it to `external_id`, or map it in tenant.toml's `[map.columns]` (`\"{c}\" = \"external_id\"`)"
-            )
-        })
-        .unwrap_or_else(|| "; add one, or map the key in tenant.toml's `[map.columns]` or a rules `map` hook".to_string());
-    Err(Error::input(
-        at,
-        format!(
-            "no key column `external_id` (the columns are {}){hint}",
-            columns.join(", ")
-        ),
-    ))
 }
 
 /// A row after the rules (with its fingerprint, when rows are recognised), or the stored

@@ -27,7 +27,7 @@ use crate::plan::summary::{Guard, Input, PlanKind, Summary};
 use crate::plan::unique::UniqueIndex;
 use crate::progress::Progress;
 use crate::read::ReadOptions;
-use crate::rules::{RefTables, RulePack};
+use crate::rules::{MapProbe, RefTables, RulePack};
 
 /// Below this share of deletes no confirmation is asked (a mistyped file must never wipe a
 /// customer; see `docs/architecture.md`).
@@ -167,7 +167,9 @@ pub struct Checked {
 
 /// Runs `inputs` through the rules and the checks between rows (duplicate keys, `Unique`)
 /// on their own: no stored user is read and nothing is written. Each problem and rejected
-/// row goes to `report` (whose [`Outlet::changes`] is `None`), in input order.
+/// row goes to `report` (whose [`Outlet::changes`] is `None`), in input order. With
+/// `probe_maps`, also says whether `[map]` could do what the pack's map hooks did (see
+/// [`crate::rules::Evaluators::probe_maps`]).
 pub fn check(
     pack: &RulePack,
     refs: Arc<RefTables>,
@@ -175,8 +177,12 @@ pub fn check(
     read: &ReadOptions,
     progress: &Progress,
     report: &mut dyn Outlet,
-) -> Result<Checked> {
+    probe_maps: bool,
+) -> Result<(Checked, Option<MapProbe>)> {
     let evaluators = pack.evaluators(refs)?;
+    if probe_maps {
+        evaluators.probe_maps(pack);
+    }
     let unique_fields = pack.unique_fields();
     let names: Vec<&str> = unique_fields.iter().map(|f| f.name()).collect();
     let stored = NothingStored.indexes(&names)?;
@@ -211,11 +217,12 @@ pub fn check(
         settle.chunk(done)
     })?;
     progress.finish();
-    Ok(Checked {
+    let checked = Checked {
         rows: read.iter().map(|input| input.rows).sum(),
         rejected: settle.summary.error,
         warnings: settle.summary.warning,
-    })
+    };
+    Ok((checked, evaluators.map_probe()))
 }
 
 /// Refuses a plan that deletes more of the tenant's users than `guard` allows.

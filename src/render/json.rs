@@ -1,6 +1,6 @@
 //! JSON for programs: `plan --output json` prints one object,
 //! `{"plan_id", "tenant", "summary", "changes", "problems"}`; `rules check --data --output
-//! json` prints `{"tenant", "problems", "checked"}`.
+//! json` prints `{"tenant", "problems", "checked", "declarative_map"}`.
 //!
 //! A plan's document is streamed from the stored plan, one change at a time, so a
 //! million-change plan prints in constant memory.
@@ -105,13 +105,15 @@ impl<'o> CheckDocument<'o> {
         item(self.out, &mut self.first, &value(problem))
     }
 
-    /// Closes the document with the counts.
-    pub fn finish(self, checked: &Checked) -> Result<()> {
+    /// Closes the document with the counts and the `[map]` that could replace the pack's map
+    /// hooks (`null` when none does what they did).
+    pub fn finish(self, checked: &Checked, declarative_map: Option<&str>) -> Result<()> {
         writeln!(
             self.out,
-            "{}],\n  \"checked\": {}\n}}",
+            "{}],\n  \"checked\": {},\n  \"declarative_map\": {}\n}}",
             if self.first { "" } else { "\n  " },
-            value(checked)
+            value(checked),
+            value(&declarative_map)
         )
         .map_err(stdout_error)
     }

@@ -30,6 +30,14 @@ pub(super) enum Case {
 impl Case {
     const NAMES: &[&str] = &["upper", "lower", "title"];
 
+    /// Every case, in the order of [`Case::NAMES`].
+    pub(super) const ALL: [Case; 3] = [Case::Upper, Case::Lower, Case::Title];
+
+    /// The name `[map.case]` gives it.
+    pub(super) fn name(self) -> &'static str {
+        Case::NAMES[self as usize]
+    }
+
     fn parse(text: &str) -> Option<Case> {
         match text {
             "upper" => Some(Case::Upper),
@@ -39,7 +47,7 @@ impl Case {
         }
     }
 
-    fn apply(self, text: &str) -> String {
+    pub(super) fn apply(self, text: &str) -> String {
         match self {
             Case::Upper => text.to_uppercase(),
             Case::Lower => text.to_lowercase(),
@@ -217,7 +225,7 @@ fn in_file_order<V>(table: BTreeMap<Spanned<String>, V>) -> Vec<(Spanned<String>
 
 /// The canonical name a column may be mapped to: a field, or a dotted `address`/`attributes`
 /// entry (`attributes.cost_center`).
-fn target_name(target: &str) -> Option<String> {
+pub(super) fn target_name(target: &str) -> Option<String> {
     if let Some(field) = Field::parse(target) {
         return Some(field.name().to_string());
     }
@@ -327,7 +335,7 @@ impl DeclarativeMap {
             parts.push("trim text".to_string());
         }
         for (field, case) in &self.case {
-            parts.push(format!("{field} {}", Case::NAMES[*case as usize]));
+            parts.push(format!("{field} {}", case.name()));
         }
         for (to, from) in &self.copy {
             parts.push(format!("{to} = {from}"));

@@ -10,6 +10,7 @@ use super::checks;
 use super::engine::{self, Clock};
 use super::lookup::Missing;
 use super::lookup::RefTables;
+use super::map_probe::MapProbe;
 use super::pack::{Compiled, RulePack};
 use super::row_map::RowMaps;
 use super::script::{Failure, Script};
@@ -44,6 +45,8 @@ pub struct Evaluator {
     clock: Clock,
     scope: Scope<'static>,
     row_maps: RowMaps,
+    /// Whether `[map]` could do what the map hooks do, when `rules check --data` asks.
+    probe: Option<MapProbe>,
 }
 
 /// Evaluators for the rayon worker threads: each thread takes the one of its slot, so two
@@ -59,6 +62,27 @@ impl Evaluators {
         let mut evaluator = self.slots[slot].lock().unwrap_or_else(|e| e.into_inner());
         work(&mut evaluator)
     }
+
+    /// Has every evaluator probe whether `tenant.toml`'s `[map]` could replace the pack's
+    /// map hooks on the rows it evaluates; only for a pack with map hooks and no `[map]`.
+    pub fn probe_maps(&self, pack: &RulePack) {
+        if !pack.has_map_hook() || pack.settings().map.is_some() {
+            return;
+        }
+        let given_up = Arc::default();
+        for slot in &self.slots {
+            let mut evaluator = slot.lock().unwrap_or_else(|e| e.into_inner());
+            evaluator.probe = Some(MapProbe::new(Arc::clone(&given_up)));
+        }
+    }
+
+    /// What the probes of [`Evaluators::probe_maps`] found, merged.
+    pub fn map_probe(&self) -> Option<MapProbe> {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).probe.take())
+            .reduce(MapProbe::merge)
+    }
 }
 
 impl Evaluator {
@@ -71,6 +95,7 @@ impl Evaluator {
             clock,
             scope: Scope::new(),
             row_maps: RowMaps::default(),
+            probe: None,
         }
     }
 
@@ -88,13 +113,25 @@ impl Evaluator {
         };
         let mapped = if compiled.scripts.iter().any(|s| s.map) {
             let Some(map) = self.run_map_hooks(&compiled.scripts, &columns, &mut problems)? else {
+                if let Some(probe) = &self.probe {
+                    probe.give_up();
+                }
                 out.problems = place(problems, &position, None);
                 return Ok(out);
             };
-            let columns = map
+            let returned = map
                 .iter()
                 .map(|(name, value)| (name.as_str(), to_json(value)));
-            let mapped = map_columns(columns, separator);
+            let mapped = match self.probe.as_mut().filter(|probe| probe.probing()) {
+                Some(probe) => {
+                    let returned: Vec<_> = returned.collect();
+                    probe.observe(&columns, &returned);
+                    let mapped = map_columns(returned, separator);
+                    probe.made(&position, &mapped);
+                    mapped
+                }
+                None => map_columns(returned, separator),
+            };
             for name in &mapped.unknown_columns {
                 let hint = nearest_field(name)
                     .map(|f| format!("; did you mean `{f}`?"))

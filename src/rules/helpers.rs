@@ -140,17 +140,19 @@ fn with_regex<T>(
 /// Upper-cases the first letter of each word and lower-cases the rest (`ANNE-MARIE o'neil` →
 /// `Anne-Marie O'Neil`).
 pub(super) fn title_case(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    title_chars(text).collect()
+}
+
+/// The characters of [`title_case`], for comparing without building the text.
+pub(super) fn title_chars(text: &str) -> impl Iterator<Item = char> + '_ {
     let mut start = true;
-    for c in text.chars() {
-        if start {
-            out.extend(c.to_uppercase());
-        } else {
-            out.extend(c.to_lowercase());
-        }
-        start = !c.is_alphanumeric();
-    }
-    out
+    text.chars().flat_map(move |c| {
+        let word_start = std::mem::replace(&mut start, !c.is_alphanumeric());
+        let (upper, lower) = (c.to_uppercase(), c.to_lowercase());
+        upper
+            .filter(move |_| word_start)
+            .chain(lower.filter(move |_| !word_start))
+    })
 }
 
 /// Splits on `sep`, trims each item, drops empty ones.

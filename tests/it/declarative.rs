@@ -183,3 +183,161 @@ fn the_declarative_bench_pack_plans_the_same_as_the_bench_map_hook() {
     assert_eq!(plans[0]["changes"], plans[1]["changes"]);
     assert_eq!(plans[0]["problems"], plans[1]["problems"]);
 }
+
+/// The part of `rules check`'s output that follows `hint`: the `[map]` it suggests.
+fn suggested(out: &str) -> Option<&str> {
+    let hint = "does only what [map] does on these";
+    let at = out.find(hint)?;
+    out[at..].find("\n\n").map(|end| out[at + end..].trim())
+}
+
+/// A hook that only renames, trims, cases, copies and defaults is told so with the `[map]` to
+/// paste, and that `[map]` in place of the hook plans the same.
+#[test]
+fn rules_check_data_suggests_the_map_table_that_does_what_the_hook_does() {
+    let w = Workdir::new();
+    w.write("rules/hook/10_map.rhai", MAP_HOOK);
+    w.write("in.csv", EMPLOYEES);
+    let out = w
+        .ok(&["rules", "check", "--tenant", "hook", "--data", "in.csv"])
+        .stdout;
+    assert!(
+        out.contains("The map hook of tenant `hook` does only what [map] does on these 2 rows; this in tenant.toml instead skips the interpreter (see docs/rules.md):"),
+        "{out}"
+    );
+    let toml = suggested(&out).unwrap_or_else(|| panic!("{out}"));
+    assert!(toml.starts_with("[map]\ntrim = true\n"), "{toml}");
+    assert!(toml.contains("\"Employee ID\" = \"external_id\""), "{toml}");
+    assert!(toml.contains("[map.defaults]\nlanguage = \"en\""), "{toml}");
+    let json = w
+        .ok(&[
+            "rules", "check", "--tenant", "hook", "--data", "in.csv", "--output", "json",
+        ])
+        .json();
+    assert_eq!(json["declarative_map"].as_str().map(str::trim), Some(toml));
+    assert_eq!(json["checked"]["rows"], 2, "the document keeps its fields");
+
+    w.write("rules/pasted/tenant.toml", toml);
+    let hook = w.plan_json(&["in.csv", "--tenant", "hook"]);
+    let pasted = w.plan_json(&["in.csv", "--tenant", "pasted"]);
+    assert_eq!(counts(&hook), [2, 0, 0, 0, 0, 0], "{hook}");
+    assert_eq!(pasted["summary"], hook["summary"]);
+    assert_eq!(pasted["changes"], hook["changes"]);
+    assert_eq!(pasted["problems"], hook["problems"]);
+}
+
+/// A hook that does what `[map]` cannot (dates, phones, a switch: the shipped acme-hr pack)
+/// gets no suggestion.
+#[test]
+fn rules_check_data_suggests_nothing_for_a_hook_that_does_more() {
+    let w = Workdir::new();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    crate::common::copy_dir(&shipped, &w.path().join("rules"));
+    let location = w.fixture("acme-hr/location.csv");
+    w.fixture("acme-hr/employees.csv");
+    let load = ["ref", "load", "location", location.to_str().unwrap()];
+    w.ok(&[&load[..], &["--tenant", "acme-hr"]].concat());
+    let check = [
+        "rules",
+        "check",
+        "--tenant",
+        "acme-hr",
+        "--data",
+        "employees.csv",
+    ];
+    let table = w.run(&check);
+    assert_eq!(table.status, 4, "{}", table.stderr);
+    assert!(table.stdout.contains("Checked 31 rows"), "{}", table.stdout);
+    assert!(!table.stdout.contains("[map]"), "{}", table.stdout);
+    let json = w.run(&[&check[..], &["--output", "json"]].concat()).json();
+    assert_eq!(json["declarative_map"], Value::Null);
+}
+
+/// A mapping that holds on some rows only is no mapping `[map]` can do: no suggestion. Nor
+/// for a pack that has `[map]` already.
+#[test]
+fn rules_check_data_suggests_nothing_when_the_mapping_holds_on_some_rows_only() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/10_map.rhai",
+        // Contractors' addresses are kept as given; the others' lowered.
+        r#"fn map(row) {
+            let email = if row.id.starts_with("c") { row.mail } else { lower(row.mail) };
+            #{ external_id: row.id, email: email }
+        }"#,
+    );
+    w.write(
+        "in.csv",
+        "id,mail\ne1,Ada@X.example\ne2,bob@x.example\nc3,Cy@X.example\n",
+    );
+    let check = ["rules", "check", "--tenant", "t", "--data", "in.csv"];
+    let out = w.ok(&check).stdout;
+    assert!(!out.contains("[map]"), "{out}");
+    w.write(
+        "first-two.csv",
+        "id,mail\ne1,Ada@X.example\ne2,bob@x.example\n",
+    );
+    let out = w
+        .ok(&[&check[..4], &["--data", "first-two.csv"]].concat())
+        .stdout;
+    assert!(
+        suggested(&out).is_some_and(|toml| toml.contains("email = \"lower\"")),
+        "the rows it holds on alone are explained: {out}"
+    );
+    w.write("rules/t/tenant.toml", "[map]\ntrim = true\n");
+    let out = w
+        .ok(&[&check[..4], &["--data", "first-two.csv"]].concat())
+        .stdout;
+    assert!(!out.contains("does only what"), "{out}");
+}
+
+/// The bench pack's hook (trims, case, a copy, a split into `attributes`) on generated users
+/// with dirt: the suggested `[map]` pasted in place of the `map` hook plans the same.
+#[test]
+fn the_map_suggested_for_the_bench_hook_plans_the_same_as_the_hook() {
+    let w = Workdir::new();
+    let benches = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rules/bench");
+    crate::common::copy_dir(&benches, &w.path().join("rules/bench"));
+    w.ok(&["generate", "--users", "300", "--base", "base.csv"]);
+    w.write(
+        "locations.csv",
+        "id,code\nL0,OSL\nL1,BER\nL2,CHI\nL3,LYO\nL4,MAD\n",
+    );
+    w.ok(&[
+        "ref",
+        "load",
+        "location",
+        "locations.csv",
+        "--tenant",
+        "bench",
+    ]);
+    let out = w.run(&["rules", "check", "--tenant", "bench", "--data", "base.csv"]);
+    assert_eq!(out.status, 4, "the data has dirt the rules reject");
+    let toml = suggested(&out.stdout).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(
+        toml.contains("[map.copy]\nusername = \"external_id\""),
+        "{toml}"
+    );
+    let settings = std::fs::read_to_string(w.path().join("rules/bench/tenant.toml")).unwrap();
+    w.write("rules/pasted/tenant.toml", format!("{settings}\n{toml}\n"));
+    let declarative = benches.with_file_name("bench-declarative");
+    for file in ["validation.json", "20_validate.rhai"] {
+        // The bench hook's `validate`, without its `map`.
+        let to = w.path().join("rules/pasted").join(file);
+        std::fs::copy(declarative.join(file), to).unwrap();
+    }
+    w.ok(&[
+        "ref",
+        "load",
+        "location",
+        "locations.csv",
+        "--tenant",
+        "pasted",
+    ]);
+    let hook = w.plan_json(&["base.csv", "--tenant", "bench"]);
+    let pasted = w.plan_json(&["base.csv", "--tenant", "pasted"]);
+    assert!(counts(&hook)[0] > 250, "{}", hook["summary"]);
+    assert_eq!(pasted["summary"], hook["summary"]);
+    assert_eq!(pasted["changes"], hook["changes"]);
+    assert_eq!(pasted["problems"], hook["problems"]);
+}
