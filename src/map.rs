@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::model::problem::Problem;
-use crate::model::user::{self, Field, FieldKind, Op, User, CUD};
+use crate::model::user::{self, Field, FieldKind, FieldSet, Op, User, CUD};
 
 /// A row turned into a canonical user, with what went wrong on the way.
 #[derive(Debug, Clone, Default)]
@@ -37,23 +37,73 @@ pub fn map_columns<Name: AsRef<str>>(
     columns: impl IntoIterator<Item = (Name, Value)>,
     list_separator: char,
 ) -> Mapped {
+    map_columns_building(columns, list_separator, None)
+}
+
+/// A cell as [`map_columns_building`] takes it: a typed value, or a CSV cell's text that
+/// becomes a value only when one is needed.
+pub trait Cell {
+    /// The cell's text, when it is text.
+    fn text(&self) -> Option<&str>;
+    /// The cell as a value.
+    fn into_value(self) -> Value;
+}
+
+impl Cell for Value {
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl Cell for &str {
+    fn text(&self) -> Option<&str> {
+        Some(self)
+    }
+
+    fn into_value(self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+/// [`map_columns`], building only the fields in `built` (all when `None`): the cells of the
+/// other fields are only checked, so they report the same problems, and the user lacks them.
+/// The structured fields that dotted columns fill are always built.
+pub fn map_columns_building<Name: AsRef<str>>(
+    columns: impl IntoIterator<Item = (Name, impl Cell)>,
+    list_separator: char,
+    built: Option<&FieldSet>,
+) -> Mapped {
     let mut mapped = Mapped::default();
     let mut nested: Vec<(Field, String, Value)> = Vec::new();
     for (name, raw) in columns {
         let name = name.as_ref();
         if name.eq_ignore_ascii_case(CUD) {
-            set_op(&mut mapped, &raw);
+            set_op(&mut mapped, &raw.into_value());
             continue;
         }
         if let Some(vendor) = name.strip_prefix(PLATFORM_ID) {
+            let raw = raw.into_value();
             if !user::is_empty(&raw) {
                 mapped.platform_ids.insert(vendor.to_string(), raw);
             }
             continue;
         }
         if let Some(field) = Field::parse(name) {
-            match user::normalize(field, raw, list_separator) {
-                Ok(value) => mapped.user.set(field, value),
+            let build = built.is_none_or(|built| built[field] || is_nested(field));
+            if !build
+                && raw
+                    .text()
+                    .is_some_and(|text| user::accepts_text(field, text))
+            {
+                continue;
+            }
+            match user::normalize(field, raw.into_value(), list_separator) {
+                Ok(value) if build => mapped.user.set(field, value),
+                Ok(_) => {}
                 Err(e) => mapped
                     .problems
                     .push(Problem::error("Type", e.0).on_field(field.name())),
@@ -62,16 +112,23 @@ pub fn map_columns<Name: AsRef<str>>(
         }
         match name.split_once('.').and_then(|(head, tail)| {
             Field::parse(head)
-                .filter(|f| matches!(f.kind(), FieldKind::Address | FieldKind::Attributes))
+                .filter(|f| is_nested(*f))
                 .map(|f| (f, tail.trim().to_string()))
         }) {
-            Some((field, sub)) => nested.push((field, sub, raw)),
+            Some((field, sub)) => nested.push((field, sub, raw.into_value())),
             None => mapped.unknown_columns.push(name.to_string()),
         }
     }
     merge_nested(&mut mapped, nested, list_separator);
-    mapped.user.derive_names();
+    if built.is_none_or(|built| built[Field::Name] || built[Field::Initials]) {
+        mapped.user.derive_names();
+    }
     mapped
+}
+
+/// Whether dotted columns fill the field (`address.city`).
+fn is_nested(field: Field) -> bool {
+    matches!(field.kind(), FieldKind::Address | FieldKind::Attributes)
 }
 
 fn set_op(mapped: &mut Mapped, raw: &Value) {
@@ -217,6 +274,33 @@ mod tests {
         assert_eq!(map(&[("CUD", json!("3"))]).op, Op::Delete);
         assert_eq!(map(&[("cud", json!(1))]).op, Op::Create);
         assert_eq!(map(&[("cud", json!("9"))]).problems[0].rule, "Type");
+    }
+
+    #[test]
+    fn building_some_fields_checks_the_others_alike() {
+        let cells = [
+            ("external_id", " u1 "),
+            ("first_name", "Ada"),
+            ("active", "perhaps"),
+            ("roles", "[[1]]"),
+            ("teams", "a;b"),
+            ("address", "Main St"),
+            ("phones", "mobile:+47 1"),
+            ("cud", "9"),
+            ("Shoe size", "44"),
+        ];
+        let all = map_columns(cells.map(|(k, v)| (k, json!(v))), ';');
+        let mut built = FieldSet::default();
+        built[Field::ExternalId] = true;
+        let some = map_columns_building(cells, ';', Some(&built));
+        assert_eq!(some.problems, all.problems);
+        assert_eq!(some.problems.len(), 4, "{:?}", some.problems);
+        assert_eq!(some.unknown_columns, all.unknown_columns);
+        let fields: Vec<Field> = some.user.fields().map(|(field, _)| field).collect();
+        assert_eq!(fields, vec![Field::ExternalId]);
+        assert_eq!(some.user.key(), Some("u1"));
+        let everything = map_columns_building(cells, ';', None);
+        assert_eq!(everything.user, all.user);
     }
 
     #[test]

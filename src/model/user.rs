@@ -116,6 +116,9 @@ fields! {
     Attributes => "attributes", Attributes;
 }
 
+/// A yes or no for each field (which fields a step reads, say).
+pub type FieldSet = EnumMap<Field, bool>;
+
 /// The name of the column or map key that carries the operation.
 pub const CUD: &str = "cud";
 
@@ -349,6 +352,19 @@ pub fn normalize(field: Field, raw: Value, list_separator: char) -> Result<Value
         FieldKind::WorkWeek => normalize_work_week(&raw),
         FieldKind::Attributes => normalize_attributes(&raw),
     }
+}
+
+/// Whether [`normalize`] surely accepts `text` as the value of `field`, told without
+/// building the value: blank text, text for a text field, a boolean word, and a plain list
+/// or phones cell (not JSON). For anything else only `normalize` can tell.
+pub fn accepts_text(field: Field, text: &str) -> bool {
+    trim(text).is_empty()
+        || match field.kind() {
+            FieldKind::Text | FieldKind::Secret => true,
+            FieldKind::Bool => parse_bool(text).is_some(),
+            FieldKind::List | FieldKind::Phones => !text.trim_start().starts_with(['[', '{']),
+            FieldKind::Address | FieldKind::WorkWeek | FieldKind::Attributes => false,
+        }
 }
 
 /// [`str::trim`], answered without decoding a character when both ends are visible ASCII
@@ -622,6 +638,34 @@ fn normalize_attributes(raw: &Value) -> Result<Value, ValueError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn text_accepted_as_is_is_what_normalize_accepts() {
+        let cells = [
+            "",
+            " ",
+            "x",
+            "yes",
+            "perhaps",
+            "a;b",
+            "[1]",
+            " {\"a\": 1}",
+            "[\"a\"]",
+        ];
+        for field in Field::ALL.iter().copied() {
+            for text in cells {
+                if accepts_text(field, text) {
+                    assert!(
+                        normalize(field, json!(text), ';').is_ok(),
+                        "{field} `{text}`"
+                    );
+                }
+            }
+        }
+        assert!(!accepts_text(Field::Active, "perhaps"));
+        assert!(!accepts_text(Field::Roles, " [1]"));
+        assert!(accepts_text(Field::Email, "[1]"));
+    }
 
     #[test]
     fn field_names_parse_case_and_space_insensitively() {
