@@ -238,7 +238,7 @@ impl read::Sink for Arrivals<'_> {
             if !self.text_rows {
                 return Ok(false);
             }
-            self.chunk.cells.push_texts(names, cells.iter());
+            self.chunk.cells.push_cells(names, cells);
             return self.push(Arrival::Texts(position.clone())).map(|()| true);
         };
         let columns = || names.iter().map(|name| &**name).zip(cells.iter());
@@ -251,7 +251,7 @@ impl read::Sink for Arrivals<'_> {
             }
         };
         if self.keep_cells {
-            self.chunk.cells.push_texts(names, cells.iter());
+            self.chunk.cells.push_cells(names, cells);
         }
         self.push(arrival).map(|()| true)
     }

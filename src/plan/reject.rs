@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
 use crate::model::user::Field;
+use crate::read::Cells;
 
 /// One rejected source row: its cells as they came, and the errors that rejected it.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +105,18 @@ impl ChunkCells {
         }
     }
 
-    /// Adds a row of text cells named by `names` (a CSV row before it is built).
+    /// Adds a CSV record's cells named by `names` (a row before it is built), its text
+    /// copied at once.
+    pub fn push_cells(&mut self, names: &[Arc<str>], cells: &Cells) {
+        let start = self.text.len();
+        self.text.push_str(cells.text());
+        self.ends
+            .extend(cells.ends().map(|end| offset(start + end)));
+        self.end_row(names.iter());
+    }
+
+    /// Adds a row of text cells named by `names`.
+    #[cfg(test)]
     pub fn push_texts<'t>(&mut self, names: &[Arc<str>], cells: impl Iterator<Item = &'t str>) {
         for text in cells {
             self.text.push_str(text);
