@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::Hash128;
-use crate::map::check_canonical_columns;
+use crate::map::{check_canonical_columns, Column};
 use crate::model::position::Position;
 use crate::model::user::{Field, FieldSet};
 use crate::overlap::Overlap;
@@ -322,6 +322,14 @@ fn evaluate(
             evaluated.user.retain(|field| kept.fields.contains(&field));
         }
     };
+    // What each column of the chunk's headers is, told once rather than per row.
+    let columns: Vec<Vec<Column>> = match sources.text_rows {
+        true => cells
+            .headers()
+            .map(|names| names.iter().map(|name| Column::of(name)).collect())
+            .collect(),
+        false => Vec::new(),
+    };
     let run = |(n, arrival)| match arrival {
         Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
         Arrival::Remembered(position, fingerprint, slot) => {
@@ -347,9 +355,11 @@ fn evaluate(
         }
         Arrival::Texts(position) => {
             let built = kept.and_then(|kept| kept.built.as_ref());
-            let texts = cells.row(n);
-            let mut evaluated = evaluators
-                .with(|evaluator| evaluator.evaluate_texts(&position, texts.iter(), built))?;
+            let row = cells.row(n);
+            let columns = row.header().map_or(&[][..], |header| &columns[header][..]);
+            let texts = columns.iter().copied().zip(row.texts());
+            let mut evaluated =
+                evaluators.with(|evaluator| evaluator.evaluate_texts(&position, texts, built))?;
             keep(&mut evaluated);
             Ok((position, Outcome::Evaluated(evaluated, None)))
         }

@@ -181,6 +181,11 @@ impl ChunkCells {
         }
     }
 
+    /// The headers that name the rows' cells; [`RowCells::header`] is an index in them.
+    pub fn headers(&self) -> impl Iterator<Item = &[Arc<str>]> {
+        self.headers.iter().map(|header| &header[..])
+    }
+
     /// How many rows the chunk holds.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -218,14 +223,26 @@ impl<'c> RowCells<'c> {
     pub fn iter(&self) -> impl Iterator<Item = (&'c str, &'c str)> + 'c {
         let chunk = self.chunk;
         let names = self.header.map_or(&[][..], |h| &chunk.headers[h][..]);
-        (self.start..self.end).zip(names).map(move |(i, name)| {
+        names.iter().map(|name| &**name).zip(self.texts())
+    }
+
+    /// Each cell's text, in source order.
+    pub fn texts(&self) -> impl Iterator<Item = &'c str> + 'c {
+        let chunk = self.chunk;
+        (self.start..self.end).map(move |i| {
             let from = if i == 0 {
                 0
             } else {
                 chunk.ends[i - 1] as usize
             };
-            (&**name, &chunk.text[from..chunk.ends[i] as usize])
+            &chunk.text[from..chunk.ends[i] as usize]
         })
+    }
+
+    /// The index of the row's header in [`ChunkCells::headers`] (none if there is no such
+    /// row).
+    pub fn header(&self) -> Option<usize> {
+        self.header
     }
 }
 

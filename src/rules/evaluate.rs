@@ -16,7 +16,7 @@ use super::row_map::RowMaps;
 use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
-use crate::map::{map_columns, map_columns_building, Mapped};
+use crate::map::{map_columns, map_columns_building, Column, Mapped};
 use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
 use crate::model::user::{nearest_field, Field, FieldSet, Op, User};
@@ -155,14 +155,15 @@ impl Evaluator {
         self.finish(&position, mapped, problems, out)
     }
 
-    /// Runs one CSV row, given as its column names and cell texts, through a pack whose rules
-    /// take canonical columns (no `[map]`, no `map` hook): the same as [`Evaluator::evaluate`]
-    /// of the built row, but of the user only the fields in `built` (all when `None`, see
-    /// [`RulePack::fields_built`]) are made; the other cells are only checked.
+    /// Runs one CSV row, given as its columns ([`Column::of`] their names) and cell texts,
+    /// through a pack whose rules take canonical columns (no `[map]`, no `map` hook): the
+    /// same as [`Evaluator::evaluate`] of the built row, but of the user only the fields in
+    /// `built` (all when `None`, see [`RulePack::fields_built`]) are made; the other cells
+    /// are only checked.
     pub fn evaluate_texts<'t>(
         &mut self,
         position: &Position,
-        cells: impl Iterator<Item = (&'t str, &'t str)>,
+        cells: impl Iterator<Item = (Column<'t>, &'t str)>,
         built: Option<&FieldSet>,
     ) -> Result<Evaluated> {
         debug_assert!(
