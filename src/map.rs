@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::model::problem::Problem;
-use crate::model::user::{self, Field, FieldKind, Op, User, CUD};
+use crate::model::user::{self, Field, FieldKind, FieldSet, Op, User, CUD};
 
 /// A row turned into a canonical user, with what went wrong on the way.
 #[derive(Debug, Clone, Default)]
@@ -37,41 +37,164 @@ pub fn map_columns<Name: AsRef<str>>(
     columns: impl IntoIterator<Item = (Name, Value)>,
     list_separator: char,
 ) -> Mapped {
-    let mut mapped = Mapped::default();
-    let mut nested: Vec<(Field, String, Value)> = Vec::new();
+    let mut mapping = Mapping::new(list_separator, None);
     for (name, raw) in columns {
-        let name = name.as_ref();
+        mapping.cell(Column::of(name.as_ref()), raw);
+    }
+    mapping.finish()
+}
+
+/// [`map_columns`] of columns already told apart by their names ([`Column::of`], once per
+/// header), building only the fields in `built` (all when `None`): the cells of the other
+/// fields are only checked, so they report the same problems, and the user lacks them. The
+/// structured fields that dotted columns fill are always built.
+pub fn map_columns_building<'n>(
+    columns: impl IntoIterator<Item = (Column<'n>, impl Cell)>,
+    list_separator: char,
+    built: Option<&FieldSet>,
+) -> Mapped {
+    let mut mapping = Mapping::new(list_separator, built);
+    for (column, raw) in columns {
+        mapping.cell(column, raw);
+    }
+    mapping.finish()
+}
+
+/// What a source column is to the mapping, told by its name alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column<'n> {
+    /// The operation (`cud`).
+    Op,
+    /// An id a platform assigned (`platform_id.<vendor>`): the vendor.
+    PlatformId(&'n str),
+    /// A canonical field.
+    Field(Field),
+    /// A part of a structured field (`address.city`): the field and the part's name.
+    Nested(Field, &'n str),
+    /// Not a canonical field.
+    Unknown(&'n str),
+}
+
+impl<'n> Column<'n> {
+    /// What the column named `name` fills.
+    pub fn of(name: &'n str) -> Column<'n> {
         if name.eq_ignore_ascii_case(CUD) {
-            set_op(&mut mapped, &raw);
-            continue;
+            return Column::Op;
         }
         if let Some(vendor) = name.strip_prefix(PLATFORM_ID) {
-            if !user::is_empty(&raw) {
-                mapped.platform_ids.insert(vendor.to_string(), raw);
-            }
-            continue;
+            return Column::PlatformId(vendor);
         }
         if let Some(field) = Field::parse(name) {
-            match user::normalize(field, raw, list_separator) {
-                Ok(value) => mapped.user.set(field, value),
-                Err(e) => mapped
-                    .problems
-                    .push(Problem::error("Type", e.0).on_field(field.name())),
-            }
-            continue;
+            return Column::Field(field);
         }
-        match name.split_once('.').and_then(|(head, tail)| {
+        let nested = name.split_once('.').and_then(|(head, tail)| {
             Field::parse(head)
-                .filter(|f| matches!(f.kind(), FieldKind::Address | FieldKind::Attributes))
-                .map(|f| (f, tail.trim().to_string()))
-        }) {
-            Some((field, sub)) => nested.push((field, sub, raw)),
-            None => mapped.unknown_columns.push(name.to_string()),
+                .filter(|f| is_nested(*f))
+                .map(|f| Column::Nested(f, tail.trim()))
+        });
+        nested.unwrap_or(Column::Unknown(name))
+    }
+}
+
+/// A cell as the mapping takes it: a typed value, or a CSV cell's text that becomes a value
+/// only when one is needed.
+pub trait Cell {
+    /// The cell's text, when it is text.
+    fn text(&self) -> Option<&str>;
+    /// The cell as a value.
+    fn into_value(self) -> Value;
+}
+
+impl Cell for Value {
+    fn text(&self) -> Option<&str> {
+        self.as_str()
+    }
+
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl Cell for &str {
+    fn text(&self) -> Option<&str> {
+        Some(self)
+    }
+
+    fn into_value(self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+/// A row being mapped, cell by cell.
+struct Mapping<'b> {
+    mapped: Mapped,
+    nested: Vec<(Field, String, Value)>,
+    separator: char,
+    /// The fields to build (all when `None`).
+    built: Option<&'b FieldSet>,
+}
+
+impl<'b> Mapping<'b> {
+    fn new(separator: char, built: Option<&'b FieldSet>) -> Mapping<'b> {
+        Mapping {
+            mapped: Mapped::default(),
+            nested: Vec::new(),
+            separator,
+            built,
         }
     }
-    merge_nested(&mut mapped, nested, list_separator);
-    mapped.user.derive_names();
-    mapped
+
+    fn cell(&mut self, column: Column, raw: impl Cell) {
+        let mapped = &mut self.mapped;
+        match column {
+            Column::Op => set_op(mapped, &raw.into_value()),
+            Column::PlatformId(vendor) => {
+                let raw = raw.into_value();
+                if !user::is_empty(&raw) {
+                    mapped.platform_ids.insert(vendor.to_string(), raw);
+                }
+            }
+            Column::Field(field) => {
+                let build = self
+                    .built
+                    .is_none_or(|built| built[field] || is_nested(field));
+                if !build
+                    && raw
+                        .text()
+                        .is_some_and(|text| user::accepts_text(field, text))
+                {
+                    return;
+                }
+                match user::normalize(field, raw.into_value(), self.separator) {
+                    Ok(value) if build => mapped.user.set(field, value),
+                    Ok(_) => {}
+                    Err(e) => mapped
+                        .problems
+                        .push(Problem::error("Type", e.0).on_field(field.name())),
+                }
+            }
+            Column::Nested(field, sub) => {
+                self.nested.push((field, sub.to_string(), raw.into_value()))
+            }
+            Column::Unknown(name) => mapped.unknown_columns.push(name.to_string()),
+        }
+    }
+
+    fn finish(mut self) -> Mapped {
+        merge_nested(&mut self.mapped, self.nested, self.separator);
+        if self
+            .built
+            .is_none_or(|built| built[Field::Name] || built[Field::Initials])
+        {
+            self.mapped.user.derive_names();
+        }
+        self.mapped
+    }
+}
+
+/// Whether dotted columns fill the field (`address.city`).
+fn is_nested(field: Field) -> bool {
+    matches!(field.kind(), FieldKind::Address | FieldKind::Attributes)
 }
 
 fn set_op(mapped: &mut Mapped, raw: &Value) {
@@ -217,6 +340,34 @@ mod tests {
         assert_eq!(map(&[("CUD", json!("3"))]).op, Op::Delete);
         assert_eq!(map(&[("cud", json!(1))]).op, Op::Create);
         assert_eq!(map(&[("cud", json!("9"))]).problems[0].rule, "Type");
+    }
+
+    #[test]
+    fn building_some_fields_checks_the_others_alike() {
+        let cells = [
+            ("external_id", " u1 "),
+            ("first_name", "Ada"),
+            ("active", "perhaps"),
+            ("roles", "[[1]]"),
+            ("teams", "a;b"),
+            ("address", "Main St"),
+            ("phones", "mobile:+47 1"),
+            ("cud", "9"),
+            ("Shoe size", "44"),
+        ];
+        let all = map_columns(cells.map(|(k, v)| (k, json!(v))), ';');
+        let mut built = FieldSet::default();
+        built[Field::ExternalId] = true;
+        let columns = || cells.map(|(name, text)| (Column::of(name), text));
+        let some = map_columns_building(columns(), ';', Some(&built));
+        assert_eq!(some.problems, all.problems);
+        assert_eq!(some.problems.len(), 4, "{:?}", some.problems);
+        assert_eq!(some.unknown_columns, all.unknown_columns);
+        let fields: Vec<Field> = some.user.fields().map(|(field, _)| field).collect();
+        assert_eq!(fields, vec![Field::ExternalId]);
+        assert_eq!(some.user.key(), Some("u1"));
+        let everything = map_columns_building(columns(), ';', None);
+        assert_eq!(everything.user, all.user);
     }
 
     #[test]

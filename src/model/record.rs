@@ -1,5 +1,7 @@
 //! A stored record: a user as the state holds it, its hash, and its values as text.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -32,11 +34,11 @@ pub fn digest_hex(digest: u128) -> String {
 }
 
 /// A value as the text `Unique` compares: text as it is, anything else as its JSON.
-pub fn unique_text(value: &Value) -> Option<String> {
+pub fn unique_text(value: &Value) -> Option<Cow<'_, str>> {
     match value {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        other => Some(Cow::Owned(other.to_string())),
     }
 }
 

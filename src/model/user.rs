@@ -116,6 +116,9 @@ fields! {
     Attributes => "attributes", Attributes;
 }
 
+/// A yes or no for each field (which fields a step reads, say).
+pub type FieldSet = EnumMap<Field, bool>;
+
 /// The name of the column or map key that carries the operation.
 pub const CUD: &str = "cud";
 
@@ -351,6 +354,18 @@ pub fn normalize(field: Field, raw: Value, list_separator: char) -> Result<Value
     }
 }
 
+/// Whether [`normalize`] surely accepts `text` as the value of `field`, told without
+/// building the value: blank text, text for a text field, a boolean word, and a plain list
+/// or phones cell (not JSON). For anything else only `normalize` can tell.
+pub fn accepts_text(field: Field, text: &str) -> bool {
+    match field.kind() {
+        FieldKind::Text | FieldKind::Secret => true,
+        FieldKind::Bool => parse_bool(text).is_some() || trim(text).is_empty(),
+        FieldKind::List | FieldKind::Phones => !text.trim_start().starts_with(['[', '{']),
+        FieldKind::Address | FieldKind::WorkWeek | FieldKind::Attributes => trim(text).is_empty(),
+    }
+}
+
 /// [`str::trim`], answered without decoding a character when both ends are visible ASCII
 /// (almost every cell).
 #[inline]
@@ -385,14 +400,19 @@ pub fn is_empty(raw: &Value) -> bool {
 
 /// Parses true/false/yes/no/1/0 (any case).
 pub fn parse_bool(text: &str) -> Option<bool> {
-    let text = trim(text);
-    let is = |word: &str| text.eq_ignore_ascii_case(word);
-    if ["true", "yes", "y", "1"].into_iter().any(is) {
-        Some(true)
-    } else if ["false", "no", "n", "0"].into_iter().any(is) {
-        Some(false)
-    } else {
-        None
+    const LONGEST: usize = "false".len();
+    let text = trim(text).as_bytes();
+    if text.len() > LONGEST {
+        return None;
+    }
+    let mut lower = [0; LONGEST];
+    for (to, from) in lower.iter_mut().zip(text) {
+        *to = from.to_ascii_lowercase();
+    }
+    match &lower[..text.len()] {
+        b"true" | b"yes" | b"y" | b"1" => Some(true),
+        b"false" | b"no" | b"n" | b"0" => Some(false),
+        _ => None,
     }
 }
 
@@ -624,6 +644,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn text_accepted_as_is_is_what_normalize_accepts() {
+        let cells = [
+            "",
+            " ",
+            "x",
+            "yes",
+            "perhaps",
+            "a;b",
+            "[1]",
+            " {\"a\": 1}",
+            "[\"a\"]",
+        ];
+        for field in Field::ALL.iter().copied() {
+            for text in cells {
+                if accepts_text(field, text) {
+                    assert!(
+                        normalize(field, json!(text), ';').is_ok(),
+                        "{field} `{text}`"
+                    );
+                }
+            }
+        }
+        assert!(!accepts_text(Field::Active, "perhaps"));
+        assert!(!accepts_text(Field::Roles, " [1]"));
+        assert!(accepts_text(Field::Email, "[1]"));
+    }
+
+    #[test]
     fn field_names_parse_case_and_space_insensitively() {
         assert_eq!(Field::parse("First Name"), Some(Field::FirstName));
         assert_eq!(Field::parse("EXTERNAL_ID"), Some(Field::ExternalId));
@@ -654,6 +702,11 @@ mod tests {
             );
         }
         assert!(normalize(Field::Active, json!("maybe"), ';').is_err());
+        assert_eq!(parse_bool(" Y "), Some(true));
+        assert_eq!(parse_bool("FALSE"), Some(false));
+        for text in ["", "ye", "yess", "falsey", "0 0", "ｙes", "nö"] {
+            assert_eq!(parse_bool(text), None, "{text}");
+        }
     }
 
     #[test]

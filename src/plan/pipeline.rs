@@ -10,9 +10,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::hash::Hash128;
-use crate::map::check_canonical_columns;
+use crate::map::{check_canonical_columns, Column};
 use crate::model::position::Position;
-use crate::model::user::Field;
+use crate::model::user::{Field, FieldSet};
 use crate::overlap::Overlap;
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::reject::ChunkCells;
@@ -49,11 +49,23 @@ pub(super) struct Sources<'a> {
     pub(super) fingerprints: Option<&'a Fingerprints>,
     /// Whether rows keep their source cells (for rejected rows); without, every row has none.
     pub(super) keep_cells: bool,
+    /// Whether CSV rows go to the rules as their cells' text, never built into rows (a
+    /// check of rules that take canonical columns; see [`crate::rules::RulePack::takes_canonical_columns`]).
+    pub(super) text_rows: bool,
 }
 
-/// Reads, evaluates and settles every row of `sources`; says what was read. With
-/// `settled_fields` (a check's: the key and the `Unique` fields), the rest of each user is
-/// dropped on the worker threads rather than by the settling thread, which never reads it.
+/// What a check keeps of each evaluated user.
+pub(super) struct Kept {
+    /// The fields settling reads (the key and the `Unique` fields); the rest of each user
+    /// is dropped on the worker threads rather than by the settling thread.
+    pub(super) fields: Vec<Field>,
+    /// The fields the rules build of a row given as text (see
+    /// [`crate::rules::RulePack::fields_built`]).
+    pub(super) built: Option<FieldSet>,
+}
+
+/// Reads, evaluates and settles every row of `sources`; says what was read. With `kept`
+/// (a check's), only those fields of each user reach `settle`.
 ///
 /// Three stages overlap instead of taking turns: a reader thread reads chunks of rows; the
 /// rules evaluate the next chunks on the worker threads while this thread settles the
@@ -61,7 +73,7 @@ pub(super) struct Sources<'a> {
 pub(super) fn settle_all(
     sources: &Sources,
     evaluators: &Evaluators,
-    settled_fields: Option<&[Field]>,
+    kept: Option<&Kept>,
     mut settle: impl FnMut(Evaluations) -> Result<()>,
 ) -> Result<Vec<Input>> {
     std::thread::scope(|scope| -> Result<Vec<Input>> {
@@ -70,9 +82,7 @@ pub(super) fn settle_all(
         let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
         // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
         let mut hand_over = |next: Option<Chunk>| -> Result<bool> {
-            let job = next.map(|rows| {
-                move || evaluate(evaluators, sources.fingerprints, settled_fields, rows)
-            });
+            let job = next.map(|rows| move || evaluate(evaluators, sources, kept, rows));
             match overlap.hand_over(job)? {
                 Some(done) => settle(done).map(|()| true),
                 None => Ok(false),
@@ -99,7 +109,9 @@ fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input
     let mut arrivals = Arrivals {
         check_columns: sources.check_columns,
         fingerprints: sources.fingerprints,
-        keep_cells: sources.keep_cells,
+        // A row given as text is read from its chunk's cells.
+        keep_cells: sources.keep_cells || sources.text_rows,
+        text_rows: sources.text_rows,
         chunks,
         progress: sources.progress,
         chunk: Chunk::default(),
@@ -135,6 +147,7 @@ struct Arrivals<'a> {
     check_columns: Option<&'a RulePack>,
     fingerprints: Option<&'a Fingerprints>,
     keep_cells: bool,
+    text_rows: bool,
     chunks: SyncSender<Chunk>,
     progress: &'a Progress,
     chunk: Chunk,
@@ -222,7 +235,11 @@ impl read::Sink for Arrivals<'_> {
     fn cells(&mut self, position: &Position, names: &[Arc<str>], cells: &Cells) -> Result<bool> {
         self.check_columns_once(None)?;
         let Some(fingerprints) = self.fingerprints else {
-            return Ok(false);
+            if !self.text_rows {
+                return Ok(false);
+            }
+            self.chunk.cells.push_cells(names, cells);
+            return self.push(Arrival::Texts(position.clone())).map(|()| true);
         };
         let columns = || names.iter().map(|name| &**name).zip(cells.iter());
         let fingerprint = fingerprints.of_texts(columns());
@@ -234,7 +251,7 @@ impl read::Sink for Arrivals<'_> {
             }
         };
         if self.keep_cells {
-            self.chunk.cells.push_texts(names, cells.iter());
+            self.chunk.cells.push_cells(names, cells);
         }
         self.push(arrival).map(|()| true)
     }
@@ -258,6 +275,8 @@ enum Arrival {
     /// The fingerprint, and the slot of its remembered rejection.
     Remembered(Position, Hash128, usize),
     Unknown(Row, Option<Hash128>),
+    /// A CSV row of a check, whose cells' text is the chunk's.
+    Texts(Position),
 }
 
 impl Arrival {
@@ -292,11 +311,26 @@ pub(super) struct Evaluations {
 
 fn evaluate(
     evaluators: &Evaluators,
-    fingerprints: Option<&Fingerprints>,
-    settled_fields: Option<&[Field]>,
+    sources: &Sources,
+    kept: Option<&Kept>,
     chunk: Chunk,
 ) -> Result<Evaluations> {
-    let run = |arrival| match arrival {
+    let Chunk { rows, cells } = chunk;
+    let fingerprints = sources.fingerprints;
+    let keep = |evaluated: &mut Evaluated| {
+        if let Some(kept) = kept {
+            evaluated.user.retain(|field| kept.fields.contains(&field));
+        }
+    };
+    // What each column of the chunk's headers is, told once rather than per row.
+    let columns: Vec<Vec<Column>> = match sources.text_rows {
+        true => cells
+            .headers()
+            .map(|names| names.iter().map(|name| Column::of(name)).collect())
+            .collect(),
+        false => Vec::new(),
+    };
+    let run = |(n, arrival)| match arrival {
         Arrival::Known(position, slot) => Ok((position, Outcome::Known(slot))),
         Arrival::Remembered(position, fingerprint, slot) => {
             let fingerprints = fingerprints.expect("only recognised rows are remembered");
@@ -316,17 +350,33 @@ fn evaluate(
         Arrival::Unknown(row, fingerprint) => {
             let position = row.position.clone();
             let mut evaluated = evaluators.with(|evaluator| evaluator.evaluate(row))?;
-            if let Some(settled) = settled_fields {
-                evaluated.user.retain(|field| settled.contains(&field));
-            }
+            keep(&mut evaluated);
             Ok((position, Outcome::Evaluated(evaluated, fingerprint)))
+        }
+        Arrival::Texts(position) => {
+            let built = kept.and_then(|kept| kept.built.as_ref());
+            let row = cells.row(n);
+            let columns = row.header().map_or(&[][..], |header| &columns[header][..]);
+            let texts = columns.iter().copied().zip(row.texts());
+            let mut evaluated =
+                evaluators.with(|evaluator| evaluator.evaluate_texts(&position, texts, built))?;
+            keep(&mut evaluated);
+            Ok((position, Outcome::Evaluated(evaluated, None)))
         }
     };
     // On the pool even with one thread: chunks handed over back to back then take turns
     // on it, rather than both spinning on its one evaluator.
-    let rows = chunk.rows.into_par_iter().map(run).collect::<Result<_>>()?;
+    let rows = rows
+        .into_par_iter()
+        .enumerate()
+        .map(run)
+        .collect::<Result<_>>()?;
     Ok(Evaluations {
         rows,
-        cells: chunk.cells,
+        // Cells read only for the rules are not handed on.
+        cells: match sources.keep_cells {
+            true => cells,
+            false => ChunkCells::default(),
+        },
     })
 }

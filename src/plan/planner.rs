@@ -19,7 +19,7 @@ use crate::error::{Error, RefusedKind, Result};
 use crate::model::user::Field;
 use crate::plan::fingerprint::Fingerprints;
 use crate::plan::outlet::Outlet;
-use crate::plan::pipeline::{settle_all, Sources};
+use crate::plan::pipeline::{settle_all, Kept, Sources};
 use crate::plan::seen::FirstSeen;
 use crate::plan::settle::Settler;
 use crate::plan::stored::{NothingStored, StoredState};
@@ -126,6 +126,7 @@ pub fn settle_plan(
         check_columns: pack.checks_columns().then_some(pack),
         fingerprints: Some(&fingerprints),
         keep_cells: true,
+        text_rows: false,
     };
     let inputs = settle_all(&sources, &evaluators, None, |done| settle.chunk(done))?;
     if request.sync {
@@ -207,13 +208,18 @@ pub fn check(
         check_columns: pack.checks_columns().then_some(pack),
         fingerprints: None,
         keep_cells,
+        text_rows: pack.takes_canonical_columns(),
     };
     // The password only to withhold it from a rejected row's cells.
-    let settled_fields: Vec<Field> = [Field::ExternalId, Field::Password]
+    let fields: Vec<Field> = [Field::ExternalId, Field::Password]
         .into_iter()
         .chain(unique_fields.iter().copied())
         .collect();
-    let read = settle_all(&sources, &evaluators, Some(&settled_fields), |done| {
+    let kept = Kept {
+        built: pack.fields_built(&fields),
+        fields,
+    };
+    let read = settle_all(&sources, &evaluators, Some(&kept), |done| {
         settle.chunk(done)
     })?;
     progress.finish();

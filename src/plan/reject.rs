@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
 use crate::model::user::Field;
+use crate::read::Cells;
 
 /// One rejected source row: its cells as they came, and the errors that rejected it.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +105,18 @@ impl ChunkCells {
         }
     }
 
-    /// Adds a row of text cells named by `names` (a CSV row before it is built).
+    /// Adds a CSV record's cells named by `names` (a row before it is built), its text
+    /// copied at once.
+    pub fn push_cells(&mut self, names: &[Arc<str>], cells: &Cells) {
+        let start = self.text.len();
+        self.text.push_str(cells.text());
+        self.ends
+            .extend(cells.ends().map(|end| offset(start + end)));
+        self.end_row(names.iter());
+    }
+
+    /// Adds a row of text cells named by `names`.
+    #[cfg(test)]
     pub fn push_texts<'t>(&mut self, names: &[Arc<str>], cells: impl Iterator<Item = &'t str>) {
         for text in cells {
             self.text.push_str(text);
@@ -169,6 +181,11 @@ impl ChunkCells {
         }
     }
 
+    /// The headers that name the rows' cells; [`RowCells::header`] is an index in them.
+    pub fn headers(&self) -> impl Iterator<Item = &[Arc<str>]> {
+        self.headers.iter().map(|header| &header[..])
+    }
+
     /// How many rows the chunk holds.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -206,14 +223,26 @@ impl<'c> RowCells<'c> {
     pub fn iter(&self) -> impl Iterator<Item = (&'c str, &'c str)> + 'c {
         let chunk = self.chunk;
         let names = self.header.map_or(&[][..], |h| &chunk.headers[h][..]);
-        (self.start..self.end).zip(names).map(move |(i, name)| {
+        names.iter().map(|name| &**name).zip(self.texts())
+    }
+
+    /// Each cell's text, in source order.
+    pub fn texts(&self) -> impl Iterator<Item = &'c str> + 'c {
+        let chunk = self.chunk;
+        (self.start..self.end).map(move |i| {
             let from = if i == 0 {
                 0
             } else {
                 chunk.ends[i - 1] as usize
             };
-            (&**name, &chunk.text[from..chunk.ends[i] as usize])
+            &chunk.text[from..chunk.ends[i] as usize]
         })
+    }
+
+    /// The index of the row's header in [`ChunkCells::headers`] (none if there is no such
+    /// row).
+    pub fn header(&self) -> Option<usize> {
+        self.header
     }
 }
 

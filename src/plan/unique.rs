@@ -63,6 +63,7 @@ impl UniqueIndex {
             let hash = Hash128::of(&value);
             let slot = self.stored[n].slot(&hash);
             if let Some(taken) = self.take(n, hash, slot, own, position) {
+                let value = value.into_owned();
                 problems.push((self.fields[n], self.describe(state, n, taken, value)?));
             }
         }
@@ -93,7 +94,7 @@ impl UniqueIndex {
                 let value = record.get(field).and_then(unique_text);
                 problems.push((
                     self.fields[n],
-                    self.describe(state, n, taken, value.unwrap_or_default())?,
+                    self.describe(state, n, taken, value.unwrap_or_default().into_owned())?,
                 ));
             }
         }

@@ -124,6 +124,16 @@ impl<'r> Cells<'r> {
     pub fn iter(&self) -> impl Iterator<Item = &'r str> + '_ {
         (0..self.record.len()).map(|i| self.record.range(i).map_or("", |range| &self.text[range]))
     }
+
+    /// The cells' text back to back, without quotes or delimiters.
+    pub fn text(&self) -> &'r str {
+        self.text
+    }
+
+    /// Where each cell ends in [`Cells::text`], in header order.
+    pub fn ends(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.record.len()).map(|i| self.record.range(i).map_or(0, |range| range.end))
+    }
 }
 
 /// The reader's state between records.

@@ -87,14 +87,19 @@ pub(super) fn check(
             continue;
         };
         if let Some(pattern) = &rule.pattern {
-            for text in texts(value) {
-                if !pattern.is_match(&text) {
+            let mut check = |text: &str| {
+                if !pattern.is_match(text) {
                     let message = format!(
                         "`{field}` `{}` does not match the pattern `{pattern}`",
-                        shown(field, &text)
+                        shown(field, text)
                     );
                     problems.push(Problem::error("Pattern", message).on_field(field.name()));
                 }
+            };
+            match value {
+                // Most values are one text: searched without gathering the texts first.
+                Value::String(text) => check(text),
+                value => texts(value).iter().for_each(|text| check(text)),
             }
         }
         for (name, bound, below) in [("Min", &rule.min, true), ("Max", &rule.max, false)] {

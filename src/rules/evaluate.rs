@@ -16,10 +16,10 @@ use super::row_map::RowMaps;
 use super::script::{Failure, Script};
 use super::value::{to_dynamic, to_json};
 use crate::error::{Error, Result, RuleError};
-use crate::map::map_columns;
+use crate::map::{map_columns, map_columns_building, Column, Mapped};
 use crate::model::position::Position;
 use crate::model::problem::{Problem, Severity};
-use crate::model::user::{nearest_field, Field, Op, User};
+use crate::model::user::{nearest_field, Field, FieldSet, Op, User};
 use crate::read::Row;
 
 /// A row after the rules: the user, the operation, and everything wrong with it.
@@ -152,6 +152,44 @@ impl Evaluator {
             out.unknown_columns = std::mem::take(&mut mapped.unknown_columns);
             mapped
         };
+        self.finish(&position, mapped, problems, out)
+    }
+
+    /// Runs one CSV row, given as its columns ([`Column::of`] their names) and cell texts,
+    /// through a pack whose rules take canonical columns (no `[map]`, no `map` hook): the
+    /// same as [`Evaluator::evaluate`] of the built row, but of the user only the fields in
+    /// `built` (all when `None`, see [`RulePack::fields_built`]) are made; the other cells
+    /// are only checked.
+    pub fn evaluate_texts<'t>(
+        &mut self,
+        position: &Position,
+        cells: impl Iterator<Item = (Column<'t>, &'t str)>,
+        built: Option<&FieldSet>,
+    ) -> Result<Evaluated> {
+        debug_assert!(
+            self.compiled.settings.map.is_none() && !self.compiled.scripts.iter().any(|s| s.map),
+            "only for rules that take canonical columns"
+        );
+        let separator = self.compiled.settings.list_separator;
+        let mut mapped = map_columns_building(cells, separator, built);
+        let out = Evaluated {
+            unknown_columns: std::mem::take(&mut mapped.unknown_columns),
+            ..Evaluated::default()
+        };
+        self.finish(position, mapped, Vec::new(), out)
+    }
+
+    /// The rest of a row's evaluation once it is mapped: defaults, lookups, checks and
+    /// `validate` hooks, every problem placed at the row.
+    fn finish(
+        &mut self,
+        position: &Position,
+        mapped: Mapped,
+        mut problems: Vec<Problem>,
+        mut out: Evaluated,
+    ) -> Result<Evaluated> {
+        let compiled = self.compiled.clone();
+        let separator = compiled.settings.list_separator;
         out.op = mapped.op;
         out.user = mapped.user;
         out.platform_ids = mapped.platform_ids;
@@ -168,7 +206,7 @@ impl Evaluator {
             }
             self.run_validate_hook(last, user, &mut problems)?;
         }
-        out.problems = place(problems, &position, out.user.key());
+        out.problems = place(problems, position, out.user.key());
         Ok(out)
     }
 

@@ -16,7 +16,7 @@ use super::script::Script;
 use super::settings::Settings;
 use super::validation::{self, Bound, FieldRule};
 use crate::error::{Error, Result};
-use crate::model::user::Field;
+use crate::model::user::{Field, FieldSet};
 
 /// The folder every tenant inherits.
 pub const COMMON: &str = "common";
@@ -120,6 +120,33 @@ impl RulePack {
                 .map
                 .as_ref()
                 .is_none_or(|map| !map.fills(Field::ExternalId))
+    }
+
+    /// Whether rows map by their canonical column names alone (no `[map]`, no `map` hook),
+    /// so that a CSV row can be evaluated from its cell texts
+    /// ([`crate::rules::Evaluator::evaluate_texts`]).
+    pub fn takes_canonical_columns(&self) -> bool {
+        self.compiled.settings.map.is_none() && !self.has_map_hook()
+    }
+
+    /// The fields an evaluation must build for a caller that keeps only `kept` of each user:
+    /// those and the fields the declarative rules read (with the names `name` and
+    /// `initials` are derived from). `None` when every field is needed: a `validate` hook
+    /// sees the whole user, and so does `IsFullValidation`.
+    pub fn fields_built(&self, kept: &[Field]) -> Option<FieldSet> {
+        let c = &self.compiled;
+        if c.scripts.iter().any(|s| s.map || s.validate) || c.rules.iter().any(|r| r.full) {
+            return None;
+        }
+        let mut built = FieldSet::default();
+        for &field in kept.iter().chain(c.rules.iter().map(|r| &r.field)) {
+            built[field] = true;
+        }
+        if built[Field::Name] || built[Field::Initials] {
+            built[Field::FirstName] = true;
+            built[Field::LastName] = true;
+        }
+        Some(built)
     }
 
     /// A source column's name after `[map]` renames it.

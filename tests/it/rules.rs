@@ -362,6 +362,42 @@ fn check_data_holds_unique_within_the_files_only() {
         .contains("already used by the row at c.csv:2"));
 }
 
+/// A check of rules that read only some fields still reports every cell that does not fit
+/// its field, in the order and words of a plan, which builds every field.
+#[test]
+fn check_data_reports_bad_cells_of_fields_no_rule_reads() {
+    let w = Workdir::new();
+    w.write(
+        "rules/t/validation.json",
+        r#"[{"Name": "email", "Required": true, "Unique": true}, {"Name": "name", "Pattern": "^[A-Z]"}]"#,
+    );
+    w.write(
+        "d.csv",
+        "external_id,first_name,email,active,phones,roles,address,cud,Shoe size\n\
+         u1,ada,a@x.example,perhaps,{bad,\"[[1]]\",Main St,9,44\n\
+         u2,Bo,a@x.example,yes,+47 1,tech;ops,,1,\n\
+         u3,Cy,,TRUE,\"[{\"\"number\"\": 1}]\",[],\"{\"\"city\"\": \"\"Oslo\"\"}\",,\n",
+    );
+    let check = w.run(&[
+        "rules", "check", "--tenant", "t", "--data", "d.csv", "--output", "json",
+    ]);
+    assert_eq!(check.status, 4, "{}", check.stderr);
+    let found = check.json()["problems"].clone();
+    let rules: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        ["Column", "Type", "Type", "Type", "Type", "Type", "Pattern", "Unique", "Required"],
+        "{found}"
+    );
+    let plan = w.run(&["plan", "d.csv", "--tenant", "t", "--output", "json"]);
+    assert_eq!(found, plan.json()["problems"]);
+}
+
 /// A check that fails on a bad row prints only its error: no half JSON document for a
 /// program to choke on, even after problems were found on the rows before.
 #[test]
