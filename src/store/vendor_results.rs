@@ -226,10 +226,13 @@ pub fn of_plan(
     vendor: Vendor,
     refused: bool,
 ) -> Result<Vec<VendorResult>> {
+    // plan_changes has no index by key: its sources are read once and indexed by SQLite for
+    // the join, not searched through per result.
     let mut stmt = conn.prepare_cached(
-        "SELECT r.batch_file, r.external_id, c.source, r.status, r.path, r.message
+        "WITH c AS MATERIALIZED (SELECT external_id, source FROM plan_changes WHERE plan_id = ?1)
+         SELECT r.batch_file, r.external_id, c.source, r.status, r.path, r.message
          FROM vendor_results r
-         LEFT JOIN plan_changes c ON c.plan_id = r.plan_id AND c.external_id = r.external_id
+         LEFT JOIN c ON c.external_id = r.external_id
          WHERE r.plan_id = ?1 AND r.vendor = ?2 AND (NOT ?3 OR r.status IN ('rejected', 'failed'))
          ORDER BY r.batch_file, r.external_id",
     )?;
