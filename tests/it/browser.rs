@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::Workdir;
+use crate::common::{copy_dir, Workdir};
 
 /// Longer than Chromium takes to render a page, even on a loaded machine.
 const BROWSER_TIME_LIMIT: Duration = Duration::from_secs(120);
@@ -307,17 +307,4 @@ fn the_network_check_sees_a_page_that_asks_for_something() {
         page_requests(&rendered.netlog),
         ["http://roster-test.invalid/x.png"]
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! `--rejects FILE.csv` (on `plan`, `rules check --data` and `report`): the rejected source
 //! rows as they came, with what rejected them, for the customer to fix and send back.
 
-use crate::common::Workdir;
+use crate::common::{what_it_does, Workdir};
 use serde_json::Value;
 
 const BOM: &str = "\u{feff}";
@@ -390,7 +390,7 @@ fn rows_rejected_before_are_rejected_again_without_the_rules() {
             rejects,
         ]);
         let plan = out.json();
-        let what = serde_json::json!([plan["summary"], plan["changes"], plan["problems"]]);
+        let what = what_it_does(&plan);
         (out.stderr, what)
     };
     let remembered = |stderr: &str| {

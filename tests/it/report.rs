@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::common::Workdir;
+use crate::common::{copy_dir, Workdir};
 
 /// Runs `report ARGS… --out NAME` and returns the file's text.
 fn report(w: &Workdir, name: &str, args: &[&str]) -> String {
@@ -129,19 +129,6 @@ fn example(tenant: &str, table: &str, file: &str) -> Workdir {
     w.ok(&["--tenant", tenant, "ref", "load", table, &refs]);
     w.ok(&["--tenant", tenant, "plan", file, "-q"]);
     w
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -1,26 +1,6 @@
 //! `roster rules check|test` and rule packs seen from the command line.
 
-use crate::common::{counts, Workdir};
-
-/// A workdir whose `rules/` is a copy of the shipped packs.
-fn shipped() -> Workdir {
-    let w = Workdir::new();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    copy_dir(&source, &w.path().join("rules"));
-    w
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::common::{counts, shipped, what_it_does, Workdir};
 
 #[test]
 fn the_shipped_packs_pass_their_own_examples() {
@@ -421,11 +401,6 @@ fn reused(stderr: &str) -> u64 {
         .find_map(|l| l.strip_prefix("note: "))
         .and_then(|l| l.split(' ').next())
         .map_or(0, |n| n.parse().unwrap())
-}
-
-/// The parts of a plan document that say what it does (not its id).
-fn what_it_does(plan: &serde_json::Value) -> serde_json::Value {
-    serde_json::json!([plan["summary"], plan["changes"], plan["problems"]])
 }
 
 /// A row exactly as when its user was last applied is recognised by its fingerprint: the

@@ -156,7 +156,7 @@ impl KeyWays {
     /// Keeps the ways that give `value` (`None`: the key left out) on this row. The way
     /// `[map]` would take (the first: they are kept cheapest first) is tried alone first: only
     /// a row it does not explain is tried on the others. This bounds the cost to about one
-    /// way per field and row; a way so spared on a row is still run on it by [`confirm`].
+    /// way per field and row; a way so spared on a row is still run on it by [`MapProbe::confirm`](super::MapProbe::confirm).
     pub(super) fn narrow(
         &mut self,
         value: Option<&Value>,

@@ -27,6 +27,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A workdir whose `rules/` is a copy of the shipped packs.
+pub fn shipped() -> Workdir {
+    let w = Workdir::new();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    copy_dir(&source, &w.path().join("rules"));
+    w
+}
+
+/// The parts of a plan document that say what it does (not its id).
+pub fn what_it_does(plan: &Value) -> Value {
+    serde_json::json!([plan["summary"], plan["changes"], plan["problems"]])
+}
+
 /// A temporary folder holding `roster.db`, `rules/` and the test's files.
 pub struct Workdir {
     dir: tempfile::TempDir,
