@@ -1,48 +1,117 @@
-//! roster's own functions in SQL, so a whole plan can go into the state in one statement:
-//! `roster_user_hash(key, record)` is a user's hash as `users.record_hash` holds it, and the
-//! aggregate `roster_digest(key, record)` the XOR of those hashes (rows with a null record
-//! left out), as 32 hex digits.
+//! roster's own functions in SQL, so a whole plan goes into the state in one pass over its
+//! changes (see [`crate::store::state::StateWriter::put_plan_changes`]):
+//! `roster_tally(action, key, before, after)` counts each change, takes its `before` out of
+//! the state digest, checks that its `after` is JSON, keeps the keys to delete, and says
+//! whether the change puts a record; `roster_put_hash(key, after)` is the put record's hash
+//! as `users.record_hash` holds it, also added to the digest.
 
-use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::Connection;
+use serde::de::IgnoredAny;
 
 use crate::error::Result;
 use crate::model::record::{digest_hex, user_hash};
 
-/// Makes the functions callable on `conn` (again is harmless).
-pub fn register(conn: &Connection) -> Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_scalar_function("roster_user_hash", 2, flags, |ctx| {
-        Ok(hash_of(ctx)?.map(digest_hex))
+/// What one pass over a plan's changes found.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Creates that put a record.
+    pub created: i64,
+    /// Updates that put a record.
+    pub updated: i64,
+    /// Deletes.
+    pub deleted: i64,
+    /// Puts of a user the state did not hold (no `before`).
+    pub added: i64,
+    /// The XOR of the hashes of every `before` a change removes and every `after` it puts.
+    pub digest: u128,
+    /// The keys of the deletes, in the order of the pass.
+    pub deletes: Vec<String>,
+    /// The key of a change whose `after` is not JSON; the pass stopped there.
+    pub damaged: Option<String>,
+    /// How many records `roster_put_hash` hashed: one for each put, or the pass went wrong.
+    pub hashed: i64,
+}
+
+/// The tally the functions fill while they are registered.
+pub struct Tallying<'c> {
+    conn: &'c Connection,
+    tally: Arc<Mutex<Tally>>,
+}
+
+impl Tallying<'_> {
+    /// What the pass found; the functions go with `self`.
+    pub fn into_tally(self) -> Tally {
+        std::mem::take(&mut *lock(&self.tally))
+    }
+}
+
+impl Drop for Tallying<'_> {
+    fn drop(&mut self) {
+        // Unregistering cannot fail for functions that were registered.
+        let _ = self.conn.remove_function("roster_tally", 4);
+        let _ = self.conn.remove_function("roster_put_hash", 2);
+    }
+}
+
+/// Registers `roster_tally` and `roster_put_hash` on `conn`, filling a new tally.
+pub fn tallying(conn: &Connection) -> Result<Tallying<'_>> {
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    // Not deterministic: each call must run once per row, as the pass reaches it.
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DIRECTONLY;
+    let counted = Arc::clone(&tally);
+    conn.create_scalar_function("roster_tally", 4, flags, move |ctx| {
+        count(ctx, &mut lock(&counted))
     })?;
-    conn.create_aggregate_function("roster_digest", 2, flags, Digest)?;
-    Ok(())
+    let hashed = Arc::clone(&tally);
+    conn.create_scalar_function("roster_put_hash", 2, flags, move |ctx| {
+        let hash = user_hash(ctx.get_raw(0).as_str()?, ctx.get_raw(1).as_str()?);
+        let mut tally = lock(&hashed);
+        tally.digest ^= hash;
+        tally.hashed += 1;
+        Ok(digest_hex(hash))
+    })?;
+    Ok(Tallying { conn, tally })
 }
 
-/// The hash of `(key, record)` given as the call's two arguments; `None` for a null record.
-fn hash_of(ctx: &Context) -> rusqlite::Result<Option<u128>> {
-    let key = ctx.get_raw(0).as_str()?;
-    let record = ctx.get_raw(1);
-    if record == rusqlite::types::ValueRef::Null {
-        return Ok(None);
-    }
-    Ok(Some(user_hash(key, record.as_str()?)))
+fn lock(tally: &Mutex<Tally>) -> MutexGuard<'_, Tally> {
+    tally.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `roster_digest`: the XOR of the rows' user hashes.
-struct Digest;
-
-impl Aggregate<u128, String> for Digest {
-    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<u128> {
-        Ok(0)
-    }
-
-    fn step(&self, ctx: &mut Context<'_>, digest: &mut u128) -> rusqlite::Result<()> {
-        *digest ^= hash_of(ctx)?.unwrap_or(0);
-        Ok(())
-    }
-
-    fn finalize(&self, _: &mut Context<'_>, digest: Option<u128>) -> rusqlite::Result<String> {
-        Ok(digest_hex(digest.unwrap_or(0)))
+/// `roster_tally(action, key, before, after)`: whether the change puts `after`.
+fn count(ctx: &Context, tally: &mut Tally) -> rusqlite::Result<bool> {
+    let action = ctx.get_raw(0).as_str()?;
+    let key = ctx.get_raw(1).as_str()?;
+    let before = ctx.get_raw(2).as_str_or_null()?;
+    let after = ctx.get_raw(3).as_str_or_null()?;
+    match (action, after) {
+        ("delete", _) => {
+            tally.deleted += 1;
+            tally.digest ^= user_hash(key, before.unwrap_or("{}"));
+            tally.deletes.push(key.to_string());
+            Ok(false)
+        }
+        ("create" | "update", Some(after)) => {
+            // The record goes into the state as stored, undecoded: a damaged one must stop
+            // here, not at the next read of the state.
+            if serde_json::from_str::<IgnoredAny>(after).is_err() {
+                tally.damaged = Some(key.to_string());
+                return Err(rusqlite::Error::UserFunctionError(
+                    "a planned record is not JSON".into(),
+                ));
+            }
+            match action {
+                "create" => tally.created += 1,
+                _ => tally.updated += 1,
+            }
+            match before {
+                Some(before) => tally.digest ^= user_hash(key, before),
+                None => tally.added += 1,
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
     }
 }

@@ -520,45 +520,30 @@ impl<'c> StateWriter<'c> {
         Ok(())
     }
 
-    /// Applies every change of a stored plan inside SQLite, in three statements: a tally
-    /// (the counts and what the changes do to the digest), the deletes, and the creates and
-    /// updates as one `INSERT … SELECT`. The records go in as the plan stored them, never
-    /// re-serialised. Returns the users created, updated and deleted.
+    /// Applies every change of a stored plan inside SQLite, in one pass over its changes:
+    /// an `INSERT … SELECT` puts the creates and updates, while the pass tallies the counts
+    /// and what the changes do to the digest and keeps the keys to delete, which go next.
+    /// The records go in as the plan stored them, never re-serialised. Returns the users
+    /// created, updated and deleted.
     pub fn put_plan_changes(&mut self, plan_id: i64) -> Result<[u64; 3]> {
-        sql_functions::register(self.conn)?;
-        let (created, updated, deleted, added, removed_digest, added_digest, damaged) = self
+        let tallying = sql_functions::tallying(self.conn)?;
+        let put = self
             .conn
             .prepare_cached(
-                "SELECT count(CASE WHEN action = 'create' AND after IS NOT NULL THEN 1 END),
-                        count(CASE WHEN action = 'update' AND after IS NOT NULL THEN 1 END),
-                        count(CASE WHEN action = 'delete' THEN 1 END),
-                        count(CASE WHEN action IN ('create', 'update') AND after IS NOT NULL
-                                    AND before IS NULL THEN 1 END),
-                        roster_digest(external_id, CASE
-                          WHEN action = 'delete' THEN coalesce(before, '{}')
-                          WHEN action IN ('create', 'update') AND after IS NOT NULL THEN before
-                        END),
-                        roster_digest(external_id, CASE
-                          WHEN action IN ('create', 'update') THEN after
-                        END),
-                        min(CASE WHEN after IS NOT NULL AND NOT json_valid(after)
-                                 THEN external_id END)
-                 FROM plan_changes WHERE plan_id = ?1",
+                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
+                 SELECT ?1, external_id, after, roster_put_hash(external_id, after), platform_ids,
+                        ?3, source_fingerprint
+                 FROM plan_changes
+                 WHERE plan_id = ?2 AND roster_tally(action, external_id, before, after)
+                 ORDER BY seq
+                 ON CONFLICT (tenant, external_id) DO UPDATE SET
+                   record = excluded.record, record_hash = excluded.record_hash,
+                   platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
+                   source_fingerprint = excluded.source_fingerprint",
             )?
-            .query_row([plan_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
-            })?;
-        // The records go into the state as stored, undecoded: a damaged one must stop here,
-        // not at the next read of the state.
-        if let Some(key) = damaged {
+            .execute(params![self.tenant, plan_id, self.now]);
+        let tally = tallying.into_tally();
+        if let Some(key) = tally.damaged {
             return Err(Error::Damaged {
                 table: "plan_changes",
                 row: format!("plan {plan_id}, external_id `{key}`"),
@@ -566,31 +551,25 @@ impl<'c> StateWriter<'c> {
                 reason: "not the JSON roster wrote".to_string(),
             });
         }
-        for digest in [removed_digest, added_digest].into_iter().flatten() {
-            self.digest ^= u128::from_str_radix(&digest, 16).unwrap_or(0);
+        put?;
+        if tally.hashed != tally.created + tally.updated {
+            // Each put record is hashed once into the digest, or the digest is wrong.
+            let message = format!(
+                "plan {plan_id}: {} records hashed for {} put",
+                tally.hashed,
+                tally.created + tally.updated
+            );
+            return Err(rusqlite::Error::UserFunctionError(message.into()).into());
         }
-        self.count += added - deleted;
-        self.conn
-            .prepare_cached(
-                "DELETE FROM users WHERE tenant = ?1 AND external_id IN (
-                   SELECT external_id FROM plan_changes WHERE plan_id = ?2 AND action = 'delete')",
-            )?
-            .execute(params![self.tenant, plan_id])?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
-                 SELECT ?1, external_id, after, roster_user_hash(external_id, after), platform_ids,
-                        ?3, source_fingerprint
-                 FROM plan_changes
-                 WHERE plan_id = ?2 AND action IN ('create', 'update') AND after IS NOT NULL
-                 ORDER BY seq
-                 ON CONFLICT (tenant, external_id) DO UPDATE SET
-                   record = excluded.record, record_hash = excluded.record_hash,
-                   platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
-                   source_fingerprint = excluded.source_fingerprint",
-            )?
-            .execute(params![self.tenant, plan_id, self.now])?;
-        Ok([created as u64, updated as u64, deleted as u64])
+        let mut delete = self
+            .conn
+            .prepare_cached("DELETE FROM users WHERE tenant = ?1 AND external_id = ?2")?;
+        for key in &tally.deletes {
+            delete.execute(params![self.tenant, key])?;
+        }
+        self.digest ^= tally.digest;
+        self.count += tally.added - tally.deleted;
+        Ok([tally.created, tally.updated, tally.deleted].map(|n| n as u64))
     }
 
     /// Deletes a user whose record was `before`.
@@ -631,6 +610,69 @@ mod tests {
 
     fn slot_of(keys: &FrozenMap<(u64, i64)>, key: &str) -> u32 {
         keys.slot(&Hash128::of(key)).unwrap() as u32
+    }
+
+    /// The one pass of an apply puts the creates and updates, deletes the deletes, and
+    /// leaves the digest, count and record hashes that the users it holds give afresh.
+    #[test]
+    fn a_plan_put_in_one_pass_leaves_the_digest_of_the_users_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut workspace = db::Workspace::open(&dir.path().join("w.db")).unwrap();
+        let tx = workspace.write().unwrap();
+        let mut writer = StateWriter::new(&tx, "t").unwrap();
+        for key in ["a", "b", "d"] {
+            let record = format!(r#"{{"external_id":"{key}"}}"#);
+            writer.put(key, None, &record, None, None).unwrap();
+        }
+        writer.finish().unwrap();
+        tx.execute_batch(
+            r#"INSERT INTO plans (id, tenant, created_at, kind, inputs, rules_digest, state_digest, sync, summary)
+               VALUES (1, 't', '', 'plan', '[]', '', '', 0, '{}');
+               INSERT INTO plan_changes (plan_id, seq, action, external_id, before, after) VALUES
+                 (1, 1, 'update', 'a', '{"external_id":"a"}', '{"external_id":"a","email":"x@y"}'),
+                 (1, 2, 'delete', 'b', '{"external_id":"b"}', NULL),
+                 (1, 3, 'create', 'c', NULL, '{"external_id":"c"}'),
+                 (1, 4, 'delete', 'd', '{"external_id":"d"}', NULL);"#,
+        )
+        .unwrap();
+        let mut writer = StateWriter::new(&tx, "t").unwrap();
+        assert_eq!(writer.put_plan_changes(1).unwrap(), [1, 1, 2]);
+        writer.finish().unwrap();
+        let mut stmt = tx
+            .prepare("SELECT external_id, record, record_hash FROM users WHERE tenant = 't'")
+            .unwrap();
+        let users: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let keys: Vec<&str> = users.iter().map(|(key, _, _)| key.as_str()).collect();
+        assert_eq!(keys, ["a", "c"]);
+        let mut digest = 0;
+        for (key, record, hash) in &users {
+            assert_eq!(*hash, digest_hex(user_hash(key, record)));
+            digest ^= user_hash(key, record);
+        }
+        assert_eq!(summary(&tx, "t").unwrap(), (digest, 2));
+    }
+
+    /// A planned record that is not JSON stops the apply, named, before the state moves.
+    #[test]
+    fn a_damaged_planned_record_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut workspace = db::Workspace::open(&dir.path().join("w.db")).unwrap();
+        let tx = workspace.write().unwrap();
+        tx.execute_batch(
+            r#"INSERT INTO plans (id, tenant, created_at, kind, inputs, rules_digest, state_digest, sync, summary)
+               VALUES (1, 't', '', 'plan', '[]', '', '', 0, '{}');
+               INSERT INTO plan_changes (plan_id, seq, action, external_id, before, after) VALUES
+                 (1, 1, 'create', 'a', NULL, '{"external_id":"a"}'),
+                 (1, 2, 'create', 'b', NULL, '{"external_id":');"#,
+        )
+        .unwrap();
+        let mut writer = StateWriter::new(&tx, "t").unwrap();
+        let error = writer.put_plan_changes(1).unwrap_err().to_string();
+        assert!(error.contains("row plan 1, external_id `b`"), "{error}");
     }
 
     #[test]
