@@ -246,7 +246,7 @@ impl Settler<'_> {
                 }
                 return Ok(None);
             }
-            Some(_) => self.state.get(key)?,
+            Some((_, rowid)) => self.state.user_at(*rowid)?,
             None => None,
         };
         let source = Some(position.to_string());
@@ -314,12 +314,13 @@ impl Settler<'_> {
         let mut absent = Vec::new();
         for (slot, (_, rowid)) in self.index.values().enumerate() {
             if !self.seen.contains_slot(slot) {
-                absent.extend(self.state.key_at(*rowid)?);
+                let key = self.state.key_at(*rowid)?;
+                absent.extend(key.map(|key| (key, *rowid)));
             }
         }
         absent.sort_unstable();
-        for key in absent {
-            if let Some(stored) = self.state.get(&key)? {
+        for (key, rowid) in absent {
+            if let Some(stored) = self.state.user_at(rowid)? {
                 self.store_change(&deletion(&key, stored), None)?;
             }
         }

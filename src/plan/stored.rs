@@ -13,6 +13,9 @@ pub trait StoredState {
     /// The user with `key`, if any.
     fn get(&self, key: &str) -> Result<Option<StoredUser>>;
 
+    /// The user at `rowid` (one of [`Indexes`]), read without a lookup by key.
+    fn user_at(&self, rowid: i64) -> Result<Option<StoredUser>>;
+
     /// The key of the user at `rowid`.
     fn key_at(&self, rowid: i64) -> Result<Option<String>>;
 
@@ -39,6 +42,10 @@ impl StoredState for NothingStored {
     }
 
     fn get(&self, _key: &str) -> Result<Option<StoredUser>> {
+        Ok(None)
+    }
+
+    fn user_at(&self, _rowid: i64) -> Result<Option<StoredUser>> {
         Ok(None)
     }
 

@@ -78,6 +78,10 @@ impl StoredState for TenantState<'_> {
         get(self.conn, self.tenant, key)
     }
 
+    fn user_at(&self, rowid: i64) -> Result<Option<StoredUser>> {
+        user_at(self.conn, self.tenant, rowid)
+    }
+
     fn key_at(&self, rowid: i64) -> Result<Option<String>> {
         key_at(self.conn, rowid)
     }
@@ -302,6 +306,25 @@ impl SlotByRowid {
             })
             .collect()
     }
+}
+
+/// The tenant's user stored at `rowid`, or `None`: a plan that knows where a user is reads it
+/// without looking its key up in the index.
+pub fn user_at(conn: &Connection, tenant: &str, rowid: i64) -> Result<Option<StoredUser>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT external_id, record, platform_ids FROM users WHERE rowid = ?1 AND tenant = ?2",
+        )?
+        .query_row(params![rowid, tenant], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(key, record, ids)| decode_user(&key, &record, ids.as_deref()))
+        .transpose()
 }
 
 /// The key of the user stored at `rowid`, and the `fields` its record has: the rest of the
