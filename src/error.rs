@@ -68,7 +68,7 @@ pub enum Error {
     Db(#[from] rusqlite::Error),
 
     /// Writing output failed.
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`: {}", write_advice(.source))]
     Write {
         path: PathBuf,
         #[source]
@@ -83,6 +83,36 @@ pub enum Error {
     /// the one reported, never this.
     #[error("stopped: the next stage failed")]
     Stopped,
+}
+
+/// Why a write failed, worded for a person, with what to do when there is something to do.
+fn write_advice(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => {
+            "its folder does not exist; create the folder, or name another path".to_string()
+        }
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            "permission denied; name a path in a folder you may write to".to_string()
+        }
+        ErrorKind::IsADirectory => "it is a folder; name a file instead".to_string(),
+        ErrorKind::StorageFull => {
+            "the disk is full; free some space and run this again".to_string()
+        }
+        _ => os_text(e),
+    }
+}
+
+/// The operating system's text of `e` without its `(os error N)`, lowercased: messages here
+/// start in lowercase.
+pub(crate) fn os_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "failed".to_string(),
+    }
 }
 
 /// A broken rule pack: where (`file`, 1-based `line` and `column`, when known) and what. It

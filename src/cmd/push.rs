@@ -132,8 +132,9 @@ fn endpoint(args: &PushArgs, settings: &crate::rules::Settings) -> Result<String
         })?,
     };
     if !(url.starts_with("https://") || url.starts_with("http://")) {
+        // The tenant's `tenant.toml` is checked for URLs as it is read: this is `--endpoint`.
         return Err(Error::Usage(format!(
-            "`--endpoint {url}` is not an http:// or https:// URL"
+            "`--endpoint {url}` is not an http:// or https:// URL; give the vendor's base URL, such as `https://api.example.com`"
         )));
     }
     Ok(url.trim_end_matches('/').to_string())

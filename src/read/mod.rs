@@ -490,6 +490,18 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_named_as_a_file_says_to_name_a_file() {
+        let dir = std::env::temp_dir();
+        let name = dir.to_string_lossy();
+        let e = read_source(&name, &ReadOptions::default(), &mut |_: Row| Ok(())).unwrap_err();
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            format!("cannot read `{name}`: it is a folder; name a file in it")
+        );
+    }
+
+    #[test]
     fn reads_a_file_by_path() {
         let dir = std::env::temp_dir().join(format!("roster-read-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

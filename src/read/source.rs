@@ -113,16 +113,8 @@ pub(super) fn io_error(name: &str, e: io::Error) -> Error {
         io::ErrorKind::PermissionDenied => {
             "permission denied; check that you may read the file".to_string()
         }
-        _ => {
-            // The OS says "Is a directory (os error 21)"; messages here are lowercase.
-            let text = e.to_string();
-            let text = text.split(" (os error").next().unwrap_or_default();
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_lowercase().chain(chars).collect(),
-                None => "read failed".to_string(),
-            }
-        }
+        io::ErrorKind::IsADirectory => "it is a folder; name a file in it".to_string(),
+        _ => crate::error::os_text(&e),
     };
     Error::Io {
         path: name.into(),

@@ -616,6 +616,32 @@ fn the_tenant_names_the_endpoint() {
     assert_eq!(users[0]["Workspace"], "acme");
 }
 
+/// An `--endpoint` that is no URL is refused before anything is sent, saying what a URL
+/// looks like.
+#[test]
+fn an_endpoint_that_is_no_url_is_refused_with_an_example() {
+    let w = Workdir::new();
+    w.write("users.csv", users_csv(2, &[]));
+    w.ok(&["plan", "users.csv"]);
+    let given = w.run_env(
+        &[
+            "push",
+            "1",
+            "--vendor",
+            "servicepower",
+            "--endpoint",
+            "api.example.com",
+        ],
+        &emulator::credentials(),
+    );
+    assert_eq!(given.status, 1, "{}", given.stderr);
+    assert!(
+        given.stderr.contains("`--endpoint api.example.com` is not an http:// or https:// URL; give the vendor's base URL, such as `https://"),
+        "{}",
+        given.stderr
+    );
+}
+
 /// After a push, the plan's report shows what the vendor accepted and which users it
 /// rejected, with its message.
 #[test]

@@ -502,7 +502,9 @@ fn a_report_that_cannot_be_made_is_one_clear_error_and_leaves_nothing() {
     );
     let error = w.fails(&["report", "1", "--out", "missing/r.html"]);
     assert!(
-        error.starts_with("error: cannot write `missing/r.html`"),
+        error.starts_with(
+            "error: cannot write `missing/r.html`: its folder does not exist; create the folder"
+        ),
         "{error}"
     );
     let error = w.fails(&[
