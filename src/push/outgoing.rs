@@ -2,7 +2,7 @@
 //! `--sync` batch, the state's users it must list), less those left out, through the same
 //! [`Outbox`] as `export`, so the body is the exported file's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::Connection;
 
@@ -10,7 +10,7 @@ use crate::error::{Error, RefusedKind, Result};
 use crate::model::change::Action;
 use crate::model::record::Record;
 use crate::model::vendor::Vendor;
-use crate::store::plans::{self, PlanHeader, StoredChange};
+use crate::store::plans::{self, FingerprintedChange, PlanHeader, StoredChange};
 use crate::store::push_journal::JournalBatch;
 use crate::store::state;
 use crate::vendor::outbox::Outbox;
@@ -24,6 +24,9 @@ pub(super) struct Outgoing {
     pub creates: Vec<bool>,
     /// For each user sent, `file:line` of its source row.
     pub sources: Vec<Option<String>>,
+    /// The plan's changes of the batch's users, by place, as read to make it: following
+    /// the vendor's answer needs them again.
+    pub changes: HashMap<i64, FingerprintedChange>,
 }
 
 /// Makes a push's batches again.
@@ -64,56 +67,27 @@ impl Maker<'_> {
                 .is_some_and(|c| matches!(c.action, Action::Create | Action::Update)))
     }
 
-    /// The plan's changes of the batch's users, by place: read in one range when they sit
-    /// together in the plan (a batch is mostly a run of consecutive changes), else one by one.
-    fn changes_of(
-        &self,
-        conn: &Connection,
-        batch: &JournalBatch,
-    ) -> Result<HashMap<i64, StoredChange>> {
+    /// What the batch is made of now, read from the plan and the state (on the thread that
+    /// owns the connection); [`Maker::make`] turns it into the request on any thread.
+    pub(super) fn read(&self, conn: &Connection, batch: &JournalBatch) -> Result<Unmade> {
         let seqs: Vec<i64> = batch
             .keys
             .iter()
             .chain(&batch.deleted)
             .filter_map(|key| self.seqs.get(key).copied())
             .collect();
-        let mut changes = HashMap::with_capacity(seqs.len());
-        let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else {
-            return Ok(changes);
-        };
-        if last - first < 2 * seqs.len() as i64 {
-            let wanted: HashSet<i64> = seqs.into_iter().collect();
-            plans::stored_changes_between(conn, self.plan.id, first, last, |seq, change| {
-                if wanted.contains(&seq) {
-                    changes.insert(seq, change);
-                }
-                Ok(())
-            })?;
-        } else {
-            for seq in seqs {
-                if let Some(change) = plans::stored_change_at(conn, self.plan.id, seq)? {
-                    changes.insert(seq, change);
-                }
-            }
-        }
-        Ok(changes)
-    }
-
-    /// What the batch is made of now, read from the plan and the state (on the thread that
-    /// owns the connection); [`Maker::make`] turns it into the request on any thread.
-    pub(super) fn read(&self, conn: &Connection, batch: &JournalBatch) -> Result<Unmade> {
-        let mut changes = self.changes_of(conn, batch)?;
+        let changes = plans::changes_at(conn, self.plan.id, &seqs)?;
         let mut users = Vec::with_capacity(batch.keys.len() + batch.deleted.len());
         for key in batch.keys.iter().chain(&batch.deleted) {
             let removed = batch.removed.contains_key(key);
             match self.seqs.get(key) {
                 Some(seq) => {
-                    let change = changes.remove(seq).ok_or_else(|| gone(batch, key))?;
+                    let change = &changes.get(seq).ok_or_else(|| gone(batch, key))?.change;
                     if !removed {
                         let password = self.outbox.secrets.get(key).cloned();
-                        users.push(Unread::Changed(change, password));
+                        users.push(Unread::Changed(change.clone(), password));
                     } else if self.lists_whole_location() && change.action == Action::Update {
-                        users.push(Unread::AsBefore(change));
+                        users.push(Unread::AsBefore(change.clone()));
                     }
                 }
                 None => {
@@ -129,6 +103,7 @@ impl Maker<'_> {
         }
         Ok(Unmade {
             users,
+            changes,
             seq: batch.seq,
             file: batch.file.clone(),
             path: batch.path.clone(),
@@ -178,6 +153,7 @@ impl Maker<'_> {
             batch: made,
             creates,
             sources,
+            changes: unmade.changes,
         })
     }
 }
@@ -186,6 +162,7 @@ impl Maker<'_> {
 /// the work of sending a batch, and needs no connection.
 pub(super) struct Unmade {
     users: Vec<Unread>,
+    changes: HashMap<i64, FingerprintedChange>,
     seq: usize,
     file: String,
     path: String,

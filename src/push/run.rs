@@ -21,7 +21,7 @@ use super::verdict::{verdict, Sent, Verdict};
 use crate::error::Result;
 use crate::model::vendor::{Status, Vendor};
 use crate::store::follow;
-use crate::store::plans;
+use crate::store::plans::{self, FingerprintedChange};
 use crate::store::push_journal::{self, BatchStatus, JournalBatch, Push, Removal};
 use crate::store::vendor_results::{self, VendorResult};
 use crate::store::Workspace;
@@ -59,6 +59,8 @@ struct Flying {
     keys: Vec<String>,
     creates: Vec<bool>,
     sources: Vec<Option<String>>,
+    /// The plan's changes of the batch's users, by place.
+    changes: HashMap<i64, FingerprintedChange>,
 }
 
 impl Run<'_> {
@@ -228,6 +230,7 @@ impl Run<'_> {
                 keys: outgoing.batch.keys,
                 creates: outgoing.creates,
                 sources: outgoing.sources,
+                changes: outgoing.changes,
             },
         );
         Ok(Job {
@@ -380,11 +383,10 @@ impl Run<'_> {
                 )
             })
             .chain(deleted.iter().map(|k| (k.as_str(), true)))
-            .filter_map(|(key, loaded)| seqs.get(key).map(|seq| (*seq, loaded)));
+            .filter_map(|(key, loaded)| Some((sent.changes.get(seqs.get(key)?)?, loaded)));
         let plan = self.maker.plan;
-        follow::follow(
+        follow::follow_changes(
             conn,
-            plan.id,
             &plan.tenant,
             self.push.apply_id,
             self.vendor.name(),

@@ -10,15 +10,13 @@
 //! later apply may have planned on the user's absence. Every move keeps the apply's counts
 //! and the `rolled_back` table true, and is recorded in the caller's transaction.
 
-use std::collections::{HashMap, HashSet};
-
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::change::Action;
 use crate::model::record::digest_hex;
-use crate::store::plans;
+use crate::store::plans::{self, FingerprintedChange};
 use crate::store::state::{self, StateWriter};
 
 /// What following the vendor did.
@@ -43,6 +41,24 @@ pub fn follow(
     vendor: &str,
     verdicts: impl IntoIterator<Item = (i64, bool)>,
 ) -> Result<Followed> {
+    let verdicts: Vec<(i64, bool)> = verdicts.into_iter().collect();
+    let seqs: Vec<i64> = verdicts.iter().map(|v| v.0).collect();
+    let changes = plans::changes_at(conn, plan_id, &seqs)?;
+    let verdicts = verdicts
+        .iter()
+        .filter_map(|(seq, loaded)| Some((changes.get(seq)?, *loaded)));
+    follow_changes(conn, tenant, apply_id, vendor, verdicts)
+}
+
+/// As [`follow`], for changes already read (a push has read them to make the batch): each
+/// `(change, loaded)` is a change of the plan applied by `apply_id`, as stored.
+pub fn follow_changes<'c>(
+    conn: &Connection,
+    tenant: &str,
+    apply_id: i64,
+    vendor: &str,
+    verdicts: impl IntoIterator<Item = (&'c FingerprintedChange, bool)>,
+) -> Result<Followed> {
     let digest_before = digest_hex(state::summary(conn, tenant)?.0);
     let apply_digest: Option<String> = conn
         .prepare_cached("SELECT state_digest FROM applies WHERE id = ?1")?
@@ -59,13 +75,11 @@ pub fn follow(
         .query_row([apply_id], |r| r.get(0))?;
     // Changes of the apply's counts: created, updated, deleted.
     let mut counts = [0i64; 3];
-    let verdicts: Vec<(i64, bool)> = verdicts.into_iter().collect();
-    let mut changes = changes_at(conn, plan_id, tenant, verdicts.iter().map(|v| v.0))?;
-    for (seq, loaded) in verdicts {
-        let Some(mut change) = changes.remove(&seq) else {
-            continue;
-        };
-        let current = change.current.take();
+    for (planned, loaded) in verdicts {
+        let change = &planned.change;
+        // Read as each change is followed, so it is the state's record even where an
+        // answer names a user twice.
+        let current = current_record(conn, tenant, &change.key)?;
         let (target, other) = if loaded {
             (&change.after, &change.before)
         } else {
@@ -83,18 +97,15 @@ pub fn follow(
         match target {
             Some(record) => {
                 let (ids, fingerprint) = if loaded {
-                    (change.platform_ids.clone(), change.fingerprint.clone())
+                    (
+                        change.platform_ids.as_deref(),
+                        planned.fingerprint.as_deref(),
+                    )
                 } else {
-                    let ids = current.as_ref().and_then(|c| c.1.clone());
-                    (ids.or(change.platform_ids.clone()), None)
+                    let ids = current.as_ref().and_then(|c| c.1.as_deref());
+                    (ids.or(change.platform_ids.as_deref()), None)
                 };
-                writer.put(
-                    &change.key,
-                    current_text,
-                    record,
-                    ids.as_deref(),
-                    fingerprint.as_deref(),
-                )?;
+                writer.put(&change.key, current_text, record, ids, fingerprint)?;
             }
             None => writer.delete(&change.key, current_text.unwrap_or("{}"))?,
         }
@@ -139,78 +150,18 @@ pub fn follow(
     Ok(followed)
 }
 
-/// One change of a plan, its records as stored, with its user as the state holds it now.
-struct StoredRecords {
-    action: Action,
-    key: String,
-    before: Option<String>,
-    after: Option<String>,
-    platform_ids: Option<String>,
-    fingerprint: Option<Vec<u8>>,
-    /// The state's record (as text) and platform ids of the user, if it holds it.
-    current: Option<(String, Option<String>)>,
-}
-
-/// The plan's changes at the places `seqs`, by place, each with its user's current record in
-/// the same read: one range when they sit together in the plan (the users of one batch
-/// mostly do), else one by one. A plan changes each user once, so the records read here stay
-/// current while the changes are followed one after the other.
-fn changes_at(
+/// The state's record (as text) and platform ids of the user, if it holds it.
+fn current_record(
     conn: &Connection,
-    plan_id: i64,
     tenant: &str,
-    seqs: impl Iterator<Item = i64> + Clone,
-) -> Result<HashMap<i64, StoredRecords>> {
-    const COLUMNS: &str = "SELECT c.action, c.external_id, c.before, c.after, c.platform_ids,
-                                  c.source_fingerprint, u.record, u.platform_ids, c.seq
-                           FROM plan_changes c
-                           LEFT JOIN users u ON u.tenant = ?2 AND u.external_id = c.external_id";
-    let count = seqs.clone().count() as i64;
-    let mut changes = HashMap::with_capacity(count as usize);
-    let (Some(first), Some(last)) = (seqs.clone().min(), seqs.clone().max()) else {
-        return Ok(changes);
-    };
-    if last - first < 2 * count {
-        let wanted: HashSet<i64> = seqs.collect();
-        let mut stmt = conn.prepare_cached(&format!(
-            "{COLUMNS} WHERE c.plan_id = ?1 AND c.seq BETWEEN ?3 AND ?4"
-        ))?;
-        let mut rows = stmt.query(params![plan_id, tenant, first, last])?;
-        while let Some(row) = rows.next()? {
-            let seq = row.get(8)?;
-            if wanted.contains(&seq) {
-                changes.insert(seq, stored_records(row)?);
-            }
-        }
-    } else {
-        let mut stmt =
-            conn.prepare_cached(&format!("{COLUMNS} WHERE c.plan_id = ?1 AND c.seq = ?3"))?;
-        for seq in seqs {
-            if let Some(change) = stmt
-                .query_row(params![plan_id, tenant, seq], stored_records)
-                .optional()?
-            {
-                changes.insert(seq, change);
-            }
-        }
-    }
-    Ok(changes)
-}
-
-fn stored_records(r: &rusqlite::Row) -> rusqlite::Result<StoredRecords> {
-    let record: Option<String> = r.get(6)?;
-    Ok(StoredRecords {
-        action: Action::parse(&r.get::<_, String>(0)?).unwrap_or(Action::Update),
-        key: r.get(1)?,
-        before: r.get(2)?,
-        after: r.get(3)?,
-        platform_ids: r.get(4)?,
-        fingerprint: r.get(5)?,
-        current: match record {
-            Some(record) => Some((record, r.get(7)?)),
-            None => None,
-        },
-    })
+    key: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT record, platform_ids FROM users WHERE tenant = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![tenant, key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
 
 /// Whether the state's record is the change's record (both absent counts): as text, else as

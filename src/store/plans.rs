@@ -1,6 +1,6 @@
 //! Stored plans: their header, changes, problems and the passwords they carry until export.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -433,24 +433,53 @@ pub fn stored_change_at(conn: &Connection, plan_id: i64, seq: i64) -> Result<Opt
         .optional()?)
 }
 
-/// The changes at places `first..=last` of a plan, as stored, in order: one range read
-/// where a lookup per change would seek the index each time.
-pub fn stored_changes_between(
+/// The changes at places `seqs` of a plan, by place, each with the fingerprint of its
+/// source row: one range read when they sit together in the plan (the users of a batch
+/// mostly do), else one lookup each.
+pub fn changes_at(
     conn: &Connection,
     plan_id: i64,
-    first: i64,
-    last: i64,
-    mut visit: impl FnMut(i64, StoredChange) -> Result<()>,
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT action, external_id, source, fields, before, after, platform_ids, seq
-         FROM plan_changes WHERE plan_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query(params![plan_id, first, last])?;
-    while let Some(row) = rows.next()? {
-        visit(row.get(7)?, stored_change(row)?)?;
+    seqs: &[i64],
+) -> Result<HashMap<i64, FingerprintedChange>> {
+    const COLUMNS: &str = "SELECT action, external_id, source, fields, before, after, platform_ids,
+                                  source_fingerprint, seq
+                           FROM plan_changes";
+    let mut changes = HashMap::with_capacity(seqs.len());
+    let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else {
+        return Ok(changes);
+    };
+    let fingerprinted = |row: &rusqlite::Row| -> rusqlite::Result<(i64, FingerprintedChange)> {
+        let change = FingerprintedChange {
+            change: stored_change(row)?,
+            fingerprint: row.get(7)?,
+        };
+        Ok((row.get(8)?, change))
+    };
+    if last - first < 2 * seqs.len() as i64 {
+        let wanted: HashSet<i64> = seqs.iter().copied().collect();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{COLUMNS} WHERE plan_id = ?1 AND seq BETWEEN ?2 AND ?3"
+        ))?;
+        let mut rows = stmt.query(params![plan_id, first, last])?;
+        while let Some(row) = rows.next()? {
+            let (seq, change) = fingerprinted(row)?;
+            if wanted.contains(&seq) {
+                changes.insert(seq, change);
+            }
+        }
+    } else {
+        let mut stmt =
+            conn.prepare_cached(&format!("{COLUMNS} WHERE plan_id = ?1 AND seq = ?2"))?;
+        for &seq in seqs {
+            if let Some((seq, change)) = stmt
+                .query_row(params![plan_id, seq], fingerprinted)
+                .optional()?
+            {
+                changes.insert(seq, change);
+            }
+        }
     }
-    Ok(())
+    Ok(changes)
 }
 
 fn stored_change(row: &rusqlite::Row) -> rusqlite::Result<StoredChange> {
@@ -464,6 +493,17 @@ fn stored_change(row: &rusqlite::Row) -> rusqlite::Result<StoredChange> {
         after: row.get(5)?,
         platform_ids: row.get(6)?,
     })
+}
+
+/// A stored change with the fingerprint of the source row that made it (see
+/// [`crate::plan::stored::Indexes::fingerprints`]): what pushing a batch reads of each change,
+/// and following the vendor's answer keeps.
+#[derive(Debug, Clone)]
+pub struct FingerprintedChange {
+    /// The change.
+    pub change: StoredChange,
+    /// The fingerprint, as stored.
+    pub fingerprint: Option<Vec<u8>>,
 }
 
 /// A planned change as its row holds it: the records still JSON text.
