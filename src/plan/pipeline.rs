@@ -28,7 +28,12 @@ const CHUNK_ROWS: usize = 2048;
 
 /// Chunks the rules may evaluate while one is settled: more than one keeps the worker
 /// threads busy when the settling thread waits for the next chunk.
-const EVALUATING_CHUNKS: usize = 2;
+const EVALUATING_CHUNKS: usize = 8;
+
+/// Rows those chunks may hold at once, not counting rows recognised as stored users (see
+/// [`Chunk::weight`]): the chunks of a first load, every row evaluated, go two at a time,
+/// while a delta's, mostly recognised rows, run ahead to the new rows that need the rules.
+const EVALUATING_ROWS: usize = 2 * CHUNK_ROWS;
 
 /// Chunks the reader may read ahead of the rules.
 const READ_AHEAD_CHUNKS: usize = 2;
@@ -79,21 +84,22 @@ pub(super) fn settle_all(
     std::thread::scope(|scope| -> Result<Vec<Input>> {
         let (sender, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
         let reader = scope.spawn(move || read_inputs(sources, sender));
-        let mut overlap = Overlap::with_depth(scope, EVALUATING_CHUNKS);
-        // Settles the oldest chunk evaluated, if it is its turn; says whether it did.
-        let mut hand_over = |next: Option<Chunk>| -> Result<bool> {
-            let job = next.map(|rows| move || evaluate(evaluators, sources, kept, rows));
-            match overlap.hand_over(job)? {
-                Some(done) => settle(done).map(|()| true),
-                None => Ok(false),
-            }
-        };
+        let mut overlap = Overlap::with_budget(scope, EVALUATING_CHUNKS, EVALUATING_ROWS);
         // `chunks` goes with the loop: a settling error hangs up on the reader, which stops.
         let settled = chunks
             .into_iter()
-            .try_for_each(|chunk| hand_over(Some(chunk)).map(drop))
+            .try_for_each(|chunk| {
+                let weight = chunk.weight();
+                overlap.start(move || evaluate(evaluators, sources, kept, chunk), weight);
+                while let Some(done) = overlap.take_if_over()? {
+                    settle(done)?;
+                }
+                Ok(())
+            })
             .and_then(|()| {
-                while hand_over(None)? {}
+                while let Some(done) = overlap.take_oldest()? {
+                    settle(done)?;
+                }
                 Ok(())
             });
         let read = reader
@@ -140,6 +146,16 @@ fn read_inputs(sources: &Sources, chunks: SyncSender<Chunk>) -> Result<Vec<Input
 struct Chunk {
     rows: Vec<Arrival>,
     cells: ChunkCells,
+}
+
+impl Chunk {
+    /// What the chunk weighs while it is evaluated and waits to be settled: its rows that
+    /// come out as a user with its problems (evaluated, or a remembered rejection), not
+    /// those recognised as a stored user.
+    fn weight(&self) -> usize {
+        let held = |row: &&Arrival| !matches!(row, Arrival::Known(..));
+        self.rows.iter().filter(held).count()
+    }
 }
 
 /// The reader thread's sink: each row fingerprinted, sent on in chunks.
