@@ -112,9 +112,11 @@ impl UniqueIndex {
         own: Option<u64>,
         position: &Position,
     ) -> Option<Taken> {
-        let holder = self.stored[n]
-            .get_all(hash)
-            .find(|(holder, _)| Some(*holder) != own);
+        let others = |(holder, _): &&(u64, i64)| Some(*holder) != own;
+        let holder = match slot {
+            Some(slot) => self.stored[n].get_all_at(slot).find(others),
+            None => self.stored[n].get_all(hash).find(others),
+        };
         match (self.taken[n].first(hash, slot, position), holder) {
             (Some(first), _) => Some(Taken::ByRow(first)),
             (None, Some((_, rowid))) => Some(Taken::ByStoredUser(*rowid)),
