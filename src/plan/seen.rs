@@ -64,6 +64,13 @@ impl FirstSeen {
         None
     }
 
+    /// Brings the place of the text at `slot` towards the CPU (see [`crate::hash::prefetch`]).
+    pub(super) fn prefetch(&self, slot: usize) {
+        if let Some(place) = self.known.get(slot) {
+            crate::hash::prefetch(place);
+        }
+    }
+
     /// Whether a row carried the text at `slot` in the index.
     pub(super) fn contains_slot(&self, slot: usize) -> bool {
         self.known[slot] != 0

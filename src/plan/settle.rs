@@ -15,13 +15,19 @@ use crate::model::record::{user_hash, StoredUser};
 use crate::model::user::{self, Field, Op, User};
 use crate::plan::outlet::Outlet;
 use crate::plan::pipeline::{Evaluations, Outcome};
-use crate::plan::reject::{RejectedRow, RowCells};
+use crate::plan::reject::{ChunkCells, RejectedRow, RowCells};
 use crate::plan::rejection::Rejection;
 use crate::plan::seen::FirstSeen;
 use crate::plan::stored::StoredState;
 use crate::plan::summary::Summary;
 use crate::plan::unique::UniqueIndex;
 use crate::rules::Evaluated;
+
+/// How many rows ahead a recognised row's first reads are fetched (see [`Settler::chunk`]).
+const PREFETCH_FAR: usize = 8;
+
+/// How many rows ahead the reads that depend on those are fetched.
+const PREFETCH_NEAR: usize = 4;
 
 /// Settles evaluated rows in input order: keys, uniqueness, the diff, and storing.
 pub(super) struct Settler<'a> {
@@ -58,18 +64,53 @@ struct Settling<'r> {
 impl Settler<'_> {
     pub(super) fn chunk(&mut self, chunk: Evaluations) -> Result<()> {
         let Evaluations { rows, cells } = chunk;
+        // Recognised rows are settled by a few reads each in tables of a million entries,
+        // each a cache miss: their places are fetched some rows ahead instead.
+        let known: Vec<Option<usize>> = rows
+            .iter()
+            .map(|(_, outcome)| match outcome {
+                Outcome::Known(slot) => Some(*slot),
+                _ => None,
+            })
+            .collect();
         rows.into_iter()
             .enumerate()
-            .try_for_each(|(n, (position, outcome))| match outcome {
-                Outcome::Evaluated(evaluated, fingerprint) => {
-                    self.row(&position, evaluated, fingerprint, cells.row(n))
+            .try_for_each(|(n, (position, outcome))| {
+                if let Some(&Some(slot)) = known.get(n + PREFETCH_FAR) {
+                    self.prefetch_far(slot);
                 }
-                Outcome::Known(slot) => self.known_row(&position, slot, cells.row(n)),
-                Outcome::Remembered(evaluated, fingerprint) => {
-                    self.remembered += 1;
-                    self.row(&position, evaluated, Some(fingerprint), cells.row(n))
+                if let Some(&Some(slot)) = known.get(n + PREFETCH_NEAR) {
+                    self.unique.prefetch_values(slot);
                 }
+                self.outcome(n, position, outcome, &cells)
             })
+    }
+
+    /// Brings what settling the recognised row of the stored user at `slot` reads first
+    /// towards the CPU (see [`crate::hash::prefetch`]).
+    fn prefetch_far(&self, slot: usize) {
+        self.index.prefetch(slot);
+        self.seen.prefetch(slot);
+        self.unique.prefetch_slots(slot);
+    }
+
+    fn outcome(
+        &mut self,
+        n: usize,
+        position: Position,
+        outcome: Outcome,
+        cells: &ChunkCells,
+    ) -> Result<()> {
+        match outcome {
+            Outcome::Evaluated(evaluated, fingerprint) => {
+                self.row(&position, evaluated, fingerprint, cells.row(n))
+            }
+            Outcome::Known(slot) => self.known_row(&position, slot, cells.row(n)),
+            Outcome::Remembered(evaluated, fingerprint) => {
+                self.remembered += 1;
+                self.row(&position, evaluated, Some(fingerprint), cells.row(n))
+            }
+        }
     }
 
     /// Settles a row whose fingerprint names the stored user at `slot` of the key index (see

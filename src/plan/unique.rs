@@ -101,6 +101,29 @@ impl UniqueIndex {
         Ok(problems)
     }
 
+    /// Brings what [`UniqueIndex::check_known`] reads first of the stored user at `slot`
+    /// towards the CPU: where its values sit.
+    pub(super) fn prefetch_slots(&self, slot: usize) {
+        for slots in &self.value_slots {
+            if let Some(value_slot) = slots.get(slot) {
+                crate::hash::prefetch(value_slot);
+            }
+        }
+    }
+
+    /// Brings what [`UniqueIndex::check_known`] reads next of the stored user at `slot`
+    /// towards the CPU: its values' entries and first places (after
+    /// [`UniqueIndex::prefetch_slots`], so that where they sit is at hand).
+    pub(super) fn prefetch_values(&self, slot: usize) {
+        for n in 0..self.fields.len() {
+            let value_slot = self.value_slots[n].get(slot).copied().unwrap_or(NO_SLOT);
+            if value_slot != NO_SLOT {
+                self.stored[n].prefetch(value_slot as usize);
+                self.taken[n].prefetch(value_slot as usize);
+            }
+        }
+    }
+
     /// Records the value of field `n` with `hash` (at `slot` in its stored index) for the row
     /// at `position`, and says who has it already, if anyone: an earlier row, or a stored user
     /// other than the one whose key hash's low word is `own`.
