@@ -26,8 +26,9 @@ use crate::rules::{Evaluated, Evaluators, RulePack};
 /// (about six chunks of evaluated users are in flight at once).
 const CHUNK_ROWS: usize = 2048;
 
-/// Chunks the rules may evaluate while one is settled: more than one keeps the worker
-/// threads busy when the settling thread waits for the next chunk.
+/// Chunks the rules may evaluate while one is settled, at most (and within
+/// [`EVALUATING_ROWS`]): more than one keeps the worker threads busy when the settling
+/// thread waits for the next chunk.
 const EVALUATING_CHUNKS: usize = 8;
 
 /// Rows those chunks may hold at once, not counting rows recognised as stored users (see
