@@ -94,6 +94,7 @@ impl Settler<'_> {
         self.unique.prefetch_slots(slot);
     }
 
+    /// Settles the `n`th row of a chunk, by what the rules made of it.
     fn outcome(
         &mut self,
         n: usize,
