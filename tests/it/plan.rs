@@ -111,6 +111,23 @@ fn sync_deletes_users_absent_from_the_input_but_keeps_rejected_ones() {
 }
 
 #[test]
+fn sync_deletes_in_key_order_whatever_order_the_users_were_stored_in() {
+    let w = Workdir::new();
+    // Stored in the file's order, so the table's order is not the keys' order.
+    w.write("base.csv", "external_id\nu5\nu2\nu9\nu1\nu7\nu3\n");
+    w.ok(&["plan", "base.csv"]);
+    w.ok(&["apply", "latest"]);
+    w.write("next.csv", "external_id\nu9\n");
+    let plan = w.plan_json(&["next.csv", "--sync", "--max-delete-percent", "100"]);
+    let deleted: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, ["u1", "u2", "u3", "u5", "u7"]);
+}
+#[test]
 fn a_mass_delete_is_refused_unless_allowed() {
     let w = Workdir::new();
     let mut csv = String::from("external_id\n");
