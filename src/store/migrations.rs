@@ -305,4 +305,10 @@ CREATE TABLE rejected_rows (
     PRIMARY KEY (tenant, fingerprint)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- The XOR of xxh3-128(external_id, after) over the creates and updates a plan wrote (hex), as
+-- users.record_hash hashes a record: apply checks the records it puts against it instead of
+-- parsing each one. Null for a plan made before roster kept it; apply parses those.
+ALTER TABLE plans ADD COLUMN puts_digest TEXT;
+"#,
 ];

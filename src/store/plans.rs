@@ -11,7 +11,7 @@ use crate::error::{Error, NotFoundKind, Result};
 use crate::hash::Hash128;
 use crate::model::change::{Action, Change};
 use crate::model::problem::{Problem, Severity};
-use crate::model::record::Record;
+use crate::model::record::{digest_hex, user_hash, Record};
 use crate::plan::outlet::{Changes, Outlet};
 use crate::plan::reject::RejectedRow;
 use crate::plan::rejection::Rejection;
@@ -56,6 +56,8 @@ pub struct PlanWriter<'c> {
     changes: i64,
     problems: i64,
     rejects: i64,
+    /// The XOR of the hashes of the records the plan puts (see `plans.puts_digest`).
+    puts_digest: u128,
 }
 
 impl<'c> PlanWriter<'c> {
@@ -98,6 +100,7 @@ impl<'c> PlanWriter<'c> {
             changes: 0,
             problems: 0,
             rejects: 0,
+            puts_digest: 0,
         })
     }
 
@@ -110,6 +113,10 @@ impl<'c> PlanWriter<'c> {
     /// keep it (see [`crate::plan::stored::Indexes::fingerprints`]).
     pub fn change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.changes += 1;
+        let after = change.after.as_ref().map(to_json);
+        if let (Action::Create | Action::Update, Some(after)) = (change.action, &after) {
+            self.puts_digest ^= user_hash(&change.key, after);
+        }
         self.conn
             .prepare_cached(
                 "INSERT INTO plan_changes (plan_id, seq, action, external_id, source, fields, before, after, platform_ids, source_fingerprint)
@@ -124,7 +131,7 @@ impl<'c> PlanWriter<'c> {
                 (change.action == Action::Update)
                     .then(|| serde_json::to_string(&change.fields).expect("field changes serialise")),
                 change.before.as_ref().map(to_json),
-                change.after.as_ref().map(to_json),
+                after,
                 change.platform_ids.as_ref().map(Value::to_string),
                 fingerprint.map(Hash128::to_bytes),
             ])?;
@@ -206,14 +213,17 @@ impl<'c> PlanWriter<'c> {
         Ok(())
     }
 
-    /// Records the plan's inputs and counts.
+    /// Records the plan's inputs and counts, and the digest of the records it puts.
     pub fn finish(self, inputs: &[Input], summary: &Summary) -> Result<i64> {
         self.conn
-            .prepare_cached("UPDATE plans SET inputs = ?2, summary = ?3 WHERE id = ?1")?
+            .prepare_cached(
+                "UPDATE plans SET inputs = ?2, summary = ?3, puts_digest = ?4 WHERE id = ?1",
+            )?
             .execute(params![
                 self.id,
                 serde_json::to_string(inputs).expect("inputs serialise"),
                 serde_json::to_string(summary).expect("summary serialises"),
+                digest_hex(self.puts_digest),
             ])?;
         Ok(self.id)
     }

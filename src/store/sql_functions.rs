@@ -1,13 +1,15 @@
 //! roster's own functions in SQL, so a whole plan goes into the state in one pass over its
 //! changes (see [`crate::store::state::StateWriter::put_plan_changes`]):
 //! `roster_tally(action, key, before, after)` counts each change, takes its `before` out of
-//! the state digest, checks that its `after` is JSON, keeps the keys to delete, and says
-//! whether the change puts a record; `roster_put_hash(key, after)` is the put record's hash
-//! as `users.record_hash` holds it, also added to the digest.
+//! the state digest, keeps the keys to delete, says whether the change puts a record and,
+//! for a plan that does not carry the digest of its records, checks that its `after` is
+//! JSON; `roster_put_hash(key, after)` is the put record's hash as `users.record_hash` holds
+//! it, also added to the digests.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde::de::IgnoredAny;
 
@@ -27,6 +29,8 @@ pub struct Tally {
     pub added: i64,
     /// The XOR of the hashes of every `before` a change removes and every `after` it puts.
     pub digest: u128,
+    /// The XOR of the hashes of every `after` put (as `plans.puts_digest`).
+    pub puts: u128,
     /// The keys of the deletes, in the order of the pass.
     pub deletes: Vec<String>,
     /// The key of a change whose `after` is not JSON; the pass stopped there.
@@ -56,20 +60,31 @@ impl Drop for Tallying<'_> {
     }
 }
 
+/// How the pass makes sure each record it puts is one the plan wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Records {
+    /// Parsed as JSON, one by one: for a plan without `plans.puts_digest`.
+    Parsed,
+    /// Left to the caller, who compares [`Tally::puts`] with the plan's digest: the records
+    /// are hashed for the state's digest anyway, and parsing them was a fifth of an apply.
+    Hashed,
+}
+
 /// Registers `roster_tally` and `roster_put_hash` on `conn`, filling a new tally.
-pub fn tallying(conn: &Connection) -> Result<Tallying<'_>> {
+pub fn tallying(conn: &Connection, records: Records) -> Result<Tallying<'_>> {
     let tally = Arc::new(Mutex::new(Tally::default()));
     // Not deterministic: each call must run once per row, as the pass reaches it.
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DIRECTONLY;
     let counted = Arc::clone(&tally);
     conn.create_scalar_function("roster_tally", 4, flags, move |ctx| {
-        count(ctx, &mut lock(&counted))
+        count(ctx, records, &mut lock(&counted))
     })?;
     let hashed = Arc::clone(&tally);
     conn.create_scalar_function("roster_put_hash", 2, flags, move |ctx| {
         let hash = user_hash(ctx.get_raw(0).as_str()?, ctx.get_raw(1).as_str()?);
         let mut tally = lock(&hashed);
         tally.digest ^= hash;
+        tally.puts ^= hash;
         tally.hashed += 1;
         Ok(digest_hex(hash))
     })?;
@@ -81,11 +96,11 @@ fn lock(tally: &Mutex<Tally>) -> MutexGuard<'_, Tally> {
 }
 
 /// `roster_tally(action, key, before, after)`: whether the change puts `after`.
-fn count(ctx: &Context, tally: &mut Tally) -> rusqlite::Result<bool> {
+fn count(ctx: &Context, records: Records, tally: &mut Tally) -> rusqlite::Result<bool> {
     let action = ctx.get_raw(0).as_str()?;
     let key = ctx.get_raw(1).as_str()?;
     let before = ctx.get_raw(2).as_str_or_null()?;
-    let after = ctx.get_raw(3).as_str_or_null()?;
+    let after = ctx.get_raw(3);
     match (action, after) {
         ("delete", _) => {
             tally.deleted += 1;
@@ -93,10 +108,13 @@ fn count(ctx: &Context, tally: &mut Tally) -> rusqlite::Result<bool> {
             tally.deletes.push(key.to_string());
             Ok(false)
         }
-        ("create" | "update", Some(after)) => {
+        (_, ValueRef::Null) => Ok(false),
+        ("create" | "update", after) => {
             // The record goes into the state as stored, undecoded: a damaged one must stop
             // here, not at the next read of the state.
-            if serde_json::from_str::<IgnoredAny>(after).is_err() {
+            if records == Records::Parsed
+                && serde_json::from_str::<IgnoredAny>(after.as_str()?).is_err()
+            {
                 tally.damaged = Some(key.to_string());
                 return Err(rusqlite::Error::UserFunctionError(
                     "a planned record is not JSON".into(),

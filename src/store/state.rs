@@ -15,7 +15,7 @@ use crate::overlap::Overlap;
 use crate::plan::stored::StoredState;
 use crate::store::db;
 use crate::store::rejections;
-use crate::store::sql_functions;
+use crate::store::sql_functions::{self, Records};
 
 use crate::model::record::{digest_hex, unique_text, user_hash, Record, StoredUser};
 
@@ -546,10 +546,19 @@ impl<'c> StateWriter<'c> {
     /// Applies every change of a stored plan inside SQLite, in one pass over its changes:
     /// an `INSERT … SELECT` puts the creates and updates, while the pass tallies the counts
     /// and what the changes do to the digest and keeps the keys to delete, which go next.
-    /// The records go in as the plan stored them, never re-serialised. Returns the users
-    /// created, updated and deleted.
+    /// The records go in as the plan stored them, never re-serialised, and must hash to the
+    /// digest the plan wrote of them (a plan without one has each record parsed instead).
+    /// Returns the users created, updated and deleted.
     pub fn put_plan_changes(&mut self, plan_id: i64) -> Result<[u64; 3]> {
-        let tallying = sql_functions::tallying(self.conn)?;
+        let puts_digest: Option<String> = self
+            .conn
+            .prepare_cached("SELECT puts_digest FROM plans WHERE id = ?1")?
+            .query_row([plan_id], |r| r.get(0))?;
+        let records = match puts_digest {
+            Some(_) => Records::Hashed,
+            None => Records::Parsed,
+        };
+        let tallying = sql_functions::tallying(self.conn, records)?;
         let put = self
             .conn
             .prepare_cached(
@@ -575,6 +584,11 @@ impl<'c> StateWriter<'c> {
             });
         }
         put?;
+        if let Some(expected) = puts_digest {
+            if expected != digest_hex(tally.puts) {
+                return Err(self.altered_records(plan_id));
+            }
+        }
         if tally.hashed != tally.created + tally.updated {
             // Each put record is hashed once into the digest, or the digest is wrong.
             let message = format!(
@@ -593,6 +607,38 @@ impl<'c> StateWriter<'c> {
         self.digest ^= tally.digest;
         self.count += tally.added - tally.deleted;
         Ok([tally.created, tally.updated, tally.deleted].map(|n| n as u64))
+    }
+
+    /// Why the records of plan `plan_id` do not hash to its digest: the first that is not
+    /// JSON, or else that they were edited since the plan was made.
+    fn altered_records(&self, plan_id: i64) -> Error {
+        let first_not_json = self
+            .conn
+            .query_row(
+                "SELECT external_id FROM plan_changes
+                 WHERE plan_id = ?1 AND action IN ('create', 'update') AND NOT json_valid(after)
+                 ORDER BY seq LIMIT 1",
+                [plan_id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional();
+        let (row, reason) = match first_not_json {
+            Ok(Some(key)) => (
+                format!("plan {plan_id}, external_id `{key}`"),
+                "not the JSON roster wrote",
+            ),
+            Ok(None) => (
+                format!("plan {plan_id}"),
+                "the records are not those the plan wrote (edited since)",
+            ),
+            Err(error) => return error.into(),
+        };
+        Error::Damaged {
+            table: "plan_changes",
+            row,
+            column: "after",
+            reason: reason.to_string(),
+        }
     }
 
     /// Deletes a user whose record was `before`.
@@ -696,6 +742,50 @@ mod tests {
         let mut writer = StateWriter::new(&tx, "t").unwrap();
         let error = writer.put_plan_changes(1).unwrap_err().to_string();
         assert!(error.contains("row plan 1, external_id `b`"), "{error}");
+    }
+
+    /// A plan that carries the digest of its records is applied only with those records:
+    /// one changed into other JSON stops the apply; the records as planned go in.
+    #[test]
+    fn a_planned_record_that_is_not_the_one_digested_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut workspace = db::Workspace::open(&dir.path().join("w.db")).unwrap();
+        let tx = workspace.write().unwrap();
+        let planned = [
+            ("a", r#"{"external_id":"a"}"#),
+            ("b", r#"{"external_id":"b"}"#),
+        ];
+        let digest = planned
+            .iter()
+            .fold(0, |digest, (key, record)| digest ^ user_hash(key, record));
+        tx.execute(
+            "INSERT INTO plans (id, tenant, created_at, kind, inputs, rules_digest, state_digest, sync, summary, puts_digest)
+             VALUES (1, 't', '', 'plan', '[]', '', '', 0, '{}', ?1)",
+            [digest_hex(digest)],
+        )
+        .unwrap();
+        for (seq, (key, record)) in planned.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO plan_changes (plan_id, seq, action, external_id, after) VALUES (1, ?1, 'create', ?2, ?3)",
+                params![seq, key, record],
+            )
+            .unwrap();
+        }
+        tx.execute("SAVEPOINT edited", []).unwrap();
+        tx.execute(
+            r#"UPDATE plan_changes SET after = '{"external_id":"b","email":"x@y"}' WHERE external_id = 'b'"#,
+            [],
+        )
+        .unwrap();
+        let mut writer = StateWriter::new(&tx, "t").unwrap();
+        let error = writer.put_plan_changes(1).unwrap_err().to_string();
+        assert!(
+            error.contains("row plan 1, column `after`: the records are not those the plan wrote"),
+            "{error}"
+        );
+        tx.execute("ROLLBACK TO edited", []).unwrap();
+        let mut writer = StateWriter::new(&tx, "t").unwrap();
+        assert_eq!(writer.put_plan_changes(1).unwrap(), [2, 0, 0]);
     }
 
     #[test]

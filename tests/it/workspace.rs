@@ -144,7 +144,8 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     // Back to the version-2 schema, as a roster before fingerprints left it.
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE rejected_rows;
+        "ALTER TABLE plans DROP COLUMN puts_digest;
+         DROP TABLE rejected_rows;
          DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
          ALTER TABLE applies DROP COLUMN via;
          DROP TABLE plan_rejects;
@@ -183,7 +184,8 @@ fn vendor_results_from_before_the_keyed_table_survive_the_upgrade() {
     // Back to the schema before (the tables of later migrations dropped): vendor_results as
     // a rowid table, holding one answer.
     conn.execute_batch(&format!(
-        "DROP TABLE rejected_rows;
+        "ALTER TABLE plans DROP COLUMN puts_digest;
+         DROP TABLE rejected_rows;
          DROP TABLE vendor_results;
          CREATE TABLE vendor_results (
              plan_id INTEGER NOT NULL REFERENCES plans(id), vendor TEXT NOT NULL,
@@ -330,6 +332,31 @@ fn a_damaged_planned_change_is_named() {
     assert!(
         error.starts_with(
             "error: the workspace is damaged: table `plan_changes`, row plan 1, external_id `u1`, column `after`"
+        ),
+        "{error}"
+    );
+    assert_eq!(w.db_bytes(), before);
+}
+
+/// A plan applies exactly the records it was made with: one edited in the workspace since,
+/// even into other valid JSON, stops the apply, and the state does not move.
+#[test]
+fn a_planned_record_edited_since_the_plan_is_refused() {
+    let w = Workdir::new();
+    w.write("in.csv", "external_id,email\nu1,a@x\nu2,b@x\n");
+    w.ok(&["plan", "in.csv"]);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    conn.execute(
+        "UPDATE plan_changes SET after = replace(after, 'b@x', 'evil@x') WHERE external_id = 'u2'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let before = w.db_bytes();
+    let error = w.fails(&["apply", "latest"]);
+    assert!(
+        error.starts_with(
+            "error: the workspace is damaged: table `plan_changes`, row plan 1, column `after`: the records are not those the plan wrote"
         ),
         "{error}"
     );
