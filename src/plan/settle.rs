@@ -353,7 +353,10 @@ impl Settler<'_> {
 
     /// Under `--sync`: every stored user whose key no row carried goes, in key order.
     pub(super) fn delete_absent(&mut self) -> Result<()> {
-        let mut rowids: Vec<i64> = (self.index.values().enumerate())
+        let mut rowids: Vec<i64> = self
+            .index
+            .values()
+            .enumerate()
             .filter(|(slot, _)| !self.seen.contains_slot(*slot))
             .map(|(_, (_, rowid))| *rowid)
             .collect();
