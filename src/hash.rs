@@ -1,18 +1,21 @@
 //! Maps keyed by hashes roster has already computed (xxh3-128 of keys and values).
 //!
 //! The planner holds one entry per stored user and per input row in such maps, so entries
-//! are kept small: a 128-bit hash is two words (8-byte aligned, where a `u128` would pad every
-//! entry to 16), and a key that is already a uniform hash is not hashed a second time. Maps
-//! built once and only read ([`FrozenMap`]) have no empty slots at all.
+//! are kept small: a 128-bit hash is four 32-bit words (4-byte aligned, so a hash and a `u32`
+//! take 20 bytes, where a `u128` would pad every entry to 32), and a key that is already a
+//! uniform hash is not hashed a second time. Maps built once and only read ([`FrozenMap`])
+//! have no empty slots at all.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use xxhash_rust::xxh3::xxh3_128;
 
-/// A 128-bit hash, kept as two words. A million of them collide about as often as never.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Hash128([u64; 2]);
+/// A 128-bit hash, kept as four 32-bit words, lowest first. A million of them collide about
+/// as often as never. Ordered by its low 64 bits first (what [`FrozenMap`] indexes by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hash128([u32; 4]);
 
 impl Hash128 {
     /// The xxh3-128 hash of a text.
@@ -22,12 +25,17 @@ impl Hash128 {
 
     /// The low 64 bits: enough to tell whether a known pair matches (not to index by).
     pub fn short(self) -> u64 {
-        self.0[0]
+        u64::from(self.0[0]) | u64::from(self.0[1]) << 32
+    }
+
+    /// The high 64 bits.
+    fn high(self) -> u64 {
+        u64::from(self.0[2]) | u64::from(self.0[3]) << 32
     }
 
     /// The 16 bytes it is stored as.
     pub fn to_bytes(self) -> [u8; 16] {
-        (u128::from(self.0[1]) << 64 | u128::from(self.0[0])).to_le_bytes()
+        (u128::from(self.high()) << 64 | u128::from(self.short())).to_le_bytes()
     }
 
     /// The hash stored as `bytes`, when they are 16.
@@ -39,13 +47,25 @@ impl Hash128 {
 
 impl From<u128> for Hash128 {
     fn from(hash: u128) -> Hash128 {
-        Hash128([hash as u64, (hash >> 64) as u64])
+        Hash128([0, 32, 64, 96].map(|shift| (hash >> shift) as u32))
+    }
+}
+
+impl Ord for Hash128 {
+    fn cmp(&self, other: &Hash128) -> Ordering {
+        (self.short(), self.high()).cmp(&(other.short(), other.high()))
+    }
+}
+
+impl PartialOrd for Hash128 {
+    fn partial_cmp(&self, other: &Hash128) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl Hash for Hash128 {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0[0]);
+        state.write_u64(self.short());
     }
 }
 
@@ -90,7 +110,7 @@ pub fn prefetch<T>(item: &T) {
 pub type HashedMap<V> = HashMap<Hash128, V, BuildHasherDefault<PassThrough>>;
 
 /// A read-only map from [`Hash128`] keys, built once from all its entries: they sit sorted by
-/// hash in one vector, with no empty slots (24 bytes an entry for a `u64` value, where a hash
+/// hash in one vector, with no empty slots (20 bytes an entry for a `u32` value, where a hash
 /// table at its usual load needs about twice that), and a directory of where each run of
 /// hashes with the same top bits starts finds a key in two memory reads.
 pub struct FrozenMap<V> {
@@ -116,7 +136,7 @@ impl<V> FrozenMap<V> {
         let mut starts = Vec::with_capacity((1 << bits) + 1);
         let mut next = 0;
         for slot in 0..1u64 << bits {
-            while next < entries.len() && entries[next].0 .0[0] >> shift < slot {
+            while next < entries.len() && entries[next].0.short() >> shift < slot {
                 next += 1;
             }
             starts.push(next as u32);
@@ -131,7 +151,7 @@ impl<V> FrozenMap<V> {
 
     /// Every value stored under `key`.
     pub fn get_all(&self, key: Hash128) -> impl Iterator<Item = &V> + '_ {
-        let slot = (key.0[0] >> self.shift) as usize;
+        let slot = (key.short() >> self.shift) as usize;
         let run = &self.entries[self.starts[slot] as usize..self.starts[slot + 1] as usize];
         run.iter()
             .filter(move |(hash, _)| *hash == key)
@@ -156,7 +176,7 @@ impl<V> FrozenMap<V> {
     /// Where `key`'s first entry sits, from 0 to [`FrozenMap::len`]: a place for what a
     /// caller keeps about a key in a vector of its own, at 8 bytes for a `u64`.
     pub fn slot(&self, key: &Hash128) -> Option<usize> {
-        let slot = (key.0[0] >> self.shift) as usize;
+        let slot = (key.short() >> self.shift) as usize;
         let start = self.starts[slot] as usize;
         let run = &self.entries[start..self.starts[slot + 1] as usize];
         run.iter()
@@ -180,6 +200,11 @@ impl<V> FrozenMap<V> {
     /// The value at `slot` (see [`FrozenMap::slot`]).
     pub fn value_at(&self, slot: usize) -> &V {
         &self.entries[slot].1
+    }
+
+    /// The values in slot order, to change in place (see [`FrozenMap::slot`]).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.entries.iter_mut().map(|(_, value)| value)
     }
 
     /// The values in slot order (see [`FrozenMap::slot`]).
@@ -240,6 +265,7 @@ mod tests {
         assert_eq!(map.len(), 2);
         assert_eq!(map[&Hash128::from(1u128 | (1 << 64))], "b");
         assert_eq!(std::mem::size_of::<(Hash128, u64)>(), 24);
+        assert_eq!(std::mem::size_of::<(Hash128, u32)>(), 20);
     }
 
     #[test]

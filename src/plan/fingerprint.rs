@@ -19,7 +19,7 @@ use crate::read::Row;
 pub struct Fingerprints {
     salt: [u8; 16],
     /// Fingerprint → the slot of the stored user it made in the state's key index.
-    known: FrozenMap<usize>,
+    known: FrozenMap<u32>,
     /// Fingerprint → the rejection the rules made of its row, as JSON text (see
     /// [`crate::plan::rejection`]).
     rejected: FrozenMap<Box<str>>,
@@ -28,7 +28,7 @@ pub struct Fingerprints {
 impl Fingerprints {
     /// Fingerprints for rules with digest `rules` and reference tables with digest `refs`;
     /// `known` are the stored users' (see [`crate::plan::stored::Indexes::fingerprints`]).
-    pub fn new(rules: &str, refs: Hash128, known: FrozenMap<usize>) -> Fingerprints {
+    pub fn new(rules: &str, refs: Hash128, known: FrozenMap<u32>) -> Fingerprints {
         let mut hasher = Xxh3Default::new();
         // Another roster may map or check a row differently.
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -84,7 +84,7 @@ impl Fingerprints {
     /// The slot in the state's key index of the stored user that a row with this
     /// fingerprint makes.
     pub fn known(&self, fingerprint: Hash128) -> Option<usize> {
-        self.known.get(&fingerprint).copied()
+        self.known.get(&fingerprint).map(|slot| *slot as usize)
     }
 
     /// The slot of the remembered rejection of a row with this fingerprint, if any.

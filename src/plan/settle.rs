@@ -125,7 +125,7 @@ impl Settler<'_> {
         let duplicate_of = self.seen.first(key_hash, Some(slot), position);
         let taken = self
             .unique
-            .check_known(self.state, slot, rowid, key_hash.short(), position)?;
+            .check_known(self.state, &self.index, slot, position)?;
         if duplicate_of.is_none() && taken.is_empty() {
             self.summary.unchanged += 1;
             return Ok(());
@@ -177,6 +177,8 @@ impl Settler<'_> {
             }
         }
         let key = user.key().map(str::to_string);
+        // The row's key's slot among the stored users', if it has one.
+        let mut own = None;
         match &key {
             None => {
                 // A row the map hook could not map has its error already; a missing key says no more.
@@ -195,14 +197,16 @@ impl Settler<'_> {
             }
             Some(key) => {
                 let hash = Hash128::of(key);
-                if let Some(first) = self.seen.first(hash, self.index.slot(&hash), position) {
+                own = self.index.slot(&hash);
+                if let Some(first) = self.seen.first(hash, own, position) {
                     problems.push(duplicate(key, &first, position));
                 }
             }
         }
         if op != Op::Delete {
-            let own = key.as_deref().map(|k| Hash128::of(k).short());
-            let taken = self.unique.check(self.state, &user, own, position)?;
+            let taken = self
+                .unique
+                .check(self.state, &self.index, &user, own, position)?;
             problems.extend(
                 taken.into_iter().map(|(field, message)| {
                     unique_problem(field, &message, position, key.as_deref())

@@ -32,11 +32,10 @@ pub struct NothingStored;
 
 impl StoredState for NothingStored {
     fn indexes(&self, fields: &[&str]) -> Result<Indexes> {
-        let nothing = || FrozenMap::new(Vec::new());
         Ok(Indexes {
-            keys: nothing(),
+            keys: FrozenMap::new(Vec::new()),
             fingerprints: FrozenMap::new(Vec::new()),
-            values: fields.iter().map(|_| nothing()).collect(),
+            values: fields.iter().map(|_| FrozenMap::new(Vec::new())).collect(),
             value_slots: fields.iter().map(|_| Vec::new()).collect(),
         })
     }
@@ -72,11 +71,11 @@ pub struct Indexes {
     pub keys: FrozenMap<(u64, i64)>,
     /// The source-row fingerprints of the users that have one, with their slots in `keys`:
     /// a row with one of these fingerprints makes exactly that user's record.
-    pub fingerprints: FrozenMap<usize>,
+    pub fingerprints: FrozenMap<u32>,
     /// For each field asked for: the stored values
-    /// ([`unique_text`](crate::model::record::unique_text)) by hash, each with the low word
-    /// of its holder's key hash (to tell whether a row is that user) and its rowid.
-    pub values: Vec<FrozenMap<(u64, i64)>>,
+    /// ([`unique_text`](crate::model::record::unique_text)) by hash, each with its holder's
+    /// slot in `keys`.
+    pub values: Vec<FrozenMap<u32>>,
     /// For each field asked for, by the slot of a user with a fingerprint in `keys`: the slot
     /// of its value in `values` ([`NO_SLOT`] for none), so a row recognised by its
     /// fingerprint is checked without reading the user.

@@ -14,8 +14,9 @@ pub(super) struct UniqueIndex {
     fields: Vec<Field>,
     /// Per field: the values rows carried.
     taken: Vec<FirstSeen>,
-    /// Per field: value hash → the stored user holding it (see [`crate::plan::stored::Indexes`]).
-    stored: Vec<FrozenMap<(u64, i64)>>,
+    /// Per field: value hash → the slot of the stored user holding it in the key index (see
+    /// [`crate::plan::stored::Indexes`]).
+    stored: Vec<FrozenMap<u32>>,
     /// Per field, by key slot: the slot of a fingerprinted user's value in `stored`.
     value_slots: Vec<Vec<u32>>,
 }
@@ -26,7 +27,7 @@ impl UniqueIndex {
     /// The key is left to the duplicate-key check, which names the first row too.
     pub(super) fn new(
         fields: &[Field],
-        stored: Vec<FrozenMap<(u64, i64)>>,
+        stored: Vec<FrozenMap<u32>>,
         value_slots: Vec<Vec<u32>>,
     ) -> UniqueIndex {
         let mut index = UniqueIndex {
@@ -47,12 +48,14 @@ impl UniqueIndex {
     }
 
     /// The problems of a row's user: `(field, message)` for each value another row or stored
-    /// user has; `own` is the low word of the row's key hash.
+    /// user has; `own` is the slot of the row's key in `keys`, the stored users' key index
+    /// (none for a new key).
     pub(super) fn check(
         &mut self,
         state: &dyn StoredState,
+        keys: &FrozenMap<(u64, i64)>,
         user: &User,
-        own: Option<u64>,
+        own: Option<usize>,
         position: &Position,
     ) -> Result<Vec<(Field, String)>> {
         let mut problems = Vec::new();
@@ -64,20 +67,19 @@ impl UniqueIndex {
             let slot = self.stored[n].slot(&hash);
             if let Some(taken) = self.take(n, hash, slot, own, position) {
                 let value = value.into_owned();
-                problems.push((self.fields[n], self.describe(state, n, taken, value)?));
+                problems.push((self.fields[n], self.describe(state, keys, n, taken, value)?));
             }
         }
         Ok(problems)
     }
 
-    /// [`UniqueIndex::check`] for the stored user at `slot` of the key index (and `rowid`),
-    /// by the hashes of its values; a value is read only to name it in a problem.
+    /// [`UniqueIndex::check`] for the stored user at `slot` of `keys`, by the hashes of its
+    /// values; a value is read only to name it in a problem.
     pub(super) fn check_known(
         &mut self,
         state: &dyn StoredState,
+        keys: &FrozenMap<(u64, i64)>,
         slot: usize,
-        rowid: i64,
-        own: u64,
         position: &Position,
     ) -> Result<Vec<(Field, String)>> {
         let mut problems = Vec::new();
@@ -88,14 +90,13 @@ impl UniqueIndex {
             }
             let value_slot = value_slot as usize;
             let hash = self.stored[n].key_at(value_slot);
-            if let Some(taken) = self.take(n, hash, Some(value_slot), Some(own), position) {
+            if let Some(taken) = self.take(n, hash, Some(value_slot), Some(slot), position) {
                 let field = self.fields[n].name();
+                let (_, rowid) = *keys.value_at(slot);
                 let (_, record) = state.fields_at(rowid, &[field])?.unwrap_or_default();
                 let value = record.get(field).and_then(unique_text);
-                problems.push((
-                    self.fields[n],
-                    self.describe(state, n, taken, value.unwrap_or_default().into_owned())?,
-                ));
+                let value = value.unwrap_or_default().into_owned();
+                problems.push((self.fields[n], self.describe(state, keys, n, taken, value)?));
             }
         }
         Ok(problems)
@@ -126,23 +127,23 @@ impl UniqueIndex {
 
     /// Records the value of field `n` with `hash` (at `slot` in its stored index) for the row
     /// at `position`, and says who has it already, if anyone: an earlier row, or a stored user
-    /// other than the one whose key hash's low word is `own`.
+    /// other than the one at `own` in the key index.
     fn take(
         &mut self,
         n: usize,
         hash: Hash128,
         slot: Option<usize>,
-        own: Option<u64>,
+        own: Option<usize>,
         position: &Position,
     ) -> Option<Taken> {
-        let others = |(holder, _): &&(u64, i64)| Some(*holder) != own;
+        let others = |holder: &&u32| Some(**holder as usize) != own;
         let holder = match slot {
             Some(slot) => self.stored[n].get_all_at(slot).find(others),
             None => self.stored[n].get_all(hash).find(others),
         };
         match (self.taken[n].first(hash, slot, position), holder) {
             (Some(first), _) => Some(Taken::ByRow(first)),
-            (None, Some((_, rowid))) => Some(Taken::ByStoredUser(*rowid)),
+            (None, Some(holder)) => Some(Taken::ByStoredUser(*holder as usize)),
             (None, None) => None,
         }
     }
@@ -151,6 +152,7 @@ impl UniqueIndex {
     fn describe(
         &self,
         state: &dyn StoredState,
+        keys: &FrozenMap<(u64, i64)>,
         n: usize,
         taken: Taken,
         value: String,
@@ -161,7 +163,8 @@ impl UniqueIndex {
         };
         Ok(match taken {
             Taken::ByRow(first) => format!("`{shown}` is already used by the row at {first}"),
-            Taken::ByStoredUser(rowid) => {
+            Taken::ByStoredUser(slot) => {
+                let (_, rowid) = *keys.value_at(slot);
                 let holder = state.key_at(rowid)?.unwrap_or_default();
                 format!("`{shown}` is already held by stored user `{holder}`")
             }
@@ -173,6 +176,6 @@ impl UniqueIndex {
 enum Taken {
     /// The row at this place.
     ByRow(String),
-    /// The stored user at this rowid.
-    ByStoredUser(i64),
+    /// The stored user at this slot of the key index.
+    ByStoredUser(usize),
 }

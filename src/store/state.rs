@@ -108,7 +108,10 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
     // Sized for every user up front: grown by doubling, the vectors would hold up to twice
     // that while they grow. A map shrinks its vector to its entries.
     let count = count as usize;
+    // Until the key index is sorted, a user is named by its place in this pass, its
+    // ordinal: the entries hold ordinals where they will hold slots (and rowids, in `keys`).
     let mut keys = Vec::with_capacity(count);
+    let mut rowids = Vec::with_capacity(count);
     let mut fingerprints = Vec::with_capacity(count);
     let mut values: Vec<Vec<_>> = fields.iter().map(|_| Vec::with_capacity(count)).collect();
     // SQLite steps on this thread while helpers hash the keys and parse the records read
@@ -136,16 +139,17 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
                     .map_err(rusqlite::Error::from)?
                     .unwrap_or_default())
             };
-            let rowid: i64 = row.get(2)?;
+            let ordinal = ordinal(rowids.len());
+            rowids.push(row.get::<_, i64>(2)?);
             let fingerprint = row
                 .get_ref(3)?
                 .as_blob_or_null()
                 .map_err(rusqlite::Error::from)?;
             if let Some(fingerprint) = fingerprint.and_then(Hash128::from_bytes) {
-                fingerprints.push((rowid, fingerprint));
+                fingerprints.push((fingerprint, ordinal));
             }
-            batch.push(text(0)?, text(1)?, text(4)?, rowid);
-            if batch.rowids.len() == SCAN_BATCH {
+            batch.push(text(0)?, text(1)?, text(4)?, ordinal);
+            if batch.ends.len() == SCAN_BATCH {
                 hand_over(Some(std::mem::take(&mut batch)))?;
             }
         }
@@ -153,36 +157,42 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
         while hand_over(None)? {}
         Ok(())
     })?;
-    let (keys, values) = rayon::join(
-        || FrozenMap::new(keys),
-        || {
-            values
-                .into_par_iter()
-                .map(FrozenMap::new)
-                .collect::<Vec<_>>()
-        },
+    let mut keys = FrozenMap::new(keys);
+    let mut slot_by_ordinal = vec![0u32; keys.len()];
+    for (slot, (_, user)) in keys.values_mut().enumerate() {
+        slot_by_ordinal[*user as usize] = slot as u32;
+        *user = rowids[*user as usize];
+    }
+    drop(rowids);
+    let by_slot = |mut entries: Vec<(Hash128, u32)>| {
+        for (_, user) in &mut entries {
+            *user = slot_by_ordinal[*user as usize];
+        }
+        FrozenMap::new(entries)
+    };
+    let (values, fingerprints) = rayon::join(
+        || values.into_par_iter().map(by_slot).collect::<Vec<_>>(),
+        || by_slot(fingerprints),
     );
-    // The maps below name users by rowid until now; a recognised row needs the user's slot.
-    let slots = SlotByRowid::new(&keys);
     let value_slots = if fingerprints.is_empty() {
         vec![Vec::new(); fields.len()]
     } else {
         values
             .iter()
-            .map(|values| value_slots(values, keys.len(), &slots))
+            .map(|values| value_slots(values, keys.len()))
             .collect()
     };
-    let fingerprints = slots
-        .name_by_slot(fingerprints)
-        .into_iter()
-        .map(|(slot, fingerprint)| (fingerprint, slot as usize))
-        .collect();
     Ok(Indexes {
-        fingerprints: FrozenMap::new(fingerprints),
+        fingerprints,
         keys,
         values,
         value_slots,
     })
+}
+
+/// The ordinal of the user read `n`th, which a [`FrozenMap`] entry holds in 32 bits.
+fn ordinal(n: usize) -> u32 {
+    u32::try_from(n).expect("a FrozenMap holds under 2^32 entries")
 }
 
 /// Stored users indexed together, on a helper thread.
@@ -197,35 +207,33 @@ struct Batch {
     /// Each user's key, record hash (hex) and record (JSON, or nothing), one after the other,
     /// as SQLite holds them (UTF-8 unchecked).
     text: Vec<u8>,
-    /// Where each user's key, record hash and record end in `text`.
-    ends: Vec<[usize; 3]>,
-    rowids: Vec<i64>,
+    /// Where each user's key, record hash and record end in `text`, and its ordinal.
+    ends: Vec<([usize; 3], u32)>,
 }
 
-/// The index entries of a [`Batch`], in its order.
+/// The index entries of a [`Batch`], in its order, naming users by their ordinals.
 struct Indexed {
     keys: Vec<(Hash128, (u64, i64))>,
-    values: Vec<Vec<(Hash128, (u64, i64))>>,
+    values: Vec<Vec<(Hash128, u32)>>,
 }
 
 impl Batch {
-    fn push(&mut self, key: &[u8], record_hash: &[u8], record: &[u8], rowid: i64) {
+    fn push(&mut self, key: &[u8], record_hash: &[u8], record: &[u8], ordinal: u32) {
         let mut ends = [0; 3];
         for (end, part) in ends.iter_mut().zip([key, record_hash, record]) {
             self.text.extend_from_slice(part);
             *end = self.text.len();
         }
-        self.ends.push(ends);
-        self.rowids.push(rowid);
+        self.ends.push((ends, ordinal));
     }
 
     /// Each user's key by hash (see [`Indexes::keys`]), and for each of `fields` the values
-    /// the records hold ([`unique_text`]) by hash, with their holders.
+    /// the records hold ([`unique_text`]) by hash, with their holders' ordinals.
     fn index(&self, fields: &[&str]) -> Result<Indexed> {
-        let mut keys = Vec::with_capacity(self.rowids.len());
+        let mut keys = Vec::with_capacity(self.ends.len());
         let mut values = vec![Vec::new(); fields.len()];
         let mut start = 0;
-        for ([key_end, hash_end, record_end], rowid) in self.ends.iter().zip(&self.rowids) {
+        for ([key_end, hash_end, record_end], ordinal) in &self.ends {
             // A key is hashed as its bytes, as `Hash128::of` its text.
             let key_text = &self.text[start..*key_end];
             let key = Hash128::from(xxh3_128(key_text));
@@ -233,7 +241,7 @@ impl Batch {
                 .ok()
                 .and_then(|hex| u128::from_str_radix(hex, 16).ok())
                 .unwrap_or(0);
-            keys.push((key, (hash as u64, *rowid)));
+            keys.push((key, (hash as u64, i64::from(*ordinal))));
             let record = &self.text[*hash_end..*record_end];
             start = *record_end;
             if record.is_empty() {
@@ -247,7 +255,7 @@ impl Batch {
                     continue;
                 };
                 if let Some(text) = unique_text(&value) {
-                    values[n].push((Hash128::of(&text), (key.short(), *rowid)));
+                    values[n].push((Hash128::of(&text), *ordinal));
                 }
             }
         }
@@ -255,57 +263,19 @@ impl Batch {
     }
 }
 
-/// By user slot (among `users`): the slot of the value it holds in `values`, which is that
-/// of the value's first entry (as [`FrozenMap::slot`] finds it), so two users holding one
-/// value name the same slot.
-fn value_slots(values: &FrozenMap<(u64, i64)>, users: usize, slots: &SlotByRowid) -> Vec<u32> {
-    let mut first = 0;
-    let holders = values
-        .values()
-        .enumerate()
-        .map(|(slot, (_, rowid))| {
-            if slot == 0 || values.key_at(slot) != values.key_at(slot - 1) {
-                first = slot as u32;
-            }
-            (*rowid, first)
-        })
-        .collect();
+/// By user slot (among `users`): the slot of the value it holds in `values` (whose entries
+/// hold their holders' slots), which is that of the value's first entry (as
+/// [`FrozenMap::slot`] finds it), so two users holding one value name the same slot.
+fn value_slots(values: &FrozenMap<u32>, users: usize) -> Vec<u32> {
     let mut by_user = vec![NO_SLOT; users];
-    for (user, value) in slots.name_by_slot(holders) {
-        by_user[user as usize] = value;
+    let mut first = 0;
+    for (slot, holder) in values.values().enumerate() {
+        if slot == 0 || values.key_at(slot) != values.key_at(slot - 1) {
+            first = slot as u32;
+        }
+        by_user[*holder as usize] = first;
     }
     by_user
-}
-
-/// The slot of each stored user in the key index, by its rowid (sorted by rowid).
-struct SlotByRowid(Vec<(i64, u32)>);
-
-impl SlotByRowid {
-    fn new(keys: &FrozenMap<(u64, i64)>) -> SlotByRowid {
-        let mut slots: Vec<(i64, u32)> = keys
-            .values()
-            .enumerate()
-            .map(|(slot, (_, rowid))| (*rowid, slot as u32))
-            .collect();
-        slots.par_sort_unstable();
-        SlotByRowid(slots)
-    }
-
-    /// `items` named by their holders' rowids, named by the holders' slots instead (an item
-    /// of a rowid without a slot is left out). Sorted by rowid first, the items meet the
-    /// slots in one merge: a search per item missed the cache at every step.
-    fn name_by_slot<T: Send>(&self, mut items: Vec<(i64, T)>) -> Vec<(u32, T)> {
-        items.par_sort_unstable_by_key(|(rowid, _)| *rowid);
-        let mut users = self.0.iter().peekable();
-        items
-            .into_iter()
-            .filter_map(|(rowid, item)| {
-                while users.next_if(|(user, _)| *user < rowid).is_some() {}
-                let (user, slot) = users.peek()?;
-                (*user == rowid).then_some((*slot, item))
-            })
-            .collect()
-    }
 }
 
 /// The tenant's user stored at `rowid`, or `None`: a plan that knows where a user is reads it
@@ -789,27 +759,15 @@ mod tests {
     }
 
     #[test]
-    fn items_named_by_rowid_are_named_by_slot_and_strangers_left_out() {
-        let keys = keys();
-        let slots = SlotByRowid::new(&keys);
-        let mut named = slots.name_by_slot(vec![(12, "c"), (5, "none"), (3, "b"), (99, "none")]);
-        named.sort_unstable();
-        let mut expected = vec![(slot_of(&keys, "c"), "c"), (slot_of(&keys, "b"), "b")];
-        expected.sort_unstable();
-        assert_eq!(named, expected);
-    }
-
-    #[test]
     fn users_holding_one_value_name_the_same_value_slot() {
         let keys = keys();
-        let slots = SlotByRowid::new(&keys);
         // `a` and `c` hold one e-mail, `b` another.
         let values = FrozenMap::new(vec![
-            (Hash128::of("x@example"), (0, 7)),
-            (Hash128::of("y@example"), (0, 3)),
-            (Hash128::of("x@example"), (0, 12)),
+            (Hash128::of("x@example"), slot_of(&keys, "a")),
+            (Hash128::of("y@example"), slot_of(&keys, "b")),
+            (Hash128::of("x@example"), slot_of(&keys, "c")),
         ]);
-        let by_user = value_slots(&values, keys.len(), &slots);
+        let by_user = value_slots(&values, keys.len());
         let value_of = |key| by_user[slot_of(&keys, key) as usize];
         let x = values.slot(&Hash128::of("x@example")).unwrap() as u32;
         let y = values.slot(&Hash128::of("y@example")).unwrap() as u32;
