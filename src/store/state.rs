@@ -758,6 +758,43 @@ mod tests {
         assert_eq!(writer.put_plan_changes(1).unwrap(), [2, 0, 0]);
     }
 
+    /// Each tenant of a workspace is indexed alone, its values named by their own holders'
+    /// slots (another tenant's user holding the same value is not one of them).
+    #[test]
+    fn a_tenant_is_indexed_alone_its_values_named_by_their_holders() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut workspace = db::Workspace::open(&dir.path().join("w.db")).unwrap();
+        let tx = workspace.write().unwrap();
+        let users = [
+            ("big", "b1", "one@x"),
+            ("small", "s1", "one@x"),
+            ("big", "b2", "two@x"),
+            ("big", "b3", "three@x"),
+        ];
+        for (tenant, key, email) in users {
+            let mut writer = StateWriter::new(&tx, tenant).unwrap();
+            let record = format!(r#"{{"external_id":"{key}","email":"{email}"}}"#);
+            writer.put(key, None, &record, None, None).unwrap();
+            writer.finish().unwrap();
+        }
+        for tenant in ["big", "small"] {
+            let indexes = indexes(&tx, tenant, &["email"]).unwrap();
+            let held: Vec<_> = users.iter().filter(|(t, _, _)| *t == tenant).collect();
+            assert_eq!(indexes.keys.len(), held.len(), "{tenant}");
+            assert_eq!(indexes.values[0].len(), held.len(), "{tenant}");
+            for (_, key, email) in held {
+                let holder = *indexes.values[0].get(&Hash128::of(email)).unwrap() as usize;
+                assert_eq!(
+                    indexes.keys.key_at(holder),
+                    Hash128::of(key),
+                    "{tenant} {email}"
+                );
+                let (_, rowid) = *indexes.keys.value_at(holder);
+                assert_eq!(key_at(&tx, rowid).unwrap().as_deref(), Some(*key));
+            }
+        }
+    }
+
     #[test]
     fn users_holding_one_value_name_the_same_value_slot() {
         let keys = keys();
