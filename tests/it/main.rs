@@ -21,6 +21,7 @@ mod history;
 mod inputs;
 mod laws;
 mod layers;
+mod memory;
 mod plan;
 mod plans;
 mod progress;
