@@ -96,16 +96,24 @@ pub fn follow_changes<'c>(
         // rows are read a second time.
         match target {
             Some(record) => {
-                let (ids, fingerprint) = if loaded {
+                // The before record going back has no places kept: it is put without.
+                let (ids, fingerprint, places) = if loaded {
                     (
                         change.platform_ids.as_deref(),
                         planned.fingerprint.as_deref(),
+                        planned.after_places.as_deref(),
                     )
                 } else {
                     let ids = current.as_ref().and_then(|c| c.1.as_deref());
-                    (ids.or(change.platform_ids.as_deref()), None)
+                    (ids.or(change.platform_ids.as_deref()), None, None)
                 };
-                writer.put(&change.key, current_text, record, ids, fingerprint)?;
+                writer.put(
+                    &change.key,
+                    current_text,
+                    (record, places),
+                    ids,
+                    fingerprint,
+                )?;
             }
             None => writer.delete(&change.key, current_text.unwrap_or("{}"))?,
         }

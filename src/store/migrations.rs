@@ -311,4 +311,15 @@ CREATE TABLE rejected_rows (
 -- parsing each one. Null for a plan made before roster kept it; apply parses those.
 ALTER TABLE plans ADD COLUMN puts_digest TEXT;
 "#,
+    r#"
+-- Where each top-level key of a user's record begins in its text, so a plan reads a field
+-- (a `Unique` value) without parsing the record: LEB128 varints of the text's length, then
+-- of each key's opening quote's distance from the one before, in the text's order (about a
+-- byte a field). Null for users an older roster stored: those are parsed.
+ALTER TABLE users ADD COLUMN field_places BLOB;
+
+-- The field places of the change's after record (see users.field_places), which the apply
+-- stores with it.
+ALTER TABLE plan_changes ADD COLUMN after_field_places BLOB;
+"#,
 ];

@@ -3,6 +3,7 @@
 
 pub mod applies;
 pub mod db;
+pub mod field_places;
 pub mod figures;
 pub mod follow;
 pub mod migrations;

@@ -17,6 +17,7 @@ use crate::plan::reject::RejectedRow;
 use crate::plan::rejection::Rejection;
 pub use crate::plan::summary::{Guard, Input, PlanKind, Summary};
 use crate::store::db::decode_json;
+use crate::store::field_places::to_json_with_places;
 use crate::store::rejections;
 
 /// A stored plan's header.
@@ -113,14 +114,20 @@ impl<'c> PlanWriter<'c> {
     /// keep it (see [`crate::plan::stored::Indexes::fingerprints`]).
     pub fn change(&mut self, change: &Change, fingerprint: Option<Hash128>) -> Result<()> {
         self.changes += 1;
-        let after = change.after.as_ref().map(to_json);
+        let (after, after_places) = match &change.after {
+            Some(after) => {
+                let (text, places) = to_json_with_places(after);
+                (Some(text), Some(places))
+            }
+            None => (None, None),
+        };
         if let (Action::Create | Action::Update, Some(after)) = (change.action, &after) {
             self.puts_digest ^= user_hash(&change.key, after);
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO plan_changes (plan_id, seq, action, external_id, source, fields, before, after, platform_ids, source_fingerprint)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO plan_changes (plan_id, seq, action, external_id, source, fields, before, after, platform_ids, source_fingerprint, after_field_places)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 self.id,
@@ -134,6 +141,7 @@ impl<'c> PlanWriter<'c> {
                 after,
                 change.platform_ids.as_ref().map(Value::to_string),
                 fingerprint.map(Hash128::to_bytes),
+                after_places,
             ])?;
         Ok(())
     }
@@ -452,7 +460,7 @@ pub fn changes_at(
     seqs: &[i64],
 ) -> Result<HashMap<i64, FingerprintedChange>> {
     const COLUMNS: &str = "SELECT action, external_id, source, fields, before, after, platform_ids,
-                                  source_fingerprint, seq
+                                  source_fingerprint, seq, after_field_places
                            FROM plan_changes";
     let mut changes = HashMap::with_capacity(seqs.len());
     let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else {
@@ -462,6 +470,7 @@ pub fn changes_at(
         let change = FingerprintedChange {
             change: stored_change(row)?,
             fingerprint: row.get(7)?,
+            after_places: row.get(9)?,
         };
         Ok((row.get(8)?, change))
     };
@@ -515,6 +524,8 @@ pub struct FingerprintedChange {
     pub change: StoredChange,
     /// The fingerprint, as stored.
     pub fingerprint: Option<Vec<u8>>,
+    /// The field places of the after record (see [`crate::store::field_places`]).
+    pub after_places: Option<Vec<u8>>,
 }
 
 /// A planned change as its row holds it: the records still JSON text.

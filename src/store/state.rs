@@ -14,6 +14,7 @@ use crate::hash::{FrozenMap, Hash128};
 use crate::overlap::Overlap;
 use crate::plan::stored::StoredState;
 use crate::store::db;
+use crate::store::field_places::Placed;
 use crate::store::rejections;
 use crate::store::sql_functions::{self, Records};
 
@@ -101,7 +102,7 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
     // The record is read only when values are asked for.
     let mut stmt = conn.prepare_cached(
         "SELECT external_id, record_hash, rowid, source_fingerprint,
-                CASE WHEN ?2 THEN record END
+                CASE WHEN ?2 THEN record END, CASE WHEN ?2 THEN field_places END
          FROM users WHERE tenant = ?1",
     )?;
     let mut rows = stmt.query(params![tenant, !fields.is_empty()])?;
@@ -148,8 +149,12 @@ pub fn indexes(conn: &Connection, tenant: &str, fields: &[&str]) -> Result<Index
             if let Some(fingerprint) = fingerprint.and_then(Hash128::from_bytes) {
                 fingerprints.push((fingerprint, ordinal));
             }
-            batch.push(text(0)?, text(1)?, text(4)?, ordinal);
-            if batch.ends.len() == SCAN_BATCH {
+            let places = row
+                .get_ref(5)?
+                .as_blob_or_null()
+                .map_err(rusqlite::Error::from)?;
+            batch.push(text(0)?, text(1)?, (text(4)?, places), fields, ordinal);
+            if batch.users.len() == SCAN_BATCH {
                 hand_over(Some(std::mem::take(&mut batch)))?;
             }
         }
@@ -204,11 +209,15 @@ const SCAN_HELPERS: usize = 2;
 /// Stored users read for the index and not yet indexed.
 #[derive(Default)]
 struct Batch {
-    /// Each user's key, record hash (hex) and record (JSON, or nothing), one after the other,
-    /// as SQLite holds them (UTF-8 unchecked).
+    /// Each user's key and record hash (hex), then either the JSON text of each wanted
+    /// field's value (empty when the record has none), found by the record's field places,
+    /// or the whole record (JSON, or nothing) to parse: one part after the other, as SQLite
+    /// holds them (UTF-8 unchecked).
     text: Vec<u8>,
-    /// Where each user's key, record hash and record end in `text`, and its ordinal.
-    ends: Vec<([usize; 3], u32)>,
+    /// Where each part ends in `text`, user after user.
+    ends: Vec<usize>,
+    /// Each user's ordinal, and whether its parts are the wanted values (else its record).
+    users: Vec<(u32, bool)>,
 }
 
 /// The index entries of a [`Batch`], in its order, naming users by their ordinals.
@@ -218,49 +227,106 @@ struct Indexed {
 }
 
 impl Batch {
-    fn push(&mut self, key: &[u8], record_hash: &[u8], record: &[u8], ordinal: u32) {
-        let mut ends = [0; 3];
-        for (end, part) in ends.iter_mut().zip([key, record_hash, record]) {
+    fn push(
+        &mut self,
+        key: &[u8],
+        record_hash: &[u8],
+        (record, places): (&[u8], Option<&[u8]>),
+        fields: &[&str],
+        ordinal: u32,
+    ) {
+        let mut part = |part: &[u8]| {
             self.text.extend_from_slice(part);
-            *end = self.text.len();
+            self.ends.push(self.text.len());
+        };
+        part(key);
+        part(record_hash);
+        let placed = places.and_then(|places| Placed::new(record, places));
+        let values: Option<Vec<&[u8]>> = placed.and_then(|placed| {
+            fields
+                .iter()
+                .map(|field| placed.value(field).map(Option::unwrap_or_default))
+                .collect()
+        });
+        match &values {
+            Some(values) => values.iter().for_each(|value| part(value)),
+            None => part(record),
         }
-        self.ends.push((ends, ordinal));
+        self.users.push((ordinal, values.is_some()));
     }
 
     /// Each user's key by hash (see [`Indexes::keys`]), and for each of `fields` the values
     /// the records hold ([`unique_text`]) by hash, with their holders' ordinals.
     fn index(&self, fields: &[&str]) -> Result<Indexed> {
-        let mut keys = Vec::with_capacity(self.ends.len());
+        let mut keys = Vec::with_capacity(self.users.len());
         let mut values = vec![Vec::new(); fields.len()];
+        let mut ends = self.ends.iter();
         let mut start = 0;
-        for ([key_end, hash_end, record_end], ordinal) in &self.ends {
+        let mut next_part = || {
+            let end = *ends.next().expect("a batch holds every user's parts");
+            let part = &self.text[start..end];
+            start = end;
+            part
+        };
+        for &(ordinal, placed) in &self.users {
             // A key is hashed as its bytes, as `Hash128::of` its text.
-            let key_text = &self.text[start..*key_end];
+            let key_text = next_part();
             let key = Hash128::from(xxh3_128(key_text));
-            let hash = std::str::from_utf8(&self.text[*key_end..*hash_end])
+            let hash = std::str::from_utf8(next_part())
                 .ok()
                 .and_then(|hex| u128::from_str_radix(hex, 16).ok())
                 .unwrap_or(0);
-            keys.push((key, (hash as u64, i64::from(*ordinal))));
-            let record = &self.text[*hash_end..*record_end];
-            start = *record_end;
+            keys.push((key, (hash as u64, i64::from(ordinal))));
+            if placed {
+                for found in &mut values {
+                    let value = next_part();
+                    if value.is_empty() {
+                        continue;
+                    }
+                    let hash = value_hash(value).map_err(|e| damaged(lossy(key_text), e))?;
+                    if let Some(hash) = hash {
+                        found.push((hash, ordinal));
+                    }
+                }
+                continue;
+            }
+            let record = next_part();
             if record.is_empty() {
                 continue;
             }
             let wanted = Only(fields)
                 .read(record)
-                .map_err(|e| damaged(String::from_utf8_lossy(key_text), e))?;
+                .map_err(|e| damaged(lossy(key_text), e))?;
             for (name, value) in wanted {
                 let Some(n) = fields.iter().position(|f| *f == name) else {
                     continue;
                 };
                 if let Some(text) = unique_text(&value) {
-                    values[n].push((Hash128::of(&text), *ordinal));
+                    values[n].push((Hash128::of(&text), ordinal));
                 }
             }
         }
         Ok(Indexed { keys, values })
     }
+}
+
+/// The hash of the [`unique_text`] of a value given as JSON text (`None` for `null`): a
+/// string without escapes is hashed as it stands, anything else parsed first.
+fn value_hash(json: &[u8]) -> serde_json::Result<Option<Hash128>> {
+    if let [b'"', inner @ .., b'"'] = json {
+        if !inner.iter().any(|b| matches!(b, b'"' | b'\\')) {
+            if let Ok(text) = std::str::from_utf8(inner) {
+                return Ok(Some(Hash128::of(text)));
+            }
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(json)?;
+    Ok(unique_text(&value).map(|text| Hash128::of(&text)))
+}
+
+/// A key read as bytes, for a message.
+fn lossy(key: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(key)
 }
 
 /// By user slot (among `users`): the slot of the value it holds in `values` (whose entries
@@ -474,13 +540,15 @@ impl<'c> StateWriter<'c> {
         })
     }
 
-    /// Inserts or replaces a user; `before` is the record it replaces (for the digest), and
-    /// `fingerprint` that of the source row that made `after` (see [`Indexes::fingerprints`]).
+    /// Inserts or replaces a user; `before` is the record it replaces (for the digest),
+    /// `after` the record with its field places when known (see
+    /// [`crate::store::field_places`]), and `fingerprint` that of the source row that made
+    /// it (see [`Indexes::fingerprints`]).
     pub fn put(
         &mut self,
         key: &str,
         before: Option<&str>,
-        after: &str,
+        (after, places): (&str, Option<&[u8]>),
         ids: Option<&str>,
         fingerprint: Option<&[u8]>,
     ) -> Result<()> {
@@ -488,12 +556,13 @@ impl<'c> StateWriter<'c> {
         let upsert = match &mut self.upsert {
             Some(upsert) => upsert,
             None => self.upsert.insert(self.conn.prepare_cached(
-                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint, field_places)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (tenant, external_id) DO UPDATE SET
                    record = excluded.record, record_hash = excluded.record_hash,
                    platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
-                   source_fingerprint = excluded.source_fingerprint",
+                   source_fingerprint = excluded.source_fingerprint,
+                   field_places = excluded.field_places",
             )?),
         };
         upsert.execute(params![
@@ -503,7 +572,8 @@ impl<'c> StateWriter<'c> {
             digest_hex(hash),
             ids,
             self.now,
-            fingerprint
+            fingerprint,
+            places
         ])?;
         match before {
             Some(before) => self.digest ^= user_hash(key, before),
@@ -532,16 +602,17 @@ impl<'c> StateWriter<'c> {
         let put = self
             .conn
             .prepare_cached(
-                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint)
+                "INSERT INTO users (tenant, external_id, record, record_hash, platform_ids, updated_at, source_fingerprint, field_places)
                  SELECT ?1, external_id, after, roster_put_hash(external_id, after), platform_ids,
-                        ?3, source_fingerprint
+                        ?3, source_fingerprint, after_field_places
                  FROM plan_changes
                  WHERE plan_id = ?2 AND roster_tally(action, external_id, before, after)
                  ORDER BY seq
                  ON CONFLICT (tenant, external_id) DO UPDATE SET
                    record = excluded.record, record_hash = excluded.record_hash,
                    platform_ids = excluded.platform_ids, updated_at = excluded.updated_at,
-                   source_fingerprint = excluded.source_fingerprint",
+                   source_fingerprint = excluded.source_fingerprint,
+                   field_places = excluded.field_places",
             )?
             .execute(params![self.tenant, plan_id, self.now]);
         let tally = tallying.into_tally();
@@ -637,6 +708,7 @@ impl<'c> StateWriter<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::field_places;
 
     /// Users at rowids 7, 3 and 12, keyed `a`, `b` and `c`.
     fn keys() -> FrozenMap<(u64, i64)> {
@@ -661,7 +733,7 @@ mod tests {
         let mut writer = StateWriter::new(&tx, "t").unwrap();
         for key in ["a", "b", "d"] {
             let record = format!(r#"{{"external_id":"{key}"}}"#);
-            writer.put(key, None, &record, None, None).unwrap();
+            writer.put(key, None, (&record, None), None, None).unwrap();
         }
         writer.finish().unwrap();
         tx.execute_batch(
@@ -774,7 +846,7 @@ mod tests {
         for (tenant, key, email) in users {
             let mut writer = StateWriter::new(&tx, tenant).unwrap();
             let record = format!(r#"{{"external_id":"{key}","email":"{email}"}}"#);
-            writer.put(key, None, &record, None, None).unwrap();
+            writer.put(key, None, (&record, None), None, None).unwrap();
             writer.finish().unwrap();
         }
         for tenant in ["big", "small"] {
@@ -793,6 +865,70 @@ mod tests {
                 assert_eq!(key_at(&tx, rowid).unwrap().as_deref(), Some(*key));
             }
         }
+    }
+
+    /// Values read by the records' field places are those parsing the records gives, for
+    /// every kind of value, and a record whose places no longer fit it is parsed.
+    #[test]
+    fn values_read_by_their_places_are_the_parsed_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut workspace = db::Workspace::open(&dir.path().join("w.db")).unwrap();
+        let tx = workspace.write().unwrap();
+        let records = [
+            serde_json::json!({"external_id": "a", "email": "a@x", "username": "Zoë \"z\""}),
+            serde_json::json!({"external_id": "b", "email": null, "username": 7}),
+            serde_json::json!({"external_id": "c", "username": ["x", "y"]}),
+            serde_json::json!({"attributes": {"email": "nested@x"}, "external_id": "d"}),
+            serde_json::json!({"email": "e@x", "external_id": "e", "username": "e"}),
+        ];
+        for tenant in ["placed", "parsed"] {
+            let mut writer = StateWriter::new(&tx, tenant).unwrap();
+            for record in &records {
+                let record = record.as_object().unwrap();
+                let (text, places) = field_places::to_json_with_places(record);
+                let places = (tenant == "placed").then_some(places.as_slice());
+                let key = record["external_id"].as_str().unwrap();
+                writer.put(key, None, (&text, places), None, None).unwrap();
+            }
+            writer.finish().unwrap();
+        }
+        // `e` edited by hand to a text of the same length: its places no longer fit.
+        tx.execute(
+            r#"UPDATE users SET record = '{"username":"e","email":"e@x","external_id":"e"}'
+               WHERE tenant = 'placed' AND external_id = 'e'"#,
+            [],
+        )
+        .unwrap();
+        let held = |tenant| {
+            let indexes = indexes(&tx, tenant, &["email", "username"]).unwrap();
+            let held: Vec<Vec<_>> = indexes
+                .values
+                .iter()
+                .map(|values| {
+                    let mut held: Vec<_> = (0..values.len())
+                        .zip(values.values())
+                        .map(|(slot, holder)| {
+                            (values.key_at(slot), indexes.keys.key_at(*holder as usize))
+                        })
+                        .collect();
+                    held.sort();
+                    held
+                })
+                .collect();
+            held
+        };
+        let placed = held("placed");
+        assert_eq!(placed, held("parsed"));
+        let emails: Vec<_> = ["a@x", "e@x"].iter().map(|e| Hash128::of(e)).collect();
+        let mut found: Vec<_> = placed[0].iter().map(|(value, _)| *value).collect();
+        found.sort();
+        let mut expected = emails.clone();
+        expected.sort();
+        assert_eq!(found, expected, "no null, no nested e-mail");
+        assert_eq!(placed[1].len(), 4, "Zoë, 7, the list and e");
+        assert!(placed[1]
+            .iter()
+            .any(|(value, _)| *value == Hash128::of("Zoë \"z\"")));
     }
 
     #[test]

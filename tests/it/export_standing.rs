@@ -124,7 +124,9 @@ fn an_older_workspace_knows_the_state_its_newest_apply_left() {
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     // Back to the version-3 schema: without migration 4's column and what came after it.
     conn.execute_batch(
-        "ALTER TABLE plans DROP COLUMN puts_digest;
+        "ALTER TABLE users DROP COLUMN field_places;
+         ALTER TABLE plan_changes DROP COLUMN after_field_places;
+         ALTER TABLE plans DROP COLUMN puts_digest;
          DROP TABLE rejected_rows;
          DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
          ALTER TABLE applies DROP COLUMN via;

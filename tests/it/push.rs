@@ -144,8 +144,18 @@ fn survives_faults(vendor: &str) {
     }
     assert!(stats["dropped"].as_u64() > Some(0), "{stats}");
 
-    // The state holds what the vendor holds; the rejected users are planned again.
+    // The state holds what the vendor holds, each record with its field places (what the
+    // next plan reads its `Unique` values by); the rejected users are planned again.
     assert_eq!(w.state().as_array().unwrap().len(), 45);
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let unplaced: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM users WHERE field_places IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unplaced, 0);
     let history = w.ok(&["history", "--output", "json"]).json();
     assert_eq!(history["applies"][0]["via"], "push", "{history}");
     assert_eq!(history["applies"][0]["created"], 45, "{history}");

@@ -538,7 +538,9 @@ fn a_plan_from_before_reports_says_the_guard_was_not_recorded() {
     w.ok(&["plan", "in.csv", "-q"]);
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     conn.execute_batch(
-        "ALTER TABLE plans DROP COLUMN puts_digest;
+        "ALTER TABLE users DROP COLUMN field_places;
+         ALTER TABLE plan_changes DROP COLUMN after_field_places;
+         ALTER TABLE plans DROP COLUMN puts_digest;
          DROP TABLE rejected_rows;
          DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
          ALTER TABLE applies DROP COLUMN via;

@@ -223,6 +223,34 @@ fn unique_also_holds_against_other_stored_users() {
         .contains("held by stored user `u1`"));
 }
 
+/// The apply stores each record with its field places, by which the next plan reads the
+/// stored `Unique` values; a user stored without them (by an older roster) is parsed, and
+/// holds its value all the same.
+#[test]
+fn unique_values_are_read_by_their_places_or_parsed_without() {
+    let w = stored_u1_with_a_unique_email();
+    let conn = rusqlite::Connection::open(w.db()).unwrap();
+    let (record, places): (String, Vec<u8>) = conn
+        .query_row(
+            "SELECT record, field_places FROM users WHERE external_id = 'u1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let placed = roster::store::field_places::Placed::new(record.as_bytes(), &places).unwrap();
+    assert_eq!(placed.value("email"), Some(Some(&b"\"a@x.example\""[..])));
+    w.write("c.csv", "external_id,email\nu3,a@x.example\n");
+    let held = |w: &Workdir| {
+        let plan = w.plan_json(&["c.csv", "--tenant", "t"]);
+        assert_eq!(counts(&plan), [0, 0, 0, 0, 1, 0]);
+        plan["problems"][0]["message"].as_str().unwrap().to_string()
+    };
+    assert!(held(&w).contains("held by stored user `u1`"));
+    conn.execute("UPDATE users SET field_places = NULL", [])
+        .unwrap();
+    assert!(held(&w).contains("held by stored user `u1`"));
+}
+
 #[test]
 fn the_readme_tenant_plans_its_fixture_with_its_lookup() {
     let w = shipped();

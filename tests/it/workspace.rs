@@ -144,7 +144,9 @@ fn a_workspace_from_before_fingerprints_is_upgraded_and_keeps_its_users() {
     // Back to the version-2 schema, as a roster before fingerprints left it.
     let conn = rusqlite::Connection::open(w.db()).unwrap();
     conn.execute_batch(
-        "ALTER TABLE plans DROP COLUMN puts_digest;
+        "ALTER TABLE users DROP COLUMN field_places;
+         ALTER TABLE plan_changes DROP COLUMN after_field_places;
+         ALTER TABLE plans DROP COLUMN puts_digest;
          DROP TABLE rejected_rows;
          DROP TABLE push_batches; DROP TABLE pushes; DROP TABLE rolled_back;
          ALTER TABLE applies DROP COLUMN via;
@@ -184,7 +186,9 @@ fn vendor_results_from_before_the_keyed_table_survive_the_upgrade() {
     // Back to the schema before (the tables of later migrations dropped): vendor_results as
     // a rowid table, holding one answer.
     conn.execute_batch(&format!(
-        "ALTER TABLE plans DROP COLUMN puts_digest;
+        "ALTER TABLE users DROP COLUMN field_places;
+         ALTER TABLE plan_changes DROP COLUMN after_field_places;
+         ALTER TABLE plans DROP COLUMN puts_digest;
          DROP TABLE rejected_rows;
          DROP TABLE vendor_results;
          CREATE TABLE vendor_results (
