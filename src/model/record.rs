@@ -21,11 +21,28 @@ pub struct StoredUser {
 
 /// The hash of one user, as summed into the state digest.
 pub fn user_hash(key: &str, record_json: &str) -> u128 {
-    let mut bytes = Vec::with_capacity(key.len() + 1 + record_json.len());
-    bytes.extend_from_slice(key.as_bytes());
-    bytes.push(0);
-    bytes.extend_from_slice(record_json.as_bytes());
-    xxh3_128(&bytes)
+    user_hash_of_bytes(key.as_bytes(), record_json.as_bytes())
+}
+
+/// [`user_hash`] of a key and record as SQLite holds them, not checked as UTF-8: the
+/// xxh3-128 of the key, a zero byte and the record. Joined on the stack when they fit.
+pub fn user_hash_of_bytes(key: &[u8], record_json: &[u8]) -> u128 {
+    const ON_STACK: usize = 1024;
+    let len = key.len() + 1 + record_json.len();
+    let join = |bytes: &mut [u8]| {
+        bytes[..key.len()].copy_from_slice(key);
+        bytes[key.len()] = 0;
+        bytes[key.len() + 1..].copy_from_slice(record_json);
+    };
+    if len <= ON_STACK {
+        let mut buffer = [0u8; ON_STACK];
+        join(&mut buffer[..len]);
+        xxh3_128(&buffer[..len])
+    } else {
+        let mut bytes = vec![0; len];
+        join(&mut bytes);
+        xxh3_128(&bytes)
+    }
 }
 
 /// Formats a digest as 32 hex digits.
@@ -70,6 +87,24 @@ pub fn cell(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The hash is of the key, a zero byte and the record, joined on the stack or not.
+    #[test]
+    fn a_user_hash_is_of_the_key_a_zero_byte_and_the_record() {
+        for len in [0, 10, 1018, 1019, 1020, 5000] {
+            let record = "r".repeat(len);
+            let joined = format!("key1\0{record}");
+            assert_eq!(
+                user_hash("key1", &record),
+                xxh3_128(joined.as_bytes()),
+                "{len}"
+            );
+            assert_eq!(
+                user_hash_of_bytes(b"key1", record.as_bytes()),
+                user_hash("key1", &record)
+            );
+        }
+    }
 
     #[test]
     fn phones_show_as_their_text_form_and_other_lists_as_json() {

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use serde::de::IgnoredAny;
 
 use crate::error::Result;
-use crate::model::record::{digest_hex, user_hash};
+use crate::model::record::{digest_hex, user_hash, user_hash_of_bytes};
 
 /// What one pass over a plan's changes found.
 #[derive(Debug, Default)]
@@ -81,7 +81,9 @@ pub fn tallying(conn: &Connection, records: Records) -> Result<Tallying<'_>> {
     })?;
     let hashed = Arc::clone(&tally);
     conn.create_scalar_function("roster_put_hash", 2, flags, move |ctx| {
-        let hash = user_hash(ctx.get_raw(0).as_str()?, ctx.get_raw(1).as_str()?);
+        // The bytes as stored: the plan's digest of them, compared after the pass, vouches
+        // for each record, so they are not checked as UTF-8 here again.
+        let hash = user_hash_of_bytes(text_bytes(ctx, 0)?, text_bytes(ctx, 1)?);
         let mut tally = lock(&hashed);
         tally.digest ^= hash;
         tally.puts ^= hash;
@@ -89,6 +91,17 @@ pub fn tallying(conn: &Connection, records: Records) -> Result<Tallying<'_>> {
         Ok(digest_hex(hash))
     })?;
     Ok(Tallying { conn, tally })
+}
+
+/// Argument `n` as the bytes of its text.
+fn text_bytes<'a>(ctx: &'a Context, n: usize) -> rusqlite::Result<&'a [u8]> {
+    match ctx.get_raw(n) {
+        ValueRef::Text(bytes) => Ok(bytes),
+        other => Err(rusqlite::Error::InvalidFunctionParameterType(
+            n,
+            other.data_type(),
+        )),
+    }
 }
 
 fn lock(tally: &Mutex<Tally>) -> MutexGuard<'_, Tally> {
