@@ -235,24 +235,32 @@ impl Batch {
         fields: &[&str],
         ordinal: u32,
     ) {
-        let mut part = |part: &[u8]| {
-            self.text.extend_from_slice(part);
-            self.ends.push(self.text.len());
-        };
-        part(key);
-        part(record_hash);
-        let placed = places.and_then(|places| Placed::new(record, places));
-        let values: Option<Vec<&[u8]>> = placed.and_then(|placed| {
-            fields
-                .iter()
-                .map(|field| placed.value(field).map(Option::unwrap_or_default))
-                .collect()
-        });
-        match &values {
-            Some(values) => values.iter().for_each(|value| part(value)),
-            None => part(record),
+        self.part(key);
+        self.part(record_hash);
+        let (text_mark, ends_mark) = (self.text.len(), self.ends.len());
+        let placed = places
+            .and_then(|places| Placed::new(record, places))
+            .is_some_and(|placed| {
+                fields.iter().all(|field| match placed.value(field) {
+                    Some(value) => {
+                        self.part(value.unwrap_or_default());
+                        true
+                    }
+                    None => false,
+                })
+            });
+        if !placed {
+            // Places that do not fit: the record goes whole, instead of the values found.
+            self.text.truncate(text_mark);
+            self.ends.truncate(ends_mark);
+            self.part(record);
         }
-        self.users.push((ordinal, values.is_some()));
+        self.users.push((ordinal, placed));
+    }
+
+    fn part(&mut self, part: &[u8]) {
+        self.text.extend_from_slice(part);
+        self.ends.push(self.text.len());
     }
 
     /// Each user's key by hash (see [`Indexes::keys`]), and for each of `fields` the values
@@ -880,6 +888,7 @@ mod tests {
             serde_json::json!({"external_id": "c", "username": ["x", "y"]}),
             serde_json::json!({"attributes": {"email": "nested@x"}, "external_id": "d"}),
             serde_json::json!({"email": "e@x", "external_id": "e", "username": "e"}),
+            serde_json::json!({"email": "f@x", "external_id": "f", "username": "f"}),
         ];
         for tenant in ["placed", "parsed"] {
             let mut writer = StateWriter::new(&tx, tenant).unwrap();
@@ -892,11 +901,13 @@ mod tests {
             }
             writer.finish().unwrap();
         }
-        // `e` edited by hand to a text of the same length: its places no longer fit.
-        tx.execute(
+        // `e` edited by hand to a text of the same length: its places no longer fit. So
+        // with `f`, after its first field: its e-mail is found, its username's place not.
+        tx.execute_batch(
             r#"UPDATE users SET record = '{"username":"e","email":"e@x","external_id":"e"}'
-               WHERE tenant = 'placed' AND external_id = 'e'"#,
-            [],
+               WHERE tenant = 'placed' AND external_id = 'e';
+               UPDATE users SET record = '{"email":"f@x","external_id":"ff","username":""}'
+               WHERE external_id = 'f';"#,
         )
         .unwrap();
         let held = |tenant| {
@@ -919,13 +930,17 @@ mod tests {
         };
         let placed = held("placed");
         assert_eq!(placed, held("parsed"));
-        let emails: Vec<_> = ["a@x", "e@x"].iter().map(|e| Hash128::of(e)).collect();
+        let emails: Vec<_> = ["a@x", "e@x", "f@x"]
+            .iter()
+            .map(|e| Hash128::of(e))
+            .collect();
         let mut found: Vec<_> = placed[0].iter().map(|(value, _)| *value).collect();
         found.sort();
         let mut expected = emails.clone();
         expected.sort();
         assert_eq!(found, expected, "no null, no nested e-mail");
-        assert_eq!(placed[1].len(), 4, "Zoë, 7, the list and e");
+        assert_eq!(placed[1].len(), 5, "Zoë, 7, the list, e and the empty name");
+        assert!(placed[1].iter().any(|(value, _)| *value == Hash128::of("")));
         assert!(placed[1]
             .iter()
             .any(|(value, _)| *value == Hash128::of("Zoë \"z\"")));
